@@ -1,0 +1,304 @@
+"""The ``carbon`` command line: a thin face over the library (typer + rich).
+
+Every verb calls one public, documented function and only formats its result. Errors raised on
+purpose by the library (:class:`carbon.errors.CarbonError`) are shown as one red line and exit
+with status 2, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+from rich.tree import Tree
+
+from carbon.errors import CarbonError
+
+app = typer.Typer(
+    name="carbon",
+    help="Carbon accounting for a low-carbon community (reference: Shimen Erlu, Shanghai).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+factors_app = typer.Typer(help="Browse emission factors and their sources.", no_args_is_help=True)
+twin_app = typer.Typer(help="Inspect a community's digital twin.", no_args_is_help=True)
+app.add_typer(factors_app, name="factors")
+app.add_typer(twin_app, name="twin")
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """Turn a library error into one red line and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CarbonError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show library logs.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
+
+
+# --------------------------------------------------------------------------- factors
+@factors_app.command("list")
+@friendly
+def factors_list(
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile name; all factors if omitted.")
+    ] = None,
+    activity: Annotated[str | None, typer.Option(help="Only this activity.")] = None,
+) -> None:
+    """List emission factors: value, unit, region, validity, confidence."""
+    from carbon.factors import list_profiles, load_catalogue, load_factor_set
+
+    fs = load_factor_set(profile) if profile else load_catalogue()
+    title = f"{fs.name} · {len(fs)} factors · GWP {fs.gwp.name} · sha256 {fs.content_hash[:12]}"
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "activity", "region", "valid", "method", "value as published",
+                "kgCO2e / unit", "confidence"):
+        table.add_column(col, overflow="fold")
+    for f in fs:
+        if activity and f.activity != activity:
+            continue
+        valid = f"{f.valid_from} .. {f.valid_to or 'open'}"
+        published = "; ".join(f"{g}: {v}" for g, v in f.gases.items())
+        co2e = f"{f.co2e_per_unit(fs.gwp)} /{f.canonical_unit}"
+        conf = f.confidence + (" · proxy" if f.proxy else "")
+        table.add_row(f.id, f.activity, f.region, valid, f.method, published, co2e, conf)
+    console.print(table)
+    if not profile:
+        console.print(f"Profiles: {', '.join(list_profiles())} (use --profile).")
+
+
+@factors_app.command("show")
+@friendly
+def factors_show(
+    factor_id: Annotated[str, typer.Argument(help="Factor id, e.g. sh-eeb-2022.electricity.")],
+) -> None:
+    """Show one factor with its value, unit, source and confidence."""
+    from carbon.factors import load_catalogue
+
+    fs = load_catalogue()
+    f = fs.get(factor_id)
+    table = Table(show_header=False, title=f.id, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    rows = [
+        ("activity", f"{f.activity} (canonical unit {f.canonical_unit})"),
+        ("region", f.region),
+        ("valid", f"[{f.valid_from}, {f.valid_to or 'open'})"),
+        ("method / series", f"{f.method} / {f.series}"),
+    ]
+    for gas, v in f.gases.items():
+        rows.append((f"{gas} as published", str(v)))
+        rows.append((f"{gas} canonical", f"{f.per_canonical(gas)} kg{gas}/{f.canonical_unit}"))
+    rows += [
+        ("CO2e (GWP AR5)", f"{f.co2e_per_unit(fs.gwp)} kgCO2e/{f.canonical_unit}"),
+        ("source", f.citation()),
+        ("url", f.source.url or "-"),
+        ("confidence", f.confidence + (f" ({f.confidence_detail})" if f.confidence_detail else "")),
+        ("proxy", "yes: stands in for a missing local value" if f.proxy else "no"),
+        ("notes", f.notes or "-"),
+        ("file", f"factors/{f.file}"),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- twin
+@twin_app.command("show")
+@friendly
+def twin_show(
+    name: Annotated[str, typer.Argument(help="Community name or folder.")] = "shimen_erlu",
+    depth: Annotated[int, typer.Option(help="Deepest level to draw.")] = 3,
+) -> None:
+    """Draw the twin as a tree with its key attributes and meters."""
+    from carbon.twin import load_twin
+
+    twin = load_twin(name)
+    console.print(twin_tree(twin, depth))
+    console.print(twin_summary_table(twin))
+
+
+def twin_tree(twin: Any, depth: int) -> Tree:
+    """A rich Tree of the twin down to ``depth`` (a formatting helper of the CLI)."""
+    root = twin.root
+    tree = Tree(f"[bold]{root.name_zh}[/] {root.name_en} [dim]({root.id})[/]")
+    branches = {root.id: tree}
+    for level, node in twin.walk():
+        if level == 0 or level > depth:
+            continue
+        facts = ", ".join(
+            f"{k}={v}{'*' if node.is_estimated(k) else ''}" for k, v in node.attributes.items()
+        )
+        meters = len([m for m in twin.meters.values() if m.node == node.id])
+        label = f"{node.name_zh} [dim]{node.name_en} · {node.kind}[/]"
+        if facts:
+            label += f" [cyan]{facts}[/]"
+        if meters:
+            label += f" [green]{meters} meter(s)[/]"
+        branches[node.id] = branches[node.parent].add(label)
+    return tree
+
+
+def twin_summary_table(twin: Any) -> Table:
+    """Totals of the twin beside the published facts they must match."""
+    facts = twin.site.facts
+    kinds = [n.kind for n in twin.nodes.values()]
+    table = Table(title=f"{twin.site.name_zh} · totals (* = estimate)", title_justify="left")
+    for col in ("item", "twin", "published"):
+        table.add_column(col)
+    table.add_row("street blocks", str(kinds.count("block")), str(facts.get("street_blocks")))
+    table.add_row("residential areas", str(kinds.count("residential_area")),
+                  str(facts.get("residential_areas")))
+    table.add_row("office buildings", str(kinds.count("office_building")),
+                  str(facts.get("office_buildings")))
+    table.add_row("residents", f"{twin.total('residents', 'residential_area'):,.0f}",
+                  f"{facts.get('residents', 0):,}")
+    table.add_row("street-front shops", f"{twin.total('shops'):,.0f}",
+                  f"{facts.get('shops_at_least')}+")
+    table.add_row("meters", str(len(twin.meters)), "-")
+    table.add_row("assets", str(len(twin.assets)), "-")
+    return table
+
+
+# --------------------------------------------------------------------------- synth
+@app.command("synth")
+@friendly
+def synth(
+    name: Annotated[str, typer.Argument(help="Community name or folder.")] = "shimen_erlu",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("synthetic"),
+    start: Annotated[str, typer.Option(help="First day (inclusive), YYYY-MM-DD.")] = "2024-01-01",
+    end: Annotated[str, typer.Option(help="Last day (exclusive), YYYY-MM-DD.")] = "2025-01-01",
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 42,
+    faults: Annotated[bool, typer.Option(help="Inject data-quality faults.")] = False,
+) -> None:
+    """Generate seeded SYNTHETIC meter exports for a twin."""
+    from carbon.twin import load_twin
+
+    _check_dates(start, end)
+    result = run_synth(load_twin(name), out, start, end, seed, faults)
+    print_synth_result(result)
+
+
+def _check_dates(start: str, end: str) -> None:
+    try:
+        a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates must be YYYY-MM-DD: {exc}") from None
+    if b <= a:
+        raise typer.BadParameter(f"--end {end} must be after --start {start}")
+
+
+def run_synth(twin: Any, out: Path, start: str, end: str, seed: int, faults: bool) -> Any:
+    """Run :func:`carbon.synth.generate` behind a rich progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from carbon.synth import generate
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"synthetic data for {twin.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return generate(twin, out, start=start, end=end, seed=seed, faults=faults,
+                        progress=progress)
+
+
+def print_synth_result(result: Any) -> None:
+    """Show the files written and the faults injected."""
+    table = Table(title="SYNTHETIC data written (labelled synthetic in every file name)",
+                  title_justify="left")
+    for col in ("file", "rows", "sha256"):
+        table.add_column(col)
+    for f in result.manifest["files"]:
+        table.add_row(f["name"], f"{f['rows']:,}", f["sha256"][:16])
+    console.print(table)
+    if result.faults:
+        ft = Table(title="Injected faults", title_justify="left")
+        for col in ("kind", "file", "meter", "rows"):
+            ft.add_column(col)
+        for fault in result.faults:
+            ft.add_row(fault.kind, fault.file, fault.meter_id, _rows(fault.rows))
+        console.print(ft)
+
+
+def _rows(rows: list[int]) -> str:
+    return ", ".join(map(str, rows[:5])) + (f" … (+{len(rows) - 5})" if len(rows) > 5 else "")
+
+
+# --------------------------------------------------------------------------- demo
+@app.command("demo")
+@friendly
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("demo"),
+    serve: Annotated[bool, typer.Option(help="Serve the wall screen after building.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 42,
+) -> None:
+    """Build the Shimen Erlu demo: synthetic data (with faults), twin and factor summary."""
+    from carbon.factors import load_factor_set
+    from carbon.twin import load_twin
+
+    twin = load_twin("shimen_erlu")
+    factors = load_factor_set("shanghai-2022")
+    console.rule(f"[bold]{twin.site.name_zh} · {twin.site.name_en}")
+    console.print(twin_tree(twin, 2))
+    console.print(twin_summary_table(twin))
+    console.print(
+        f"Factor set [bold]{factors.name}[/]: {len(factors)} factors, GWP {factors.gwp.name}, "
+        f"sha256 {factors.content_hash[:16]}"
+    )
+    grid = factors.lookup("electricity.grid", twin.site.region, dt.date(2024, 6, 1))
+    console.print(f"Grid electricity in {twin.site.region}, 2024: "
+                  f"{grid.per_canonical('CO2')} kgCO2/kWh — {grid.citation()}")
+    result = run_synth(twin, out / "synthetic", "2024-01-01", "2025-01-01", seed, True)
+    print_synth_result(result)
+    if serve:
+        console.print("[yellow]The wall screen is not built yet (issue 5); nothing to serve.[/]")
+
+
+def main() -> None:
+    """Entry point of the ``carbon`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,673 @@
+"""The digital twin of a community: a tree of places with meters and assets.
+
+A community folder (``sites/<name>/``) holds:
+
+``site.toml``
+    the community itself: id, names, region code, time zone, headline facts with sources.
+``nodes.toml``
+    the tree below it: street blocks, residential areas, compounds, office buildings, street
+    frontages, buildings, facilities and green spaces (``[[node]]``).
+``meters.toml``
+    the meters (``[[meter]]``): what they measure, unit, interval or register, the node.
+``assets.toml``
+    what interventions act on (``[[asset]]``): light fixtures, toilets, roofs, wall areas,
+    green spaces, e-bike chargers, elevators.
+``geometry.geojson``
+    optional shapes, one Feature per node id (``properties.id``).
+
+:func:`load_twin` validates everything once: an unknown parent, a duplicate id, a meter on no
+node or an attribute with the wrong unit is an error naming the file and the id.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pint
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from carbon.activities import ACTIVITIES, get_activity
+from carbon.errors import TwinError, UnknownUnitError
+from carbon.units import Q_, parse_quantity, parse_unit
+
+__all__ = [
+    "ATTRIBUTES",
+    "NODE_KINDS",
+    "Asset",
+    "Meter",
+    "Node",
+    "Site",
+    "Twin",
+    "list_sites",
+    "load_twin",
+    "sites_dir",
+]
+
+NodeKind = Literal[
+    "subdistrict",
+    "block",
+    "residential_area",
+    "compound",
+    "office_building",
+    "street",
+    "building",
+    "facility",
+]
+
+NODE_KINDS: dict[str, tuple[str, ...]] = {
+    "subdistrict": (),
+    "block": ("subdistrict",),
+    "residential_area": ("block",),
+    "compound": ("residential_area",),
+    "office_building": ("block",),
+    "street": ("block",),
+    "building": ("compound", "residential_area", "office_building", "street"),
+    "facility": ("block", "residential_area", "compound", "street", "office_building"),
+}
+"""Each node kind and the kinds its parent may have (a subdistrict is the root)."""
+
+ATTRIBUTES: dict[str, str | None] = {
+    # quantities (value with a unit, checked against this unit's dimension)
+    "area": "km2",
+    "land_area": "m2",
+    "floor_area": "m2",
+    "roof_area": "m2",
+    "wall_area": "m2",
+    "green_area": "m2",
+    "frontage_length": "m",
+    "height": "m",
+    "power": "W",
+    "capacity": "kWp",
+    "flush_volume": "L",
+    # counts (non-negative integers)
+    "households": None,
+    "residents": None,
+    "residents_over_60": None,
+    "shops": None,
+    "office_workers": None,
+    "firms": None,
+    "floors": None,
+    "elevators": None,
+    "buildings": None,
+    "count": None,
+    "built_year": None,
+    "uses_per_day": None,
+}
+"""Known attributes: a unit for quantities (its dimension is enforced), None for counts."""
+
+MeasureKind = Literal["electricity", "gas", "water", "heat"]
+_DEFAULT_ACTIVITY = {
+    "electricity": "electricity.grid",
+    "gas": "natural_gas.combustion",
+    "water": "water.supply",
+    "heat": "heat.purchased",
+}
+
+
+def _check_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in attrs.items():
+        if name not in ATTRIBUTES:
+            raise ValueError(f"unknown attribute {name!r}; known: {', '.join(ATTRIBUTES)}")
+        unit = ATTRIBUTES[name]
+        if unit is None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"attribute {name!r} is a count: expected an integer >= 0, "
+                                 f"got {value!r}")
+            out[name] = value
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"attribute {name!r} needs a unit, e.g. '1200 {unit}'; got {value!r}")
+        try:
+            q = parse_quantity(value)
+        except UnknownUnitError as exc:
+            raise ValueError(f"attribute {name!r}: {exc}") from None
+        if q.units.dimensionality != parse_unit(unit).dimensionality:
+            raise ValueError(
+                f"attribute {name!r} = {value!r} has the wrong unit: expected a unit of "
+                f"{parse_unit(unit).dimensionality} such as {unit}"
+            )
+        if q.magnitude < 0:
+            raise ValueError(f"attribute {name!r} = {value!r} is negative")
+        out[name] = value
+    return out
+
+
+class _Entity(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    estimated: dict[str, str] = Field(default_factory=dict)
+    notes: str | None = None
+
+    @field_validator("attributes")
+    @classmethod
+    def _attrs(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return _check_attributes(v)
+
+    def quantity(self, name: str) -> pint.Quantity:
+        """An attribute as a Quantity (counts are dimensionless)."""
+        value = self.attributes[name]
+        return parse_quantity(value) if isinstance(value, str) else Q_(value)
+
+    def magnitude(self, name: str, unit: str | None = None) -> float:
+        """An attribute's magnitude, in ``unit`` (default: the attribute's reference unit)."""
+        ref = unit or ATTRIBUTES[name]
+        q = self.quantity(name)
+        return float(q.to(parse_unit(ref)).magnitude) if ref else float(q.magnitude)
+
+    def is_estimated(self, name: str) -> bool:
+        """True when the attribute is an estimate (its basis is in ``estimated``)."""
+        return name in self.estimated
+
+
+class Node(_Entity):
+    """A place in the twin: the subdistrict, a block, a compound, a building...
+
+    Attributes
+    ----------
+    id : dotted lower-case id, unique in the twin, e.g. ``"hengfeng.north_building"``.
+    parent : id of the parent node (None only for the subdistrict).
+    kind : one of :data:`NODE_KINDS`.
+    name_zh, name_en : names.
+    use_type : what the node is used for (``residential``, ``office``, ``retail``,
+        ``public``), inherited from the parent when omitted.
+    attributes : facts with units (``floor_area = "12000 m2"``) or counts (``households``).
+    estimated : attribute name -> basis of the estimate, for every attribute that is one.
+    region : region code for factor lookup, inherited from the site when omitted.
+    """
+
+    parent: str | None = None
+    kind: NodeKind
+    use_type: Literal["residential", "office", "retail", "public", "mixed"] | None = None
+    region: str | None = None
+
+
+class Meter(BaseModel):
+    """A meter on a node.
+
+    Attributes
+    ----------
+    id : unique meter id, as the utility export names it.
+    node : id of the node it meters.
+    measure : ``electricity``, ``gas``, ``water`` or ``heat``.
+    activity : activity id (default from ``measure``).
+    unit : unit of its readings, e.g. ``kWh`` [must convert to the activity's canonical unit].
+    reading : ``interval`` (consumption per interval) or ``register`` (cumulative index).
+    interval : ``1h``, ``1d`` or ``1mo``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    node: str
+    measure: MeasureKind
+    activity: str | None = None
+    unit: str
+    reading: Literal["interval", "register"] = "interval"
+    interval: Literal["15min", "1h", "1d", "1mo"] = "1h"
+    use_type: str | None = None
+    installed: str | None = None
+    notes: str | None = None
+
+    @property
+    def activity_id(self) -> str:
+        """The activity this meter's readings are (explicit, or from ``measure``)."""
+        return self.activity or _DEFAULT_ACTIVITY[self.measure]
+
+
+class Asset(_Entity):
+    """Something an intervention acts on: light fixtures, toilets, a roof, a wall...
+
+    Attributes
+    ----------
+    node : id of the node it belongs to.
+    kind : ``light_fixtures``, ``toilets``, ``roof``, ``wall``, ``green_space``,
+        ``ebike_chargers``, ``elevators``, ``pv_array``.
+    """
+
+    node: str
+    kind: Literal[
+        "light_fixtures",
+        "toilets",
+        "roof",
+        "wall",
+        "green_space",
+        "ebike_chargers",
+        "elevators",
+        "pv_array",
+        "meter_box_monitors",
+    ]
+
+
+class SourceRef(BaseModel):
+    """A citation for a site fact."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    citation: str
+    confidence: Literal["high", "medium", "low", "assumption"]
+
+
+class Site(BaseModel):
+    """The community: its names, region, time zone and headline facts.
+
+    Attributes
+    ----------
+    id : folder name, e.g. ``"shimen_erlu"``.
+    region : region code for factor lookup (``CN-SH``).
+    timezone : IANA zone of its meters (``Asia/Shanghai``).
+    facts : headline numbers (``residents``, ``area`` ...) as published.
+    sources : citations of the facts.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name_zh: str
+    name_en: str
+    region: str
+    timezone: str = "Asia/Shanghai"
+    root: str
+    facts: dict[str, Any] = Field(default_factory=dict)
+    fact_sources: dict[str, str] = Field(default_factory=dict)
+    sources: list[SourceRef] = Field(default_factory=list)
+    notes: str | None = None
+
+
+def sites_dir() -> Path:
+    """The folder of the ``sites`` data package (works in wheels and editable installs)."""
+    return Path(str(resources.files("sites")))
+
+
+def list_sites() -> list[str]:
+    """Names of the packaged community folders."""
+    return sorted(p.name for p in sites_dir().iterdir() if (p / "site.toml").exists())
+
+
+@dataclass
+class Twin:
+    """A validated community twin.
+
+    Build with :func:`load_twin`. Nodes, meters and assets are keyed by id; the tree is walked
+    with :meth:`children`, :meth:`ancestors`, :meth:`descendants` and :meth:`path`.
+    """
+
+    site: Site
+    nodes: dict[str, Node]
+    meters: dict[str, Meter]
+    assets: dict[str, Asset]
+    geometry: dict[str, Any] | None
+    folder: Path
+    files: dict[str, str] = field(default_factory=dict)
+    _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        kids: dict[str, list[str]] = {nid: [] for nid in self.nodes}
+        for node in self.nodes.values():
+            if node.parent is not None:
+                kids[node.parent].append(node.id)
+        self._children = kids
+
+    def __repr__(self) -> str:
+        return (
+            f"Twin({self.site.id!r}, {len(self.nodes)} nodes, {len(self.meters)} meters, "
+            f"{len(self.assets)} assets)"
+        )
+
+    @property
+    def name(self) -> str:
+        """The community's id (its folder name)."""
+        return self.site.id
+
+    @property
+    def root(self) -> Node:
+        """The root node (the subdistrict)."""
+        return self.nodes[self.site.root]
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 over the twin's files [hex], for ledger manifests."""
+        blob = json.dumps(dict(sorted(self.files.items())), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def node(self, node_id: str) -> Node:
+        """Return a node by id.
+
+        Raises
+        ------
+        KeyError
+            With the close ids, when there is no such node.
+        """
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            close = [n for n in self.nodes if node_id.split(".")[-1] in n][:5]
+            raise KeyError(f"No node {node_id!r} in twin {self.name!r}; close: {close}") from None
+
+    def children(self, node_id: str) -> list[Node]:
+        """The direct children of a node, in file order."""
+        self.node(node_id)
+        return [self.nodes[c] for c in self._children[node_id]]
+
+    def ancestors(self, node_id: str) -> list[Node]:
+        """The ancestors of a node, parent first, root last."""
+        out = []
+        current = self.node(node_id).parent
+        while current is not None:
+            out.append(self.nodes[current])
+            current = self.nodes[current].parent
+        return out
+
+    def descendants(self, node_id: str) -> Iterator[Node]:
+        """Every node below ``node_id``, depth first, in file order."""
+        for child in self.children(node_id):
+            yield child
+            yield from self.descendants(child.id)
+
+    def walk(self) -> Iterator[tuple[int, Node]]:
+        """Every node with its depth, depth first from the root."""
+        def rec(nid: str, depth: int) -> Iterator[tuple[int, Node]]:
+            yield depth, self.nodes[nid]
+            for c in self._children[nid]:
+                yield from rec(c, depth + 1)
+
+        yield from rec(self.site.root, 0)
+
+    def path(self, node_id: str) -> str:
+        """The node's path from the root, ids joined by ``/``."""
+        chain = [self.node(node_id), *self.ancestors(node_id)]
+        return "/".join(n.id for n in reversed(chain))
+
+    def region_of(self, node_id: str) -> str:
+        """The region code used for factor lookup: the nearest explicit one, else the site's."""
+        for n in [self.node(node_id), *self.ancestors(node_id)]:
+            if n.region:
+                return n.region
+        return self.site.region
+
+    def use_type_of(self, node_id: str) -> str | None:
+        """The node's use type: its own, else the nearest ancestor's."""
+        for n in [self.node(node_id), *self.ancestors(node_id)]:
+            if n.use_type:
+                return n.use_type
+        return None
+
+    def ancestor_of_kind(self, node_id: str, kind: str) -> Node | None:
+        """The nearest node of ``kind`` on the path from ``node_id`` to the root (itself first)."""
+        for n in [self.node(node_id), *self.ancestors(node_id)]:
+            if n.kind == kind:
+                return n
+        return None
+
+    def meters_of(self, node_id: str, *, recursive: bool = True) -> list[Meter]:
+        """Meters on a node (and, when ``recursive``, on every node below it)."""
+        ids = {node_id}
+        if recursive:
+            ids |= {n.id for n in self.descendants(node_id)}
+        return [m for m in self.meters.values() if m.node in ids]
+
+    def total(self, attribute: str, kind: str | None = None, unit: str | None = None) -> float:
+        """Sum an attribute over nodes (optionally of one kind), in ``unit`` when given."""
+        return sum(
+            n.magnitude(attribute, unit)
+            for n in self.nodes.values()
+            if attribute in n.attributes and (kind is None or n.kind == kind)
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tree as a frame: one row per node with its path, depth and attributes.
+
+        Quantity attributes are given as numbers in their reference unit, the column named
+        with it (``floor_area_m2``); counts keep their names.
+        """
+        rows = []
+        for depth, n in self.walk():
+            row: dict[str, Any] = {
+                "id": n.id,
+                "parent": n.parent,
+                "kind": n.kind,
+                "name_zh": n.name_zh,
+                "name_en": n.name_en,
+                "depth": depth,
+                "path": self.path(n.id),
+                "use_type": self.use_type_of(n.id),
+                "region": self.region_of(n.id),
+                "meters": sum(1 for m in self.meters.values() if m.node == n.id),
+                "estimated": ",".join(sorted(n.estimated)),
+            }
+            for name in n.attributes:
+                unit = ATTRIBUTES[name]
+                col = f"{name}_{unit}" if unit else name
+                row[col] = n.magnitude(name)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def meters_frame(self) -> pd.DataFrame:
+        """One row per meter: id, node, path, measure, activity, unit, reading, interval."""
+        return pd.DataFrame(
+            [
+                {
+                    "meter_id": m.id,
+                    "node_id": m.node,
+                    "path": self.path(m.node),
+                    "measure": m.measure,
+                    "activity": m.activity_id,
+                    "unit": m.unit,
+                    "reading": m.reading,
+                    "interval": m.interval,
+                    "use_type": m.use_type or self.use_type_of(m.node),
+                }
+                for m in self.meters.values()
+            ]
+        )
+
+    def assets_frame(self) -> pd.DataFrame:
+        """One row per asset with its node, kind and attributes."""
+        rows = []
+        for a in self.assets.values():
+            row: dict[str, Any] = {
+                "asset_id": a.id,
+                "node_id": a.node,
+                "kind": a.kind,
+                "name_zh": a.name_zh,
+                "name_en": a.name_en,
+            }
+            for name in a.attributes:
+                unit = ATTRIBUTES[name]
+                row[f"{name}_{unit}" if unit else name] = a.magnitude(name)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise TwinError(path, "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TwinError(path, f"not valid TOML: {exc}") from None
+
+
+def _model(cls: type[BaseModel], raw: dict[str, Any], path: Path, entry: str | None) -> Any:
+    try:
+        return cls(**raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or None
+        msg = first["msg"].removeprefix("Value error, ")
+        value = first.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+        raise TwinError(path, msg + shown, entry=entry, field=loc) from None
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if (path / "site.toml").exists():
+        return path
+    packaged = sites_dir() / str(name_or_path)
+    if (packaged / "site.toml").exists():
+        return packaged
+    raise TwinError(
+        path,
+        f"no community folder with a site.toml here or among the packaged sites "
+        f"({', '.join(list_sites())})",
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(folder: Path, stamp: tuple[tuple[str, float], ...]) -> Twin:
+    return _load(folder)
+
+
+def load_twin(name_or_path: str | Path = "shimen_erlu") -> Twin:
+    """Load and validate a community twin.
+
+    Parameters
+    ----------
+    name_or_path : a packaged community name (see :func:`list_sites`) or a folder path.
+
+    Returns
+    -------
+    Twin
+
+    Raises
+    ------
+    TwinError
+        Naming the file, the id and the field: bad TOML, a duplicate id, an unknown parent or a
+        parent of the wrong kind, a cycle, a meter or asset on no node, an attribute with the
+        wrong unit, a meter unit that does not fit its activity, or a geometry feature for an
+        unknown node or asset.
+    """
+    folder = _resolve(name_or_path).resolve()
+    stamp = tuple(
+        (p.name, p.stat().st_mtime) for p in sorted(folder.iterdir()) if p.is_file()
+    )
+    return _load_cached(folder, stamp)
+
+
+def _load(folder: Path) -> Twin:
+    files: dict[str, str] = {}
+
+    def read(name: str, required: bool = True) -> dict[str, Any] | None:
+        path = folder / name
+        if not path.exists() and not required:
+            return None
+        data = _read(path)
+        files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return data
+
+    site_path = folder / "site.toml"
+    site_raw = read("site.toml") or {}
+    site = _model(Site, site_raw.get("site", {}), site_path, site_raw.get("site", {}).get("id"))
+
+    nodes: dict[str, Node] = {}
+    node_path = folder / "nodes.toml"
+    for raw in (read("nodes.toml") or {}).get("node", []):
+        node = _model(Node, raw, node_path, raw.get("id"))
+        if node.id in nodes:
+            raise TwinError(node_path, "duplicate node id", entry=node.id, field="id")
+        nodes[node.id] = node
+    _check_tree(node_path, site, nodes)
+
+    meters: dict[str, Meter] = {}
+    meter_path = folder / "meters.toml"
+    for raw in (read("meters.toml", required=False) or {}).get("meter", []):
+        meter = _model(Meter, raw, meter_path, raw.get("id"))
+        if meter.id in meters:
+            raise TwinError(meter_path, "duplicate meter id", entry=meter.id, field="id")
+        if meter.node not in nodes:
+            raise TwinError(meter_path, f"meter is on no node: unknown node {meter.node!r}",
+                            entry=meter.id, field="node")
+        if meter.activity is not None and meter.activity not in ACTIVITIES:
+            raise TwinError(meter_path, f"unknown activity {meter.activity!r}", entry=meter.id,
+                            field="activity")
+        canonical = get_activity(meter.activity_id).canonical_unit
+        try:
+            ok = parse_unit(meter.unit).dimensionality == parse_unit(canonical).dimensionality
+        except UnknownUnitError as exc:
+            raise TwinError(meter_path, str(exc), entry=meter.id, field="unit") from None
+        if not ok:
+            raise TwinError(
+                meter_path,
+                f"unit {meter.unit!r} does not convert to {canonical!r}, the unit of "
+                f"{meter.activity_id}",
+                entry=meter.id,
+                field="unit",
+            )
+        meters[meter.id] = meter
+
+    assets: dict[str, Asset] = {}
+    asset_path = folder / "assets.toml"
+    for raw in (read("assets.toml", required=False) or {}).get("asset", []):
+        asset = _model(Asset, raw, asset_path, raw.get("id"))
+        if asset.id in assets or asset.id in nodes:
+            raise TwinError(asset_path, "duplicate id (an asset or node has it)", entry=asset.id,
+                            field="id")
+        if asset.node not in nodes:
+            raise TwinError(asset_path, f"asset is on no node: unknown node {asset.node!r}",
+                            entry=asset.id, field="node")
+        assets[asset.id] = asset
+
+    geometry = None
+    geo_path = folder / "geometry.geojson"
+    if geo_path.exists():
+        try:
+            geometry = json.loads(geo_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise TwinError(geo_path, f"not valid JSON: {exc}") from None
+        files["geometry.geojson"] = hashlib.sha256(geo_path.read_bytes()).hexdigest()
+        if geometry.get("type") != "FeatureCollection":
+            raise TwinError(geo_path, "expected a GeoJSON FeatureCollection", field="type")
+        for i, feat in enumerate(geometry.get("features", [])):
+            fid = (feat.get("properties") or {}).get("id")
+            if fid not in nodes and fid not in assets:
+                raise TwinError(geo_path, f"feature #{i} names unknown node {fid!r}",
+                                entry=str(fid), field="properties.id")
+            if not isinstance(feat.get("geometry"), dict) or "type" not in feat["geometry"]:
+                raise TwinError(geo_path, f"feature #{i} has no geometry", entry=str(fid),
+                                field="geometry")
+
+    return Twin(site=site, nodes=nodes, meters=meters, assets=assets, geometry=geometry,
+                folder=folder, files=files)
+
+
+def _check_tree(path: Path, site: Site, nodes: dict[str, Node]) -> None:
+    if site.root not in nodes:
+        raise TwinError(path, f"the site's root {site.root!r} is not a node", entry=site.root)
+    for node in nodes.values():
+        allowed = NODE_KINDS[node.kind]
+        if node.parent is None:
+            if allowed:
+                raise TwinError(path, f"a {node.kind} needs a parent", entry=node.id,
+                                field="parent")
+            if node.id != site.root:
+                raise TwinError(path, "a second root: only the site's root has no parent",
+                                entry=node.id, field="parent")
+            continue
+        if node.parent not in nodes:
+            raise TwinError(path, f"unknown parent {node.parent!r}", entry=node.id,
+                            field="parent")
+        parent_kind = nodes[node.parent].kind
+        if parent_kind not in allowed:
+            raise TwinError(
+                path,
+                f"a {node.kind} cannot sit under a {parent_kind} ({node.parent!r}); allowed "
+                f"parents: {', '.join(allowed)}",
+                entry=node.id,
+                field="parent",
+            )

@@ -1,0 +1,1 @@
+"""The carbon wall screen (Dash) for the operations centre; built in issue 5."""

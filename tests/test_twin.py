@@ -1,0 +1,311 @@
+"""Tests of carbon.twin: the packaged Shimen Erlu twin and every bad-file case."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from carbon.errors import CarbonError, TwinError
+from carbon.twin import Twin, list_sites, load_twin, sites_dir
+
+
+@pytest.fixture(scope="module")
+def twin() -> Twin:
+    return load_twin("shimen_erlu")
+
+
+def kinds(twin: Twin, kind: str) -> list:
+    return [n for n in twin.nodes.values() if n.kind == kind]
+
+
+# --- the reference community matches the digest (shared/seeds/DIGEST.md) -----------------
+
+
+def test_packaged_sites_listed() -> None:
+    assert "shimen_erlu" in list_sites()
+
+
+def test_totals_match_digest(twin: Twin) -> None:
+    # DIGEST.md: 3 street blocks, 11 residential areas, 31 office buildings, ~22,000
+    # residents, 550+ street-front shops, 12 street committees, 1.07 km2.
+    assert len(kinds(twin, "block")) == 3
+    assert len(kinds(twin, "residential_area")) == 11
+    assert len(kinds(twin, "office_building")) == 31
+    assert len(kinds(twin, "street")) == 12
+    assert twin.total("residents", kind="residential_area") == 22000
+    assert twin.root.attributes["residents"] == twin.site.facts["residents"] == 22000
+    assert twin.total("shops") >= 550
+    assert twin.root.magnitude("area") == pytest.approx(1.07)
+    assert twin.root.magnitude("area", "m2") == pytest.approx(1_070_000)
+
+
+def test_residential_area_names_are_the_eleven_committees(twin: Twin) -> None:
+    # research/gpc.md §3: the 11 residents' committees in statistical-code order.
+    expected = {"奉贤", "东王", "新德", "郑家巷", "张家宅", "祥福", "达安城", "新福康里", "恒丰",
+                "华沁", "斯文里"}
+    names = {n.name_zh.removesuffix("居民区") for n in kinds(twin, "residential_area")}
+    assert names == expected
+
+
+def test_published_facts_are_not_marked_estimated(twin: Twin) -> None:
+    # seed 001: Xinfukangli has 1,504 resident households; Hengfeng north building 260+.
+    xfkl = twin.node("xinfukangli")
+    assert xfkl.attributes["households"] == 1504
+    assert not xfkl.is_estimated("households")
+    assert xfkl.is_estimated("residents")
+    hengfeng = twin.node("hengfeng.hengfeng_estate.north_building")
+    assert hengfeng.attributes["households"] == 260
+
+
+def test_named_places_and_assets(twin: Twin) -> None:
+    offices = {n.name_zh for n in kinds(twin, "office_building")}
+    assert {"博华广场", "凯迪克大厦", "嘉发大厦", "恒基668广场"} <= offices
+    assert twin.node("bohua_plaza").attributes["floors"] == 60
+    assert twin.assets["kaidike.elevators"].attributes["count"] == 6
+    assert twin.assets["hengfeng.mailbox_room_lights"].kind == "light_fixtures"
+    assert twin.assets["zhangjiazhai.toilets"].kind == "toilets"
+    parks = {a.id: a.magnitude("green_area") for a in twin.assets.values()
+             if a.kind == "green_space"}
+    assert parks["xinfukangli.garden"] == 80
+    assert parks["hengfeng_road.xiaoshiliu_park"] == 200
+    assert twin.assets["old_estates.meter_box_monitors"].attributes["count"] == 617
+    sheds = [a for a in twin.assets.values() if a.kind == "ebike_chargers"]
+    assert len(sheds) == 11  # charging coverage 100 %: one shed per residential area
+
+
+def test_every_estimate_names_an_attribute_and_has_a_basis(twin: Twin) -> None:
+    for entity in [*twin.nodes.values(), *twin.assets.values()]:
+        for name, basis in entity.estimated.items():
+            assert name in entity.attributes, (entity.id, name)
+            assert len(basis) > 10, (entity.id, name)
+
+
+def test_unknown_compound_names_are_said_plainly(twin: Twin) -> None:
+    unknown = [n for n in kinds(twin, "compound") if "名称未知" in n.name_zh]
+    assert unknown, "compounds without a published name must be named as unknown"
+    assert all("name unknown" in n.name_en for n in unknown)
+
+
+# --- walking the tree -----------------------------------------------------------------------
+
+
+def test_tree_walking(twin: Twin) -> None:
+    node_id = "hengfeng.hengfeng_estate.north_building"
+    assert [a.id for a in twin.ancestors(node_id)] == [
+        "hengfeng.hengfeng_estate", "hengfeng", "suhewan", "shimen_erlu"]
+    assert twin.path(node_id).startswith("shimen_erlu/suhewan/hengfeng/")
+    assert twin.ancestor_of_kind(node_id, "residential_area").id == "hengfeng"
+    assert {c.id for c in twin.children("shimen_erlu")} == {"suhewan", "central", "nanjing_west"}
+    assert len(list(twin.descendants("shimen_erlu"))) == len(twin.nodes) - 1
+    assert [d for d, n in twin.walk() if n.id == node_id] == [4]
+    assert twin.region_of(node_id) == "CN-SH"
+    assert twin.use_type_of(node_id) == "residential"
+    assert twin.use_type_of("kaidike") == "office"
+
+
+def test_meters_roll_up(twin: Twin) -> None:
+    blocks = [twin.meters_of(b.id) for b in kinds(twin, "block")]
+    assert sum(len(m) for m in blocks) == len(twin.meters)
+    assert {m.id for m in twin.meters_of("kaidike", recursive=False)} == {
+        "E-KAIDIKE", "W-KAIDIKE", "G-KAIDIKE"}
+
+
+def test_frames(twin: Twin) -> None:
+    frame = twin.to_frame()
+    assert len(frame) == len(twin.nodes)
+    assert frame.loc[frame.id == "xinfukangli", "name_zh"].item() == "新福康里居民区"
+    assert frame.loc[frame.id == "kaidike", "floor_area_m2"].item() == 30000
+    assert frame.depth.max() == 4
+    meters = twin.meters_frame()
+    assert set(meters.measure) == {"electricity", "gas", "water"}
+    assert meters.meter_id.is_unique
+    assets = twin.assets_frame()
+    assert len(assets) == len(twin.assets)
+
+
+def test_unknown_node_lookup_raises_with_close_ids(twin: Twin) -> None:
+    with pytest.raises(KeyError, match="close"):
+        twin.node("kaidik")
+
+
+def test_geometry_covers_main_nodes_near_the_real_location(twin: Twin) -> None:
+    features = {f["properties"]["id"]: f for f in twin.geometry["features"]}
+    for kind in ("block", "residential_area", "office_building", "street"):
+        for n in kinds(twin, kind):
+            assert n.id in features, n.id
+
+    def coords(geom: dict) -> list:
+        c = geom["coordinates"]
+        if geom["type"] == "Point":
+            return [c]
+        return c[0] if geom["type"] == "Polygon" else c
+
+    for f in features.values():
+        for lon, lat in coords(f["geometry"]):
+            # Shimen Erlu lies at about 31.24 N, 121.46 E (Jing'an, Shanghai).
+            assert 121.45 < lon < 121.47 and 31.23 < lat < 31.25
+
+
+def test_content_hash_is_stable(twin: Twin) -> None:
+    assert load_twin(twin.folder).content_hash == twin.content_hash
+    assert set(twin.files) >= {"site.toml", "nodes.toml", "meters.toml", "assets.toml"}
+
+
+# --- bad twin files -------------------------------------------------------------------------
+
+SITE = """[site]
+id = "mini"
+name_zh = "小社区"
+name_en = "Mini"
+region = "CN-SH"
+root = "mini"
+"""
+NODES = """[[node]]
+id = "mini"
+kind = "subdistrict"
+name_zh = "小社区"
+name_en = "Mini"
+
+[[node]]
+id = "b1"
+parent = "mini"
+kind = "block"
+name_zh = "一街区"
+name_en = "Block 1"
+
+[[node]]
+id = "office"
+parent = "b1"
+kind = "office_building"
+name_zh = "大楼"
+name_en = "Tower"
+attributes = { floor_area = "12000 m2", floors = 20 }
+"""
+METERS = """[[meter]]
+id = "E-1"
+node = "office"
+measure = "electricity"
+unit = "kWh"
+"""
+
+
+def write_twin(folder: Path, **overrides: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"site.toml": SITE, "nodes.toml": NODES, "meters.toml": METERS}
+    files.update({k.replace("_", "."): v for k, v in overrides.items()})
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_minimal_twin_loads(tmp_path: Path) -> None:
+    twin = load_twin(write_twin(tmp_path / "mini"))
+    assert twin.name == "mini"
+    assert twin.node("office").magnitude("floor_area") == 12000
+    assert twin.meters["E-1"].activity_id == "electricity.grid"
+
+
+def test_changed_file_is_reloaded(tmp_path: Path) -> None:
+    folder = write_twin(tmp_path / "mini")
+    assert len(load_twin(folder).nodes) == 3
+    (folder / "nodes.toml").write_text(
+        NODES + '\n[[node]]\nid = "b2"\nparent = "mini"\nkind = "block"\nname_zh = "二"\n'
+        'name_en = "Block 2"\n', encoding="utf-8")
+    import os
+    os.utime(folder / "nodes.toml", (1, 2))  # a different mtime, whatever the clock does
+    assert len(load_twin(folder).nodes) == 4
+
+
+BAD_CASES = {
+    "unknown_parent": (
+        {"nodes_toml": NODES.replace('parent = "b1"', 'parent = "b9"')},
+        r"nodes\.toml, entry 'office', field 'parent': unknown parent 'b9'",
+    ),
+    "duplicate_id": (
+        {"nodes_toml": NODES + '\n[[node]]\nid = "b1"\nparent = "mini"\nkind = "block"\n'
+                               'name_zh = "重复"\nname_en = "Dup"\n'},
+        r"nodes\.toml, entry 'b1', field 'id': duplicate node id",
+    ),
+    "meter_on_no_node": (
+        {"meters_toml": METERS.replace('node = "office"', 'node = "ghost"')},
+        r"meters\.toml, entry 'E-1', field 'node': meter is on no node: unknown node 'ghost'",
+    ),
+    "attribute_wrong_unit": (
+        {"nodes_toml": NODES.replace('"12000 m2"', '"12000 kWh"')},
+        r"nodes\.toml, entry 'office', field 'attributes': .*floor_area.*wrong unit",
+    ),
+    "attribute_without_unit": (
+        {"nodes_toml": NODES.replace('"12000 m2"', "12000")},
+        r"entry 'office', field 'attributes': .*needs a unit",
+    ),
+    "count_not_integer": (
+        {"nodes_toml": NODES.replace("floors = 20", "floors = 2.5")},
+        r"entry 'office', field 'attributes': .*floors.*integer",
+    ),
+    "unknown_attribute": (
+        {"nodes_toml": NODES.replace("floors = 20", "storeys = 20")},
+        r"entry 'office', field 'attributes': unknown attribute 'storeys'",
+    ),
+    "parent_of_wrong_kind": (
+        {"nodes_toml": NODES.replace('parent = "b1"\nkind = "office_building"',
+                                     'parent = "mini"\nkind = "office_building"')},
+        r"entry 'office', field 'parent': a office_building cannot sit under a subdistrict",
+    ),
+    "second_root": (
+        {"nodes_toml": NODES.replace('id = "b1"\nparent = "mini"\nkind = "block"',
+                                     'id = "b1"\nkind = "subdistrict"')},
+        r"entry 'b1', field 'parent': a second root",
+    ),
+    "meter_unit_wrong_dimension": (
+        {"meters_toml": METERS.replace('unit = "kWh"', 'unit = "m3"')},
+        r"entry 'E-1', field 'unit': unit 'm3' does not convert to 'kWh'",
+    ),
+    "meter_unknown_unit": (
+        {"meters_toml": METERS.replace('unit = "kWh"', 'unit = "furlongs_per_fortnight"')},
+        r"entry 'E-1', field 'unit': Unknown unit",
+    ),
+    "bad_toml": (
+        {"nodes_toml": NODES + "\n[[node]\n"},
+        r"nodes\.toml: not valid TOML",
+    ),
+    "unknown_kind": (
+        {"nodes_toml": NODES.replace('kind = "block"', 'kind = "district"')},
+        r"entry 'b1', field 'kind'",
+    ),
+    "geometry_unknown_node": (
+        {"geometry_geojson": json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "nowhere"},
+             "geometry": {"type": "Point", "coordinates": [121.46, 31.24]}}]})},
+        r"geometry\.geojson, entry 'nowhere', field 'properties\.id': feature #0 names unknown",
+    ),
+    "asset_on_no_node": (
+        {"assets_toml": '[[asset]]\nid = "lamps"\nnode = "ghost"\nkind = "light_fixtures"\n'
+                        'name_zh = "灯"\nname_en = "lamps"\n'},
+        r"assets\.toml, entry 'lamps', field 'node': asset is on no node",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_twin_files(tmp_path: Path, case: str) -> None:
+    overrides, pattern = BAD_CASES[case]
+    folder = write_twin(tmp_path / case, **overrides)
+    with pytest.raises(TwinError, match=pattern) as info:
+        load_twin(folder)
+    assert isinstance(info.value, CarbonError) and isinstance(info.value, ValueError)
+    assert info.value.path.parent == folder
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(TwinError, match="no community folder"):
+        load_twin(tmp_path / "nothing")
+
+
+def test_packaged_twin_copied_elsewhere_loads_identically(tmp_path: Path) -> None:
+    copy = shutil.copytree(sites_dir() / "shimen_erlu", tmp_path / "shimen_erlu")
+    twin = load_twin(copy)
+    assert len(twin.nodes) == len(load_twin("shimen_erlu").nodes)
+    assert twin.content_hash == load_twin("shimen_erlu").content_hash
