@@ -115,11 +115,11 @@ def factors_show(
         ("valid", f"[{f.valid_from}, {f.valid_to or 'open'})"),
         ("method / series", f"{f.method} / {f.series}"),
     ]
-    for gas, v in f.gases.items():
-        rows.append((f"{gas} as published", str(v)))
+    for gas, gv in f.gases.items():
+        rows.append((f"{gas} as published", str(gv)))
         rows.append((f"{gas} canonical", f"{f.per_canonical(gas)} kg{gas}/{f.canonical_unit}"))
     rows += [
-        ("CO2e (GWP AR5)", f"{f.co2e_per_unit(fs.gwp)} kgCO2e/{f.canonical_unit}"),
+        (f"CO2e (GWP {fs.gwp.name})", f"{f.co2e_per_unit(fs.gwp)} kgCO2e/{f.canonical_unit}"),
         ("source", f.citation()),
         ("url", f.source.url or "-"),
         ("confidence", f.confidence + (f" ({f.confidence_detail})" if f.confidence_detail else "")),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -181,7 +182,7 @@ class GasValue(BaseModel):
 def _parse_gases(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {
-            gas: GasValue.parse(v) if isinstance(v, str | int | float) else v
+            gas: GasValue.parse(str(v)) if isinstance(v, str | int | float) else v
             for gas, v in value.items()
         }
     return value
@@ -255,7 +256,7 @@ class EmissionFactor(BaseModel):
                 raise _FieldError(
                     f"gases.{gas}",
                     f"gases.{gas}: unit {value.unit!r} has dimension {unit.dimensionality}, "
-                    f"expected {GAS_UNITS[gas]} per {canonical:~P} for activity {self.activity!r}"
+                    f"expected {GAS_UNITS[gas]} per {canonical:~P} for activity {self.activity!r}",
                 )
         return self
 
@@ -512,7 +513,7 @@ def _check_unique_and_disjoint(
         groups.setdefault(tuple(getattr(f, k) for k in key), []).append(f)
     for group in groups.values():
         group.sort(key=lambda f: f.valid_from)
-        for a, b in zip(group, group[1:], strict=False):
+        for a, b in itertools.pairwise(group):
             if a.overlaps(b):
                 raise FactorFileError(
                     path,

@@ -47,7 +47,9 @@ def registry() -> pint.UnitRegistry:
     pint.UnitRegistry
         The registry with carbon-twin's definitions loaded.
     """
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=None)
+    ureg: pint.UnitRegistry = pint.UnitRegistry(
+        autoconvert_offset_to_baseunit=True, cache_folder=None
+    )
     defs = resources.files("carbon").joinpath("units.txt")
     with resources.as_file(defs) as path:
         ureg.load_definitions(str(path))
@@ -55,7 +57,7 @@ def registry() -> pint.UnitRegistry:
     return ureg
 
 
-def Q_(value: Any, unit: str | None = None) -> pint.Quantity:  # noqa: N802 (pint's idiom)
+def Q_(value: Any, unit: str | None = None) -> pint.Quantity:
     """Make a Quantity in the package registry.
 
     Parameters
