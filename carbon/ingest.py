@@ -1,0 +1,1152 @@
+"""Ingestion of utility exports into the store, with quarantine of bad rows.
+
+One file is one *batch*, landed in one transaction: it lands whole or not at all. Every input
+row is either accepted or rejected with a reason code, so ``read == accepted + rejected`` for
+every batch. Rows never loop in Python: the file is loaded into DuckDB as text and parsed,
+validated and converted there.
+
+Formats
+-------
+CSV (UTF-8, or GBK/GB18030 detected automatically), Parquet and Excel (.xlsx). Headers may be
+Chinese; numbers may carry thousands separators or full-width digits (``１２，３４５．６``);
+dates may be ISO or ``2024年3月1日``; naive timestamps are local time of the community
+(``Asia/Shanghai`` by default), timestamps with an offset are taken as given.
+
+Kinds of file
+-------------
+``interval``  consumption per interval: meter, interval start, value (+ unit)
+``register``  cumulative register readings: meter, read time, reading (+ unit); deltas between
+              consecutive reads become readings, register rollover and meter replacement
+              (``events`` files) handled, negative deltas rejected
+``events``    meter replacements: meter, date, event, old final and new initial reading
+``activity``  non-metered activity data: node, activity, period start and end, amount, unit
+
+Rules for rows that meet rows already stored (documented once, applied everywhere)
+-------------------------------------------------------------------------------------
+* The same file twice (same SHA-256) is a no-op: the earlier batch is returned.
+* Within one file, exact duplicate rows keep the first and reject the rest
+  (``duplicate_row``); rows for one meter and time with different values are all rejected
+  (``conflicting_duplicate``): nobody can tell which is right.
+* A row for a (meter, interval) already stored from another file is rejected as
+  ``already_stored`` when its value is the same and ``conflicts_with_stored`` when it differs:
+  the first value stands. A correction is ingested with ``supersede=True``: its rows become a new
+  revision, the stored rows stay (append-only) and the ledger uses the highest revision.
+
+Reason codes
+------------
+``missing_field``, ``unknown_meter``, ``unknown_node``, ``unknown_activity``, ``bad_timestamp``,
+``future_timestamp``, ``bad_number``, ``bad_unit``, ``negative_value``, ``duplicate_row``,
+``conflicting_duplicate``, ``already_stored``, ``conflicts_with_stored``, ``spike``,
+``negative_delta``, ``before_stored_reads``, ``bad_period``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from carbon._version import __version__
+from carbon.activities import ACTIVITIES
+from carbon.errors import CarbonError, UnitConversionError, UnknownUnitError
+from carbon.units import conversion_factor
+
+if TYPE_CHECKING:
+    from carbon.store import Store
+
+__all__ = [
+    "REASONS",
+    "Batch",
+    "IngestError",
+    "Mapping",
+    "completeness_sql",
+    "fill_gaps",
+    "guess_mapping",
+    "ingest_file",
+    "load_mapping",
+]
+
+log = logging.getLogger(__name__)
+
+REASONS: dict[str, str] = {
+    "missing_field": "a required field is empty",
+    "unknown_meter": "the meter is not in the twin",
+    "unknown_node": "the node is not in the twin",
+    "unknown_activity": "the activity is not in the catalogue",
+    "bad_timestamp": "the date or time cannot be parsed",
+    "future_timestamp": "the timestamp lies in the future",
+    "bad_number": "the value is not a number",
+    "bad_unit": "the unit is unknown or does not fit the meter's activity",
+    "negative_value": "a consumption value is negative",
+    "duplicate_row": "the row repeats an earlier row of the same file",
+    "conflicting_duplicate": "the file has several different values for this meter and time",
+    "already_stored": "the same value is already stored from an earlier batch",
+    "conflicts_with_stored": "another value is stored from an earlier batch (first value stands)",
+    "spike": "the value exceeds the meter's batch median by the spike factor",
+    "negative_delta": "the register reading went down without rollover or replacement",
+    "before_stored_reads": "the register reading is older than the meter's latest stored read",
+    "bad_period": "the period end is not after its start",
+}
+"""Every reason code a rejected row can carry, with its meaning."""
+
+_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required fields, optional fields)
+    "interval": (("meter_id", "timestamp", "value"), ("unit",)),
+    "register": (("meter_id", "timestamp", "reading"), ("unit",)),
+    "events": (("meter_id", "timestamp", "event"), ("old_final", "new_initial")),
+    "activity": (("node_id", "activity", "period_start", "period_end", "amount"), ("unit",)),
+}
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "meter_id": (
+        "meter_id",
+        "meter",
+        "meterid",
+        "表号",
+        "电表号",
+        "水表号",
+        "气表号",
+        "计量点编号",
+    ),
+    "timestamp": (
+        "timestamp",
+        "time",
+        "datetime",
+        "ts",
+        "read_date",
+        "read_at",
+        "date",
+        "时间",
+        "日期",
+        "抄表日期",
+        "抄表时间",
+        "数据时间",
+        "事件日期",
+    ),
+    "value": (
+        "value",
+        "kwh",
+        "amount",
+        "consumption",
+        "用电量",
+        "用量",
+        "电量",
+        "用水量",
+        "用气量",
+    ),
+    "reading": ("reading", "register", "index", "读数", "表底数", "示数", "抄见数"),
+    "unit": ("unit", "单位", "计量单位"),
+    "event": ("event", "事件", "事件类型"),
+    "old_final": ("old_final", "old_final_reading", "旧表止码"),
+    "new_initial": ("new_initial", "new_initial_reading", "新表起码"),
+    "node_id": ("node_id", "node", "节点"),
+    "activity": ("activity", "活动"),
+    "period_start": ("period_start", "start", "开始日期"),
+    "period_end": ("period_end", "end", "结束日期"),
+    "amount": ("amount", "quantity", "数量", "活动量"),
+}
+
+_TS_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d",
+]
+_INTERVALS = {
+    "15min": "INTERVAL 15 MINUTE",
+    "1h": "INTERVAL 1 HOUR",
+    "1d": "INTERVAL 1 DAY",
+    "1mo": "INTERVAL 1 MONTH",
+}
+
+
+class IngestError(CarbonError, ValueError):
+    """A file that cannot be ingested at all (unreadable, or a required column missing).
+
+    Nothing of the file is stored. Row-level problems never raise: they are rejected rows.
+    """
+
+
+class Mapping(BaseModel):
+    """How to read one kind of export.
+
+    Attributes
+    ----------
+    kind : ``interval``, ``register``, ``events`` or ``activity``.
+    columns : canonical field -> column name in the file, e.g. ``{"meter_id": "表号"}``.
+    unit : the unit of every value when the file has no unit column, e.g. ``"kWh"``.
+    interval : interval length for interval files (``1h``); default: the meter's.
+    timezone : zone of naive timestamps; default: the store's (the twin's).
+    encoding : CSV encoding; default: UTF-8, else GB18030 when the bytes are not UTF-8.
+    delimiter : CSV delimiter.
+    sheet : Excel sheet name or index.
+    spike_factor : reject interval values above this multiple of the meter's batch median
+        [dimensionless]; None disables.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["interval", "register", "events", "activity"]
+    columns: dict[str, str] = Field(default_factory=dict)
+    unit: str | None = None
+    interval: Literal["15min", "1h", "1d", "1mo"] | None = None
+    timezone: str | None = None
+    encoding: str | None = None
+    delimiter: str = ","
+    sheet: str | int | None = None
+    spike_factor: float | None = 20.0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The outcome of ingesting one file.
+
+    Attributes
+    ----------
+    batch_id : ``b_`` + the first 16 hex digits of the file's SHA-256.
+    file : the file's path.
+    sha256 : the file's SHA-256 [hex].
+    kind : the mapping kind.
+    read, accepted, rejected : row counts; ``read == accepted + rejected``.
+    skipped : True when the same file was ingested before (nothing changed).
+    reasons : rejected rows per reason code.
+    """
+
+    batch_id: str
+    file: str
+    sha256: str
+    kind: str
+    read: int
+    accepted: int
+    rejected: int
+    skipped: bool = False
+    reasons: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.read != self.accepted + self.rejected:  # pragma: no cover - guarded in SQL too
+            raise CarbonError(f"batch {self.batch_id}: read {self.read} != accepted + rejected")
+
+
+def load_mapping(source: Mapping | str | Path | dict[str, Any]) -> Mapping:
+    """Build a :class:`Mapping` from a Mapping, a dict or a TOML file (``[mapping]`` table)."""
+    if isinstance(source, Mapping):
+        return source
+    if isinstance(source, dict):
+        raw, where = source, "mapping"
+    else:
+        path = Path(source)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise IngestError(f"Cannot read mapping {path}: {exc}") from None
+        raw, where = data.get("mapping", data), str(path)
+    try:
+        return Mapping(**raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise IngestError(f"{where}: field {field!r}: {first['msg']}") from None
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+def guess_mapping(headers: list[str]) -> Mapping:
+    """Guess the kind and columns of a file from its headers (English or Chinese).
+
+    Raises
+    ------
+    IngestError
+        When the headers fit no kind; the message lists them.
+    """
+    lookup = {_norm(h): h for h in headers}
+    found: dict[str, str] = {}
+    for fieldname, names in _SYNONYMS.items():
+        for n in names:
+            if _norm(n) in lookup:
+                found[fieldname] = lookup[_norm(n)]
+                break
+    if "event" in found:
+        kind = "events"
+    elif "activity" in found and "node_id" in found:
+        kind = "activity"
+    elif "reading" in found:
+        kind = "register"
+    else:
+        kind = "interval"
+    required, optional = _FIELDS[kind]
+    if kind == "activity" and "amount" not in found and "value" in found:
+        found["amount"] = found["value"]
+    missing = [f for f in required if f not in found]
+    if missing:
+        raise IngestError(
+            f"Cannot tell the columns {missing} among headers {headers}; pass a mapping "
+            f"(e.g. mapping={{'kind': '{kind}', 'columns': {{'{missing[0]}': '<header>'}}}})."
+        )
+    cols = {f: found[f] for f in (*required, *optional) if f in found}
+    return Mapping(kind=kind, columns=cols)  # type: ignore[arg-type]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _q(name: str) -> str:
+    """Quote a column of the raw table (alias ``r``) for DuckDB."""
+    return 'r."' + name.replace('"', '""') + '"'
+
+
+def _utf8_copy(path: Path, encoding: str | None, workdir: Path) -> tuple[Path, str]:
+    """Return a UTF-8 version of a CSV file (the file itself when it already is UTF-8)."""
+    data = path.read_bytes()
+    if encoding is None:
+        try:
+            data.decode("utf-8")
+            return path, "utf-8"
+        except UnicodeDecodeError:
+            encoding = "gb18030"
+    if encoding.lower().replace("-", "") in ("utf8", "utf8sig"):
+        return path, "utf-8"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise IngestError(f"{path}: cannot decode as {encoding}: {exc}") from None
+    copy = workdir / (path.stem + ".utf8.csv")
+    copy.write_text(text, encoding="utf-8")
+    return copy, encoding
+
+
+def _load_raw(store: Store, path: Path, mapping: Mapping | None, workdir: Path) -> str:
+    """Load the file into temp table ``_raw`` (all text, file order); return the encoding."""
+    con = store.con
+    con.execute("DROP TABLE IF EXISTS _raw")
+    suffix = path.suffix.lower()
+    encoding = "binary"
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            source, encoding = _utf8_copy(path, mapping.encoding if mapping else None, workdir)
+            delim = mapping.delimiter if mapping else ("\t" if suffix == ".tsv" else ",")
+            con.execute(
+                "CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, all_varchar = true, "
+                "header = true, delim = ?, quote = '\"', null_padding = true, "
+                "auto_detect = true, strict_mode = false)",
+                [str(source), delim],
+            )
+        elif suffix == ".parquet":
+            con.execute("CREATE TEMP TABLE _raw AS SELECT * FROM read_parquet(?)", [str(path)])
+        elif suffix in (".xlsx", ".xlsm"):
+            sheet = mapping.sheet if mapping and mapping.sheet is not None else 0
+            frame = pd.read_excel(path, sheet_name=sheet, dtype=str)
+            con.register("_excel", frame)
+            try:
+                con.execute("CREATE TEMP TABLE _raw AS SELECT * FROM _excel")
+            finally:
+                con.unregister("_excel")
+        else:
+            raise IngestError(f"{path}: unsupported file type {suffix!r} (csv, parquet, xlsx)")
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(f"{path}: cannot read: {exc}") from None
+    return encoding
+
+
+def _headers(store: Store) -> list[str]:
+    return [r[0] for r in store.con.execute("DESCRIBE _raw").fetchall()]
+
+
+def _resolve_columns(mapping: Mapping, headers: list[str], path: Path) -> dict[str, str]:
+    required, optional = _FIELDS[mapping.kind]
+    cols = dict(mapping.columns)
+    if len(cols) < len(required):
+        guessed = guess_mapping(headers).columns
+        cols = {**{k: v for k, v in guessed.items() if k in (*required, *optional)}, **cols}
+    missing = [f for f in required if f not in cols]
+    absent = [c for f, c in cols.items() if c not in headers]
+    if missing or absent:
+        raise IngestError(
+            f"{path}: mapping for kind {mapping.kind!r} lacks fields {missing} or names columns "
+            f"{absent} not in the file; the file's headers are {headers}."
+        )
+    return cols
+
+
+def _text(col: str) -> str:
+    """SQL: a raw column as trimmed text with full-width digits and marks made ASCII."""
+    return (
+        f"nullif(trim(translate(CAST({_q(col)} AS VARCHAR), "
+        "'０１２３４５６７８９．，－＋　', '0123456789.,-+ ')), '')"
+    )
+
+
+def _number(col: str) -> str:
+    """SQL: a raw column as DECIMAL(18, 6), NULL when it is not a number."""
+    return f"TRY_CAST(replace({_text(col)}, ',', '') AS DECIMAL(18, 6))"
+
+
+def _timestamp(col: str, tz: str) -> str:
+    """SQL: a raw column as TIMESTAMPTZ; naive values are local time in ``tz``."""
+    text = (
+        f"regexp_replace({_text(col)}, '(\\d{{4}})年(\\d{{1,2}})月(\\d{{1,2}})日', '\\1-\\2-\\3')"
+    )
+    formats = "[" + ", ".join(f"'{f}'" for f in _TS_FORMATS) + "]"
+    tzq = tz.replace("'", "")
+    return (
+        f"CASE WHEN regexp_matches({text}, '(Z|[+-]\\d{{2}}:?\\d{{2}})$') "
+        f"THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+        f"ELSE timezone('{tzq}', try_strptime(trim({text}), {formats})) END"
+    )
+
+
+def _raw_json(headers: list[str]) -> str:
+    return (
+        "to_json(struct_pack("
+        + ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" := CAST({_q(h)} AS VARCHAR)'
+                    for h in headers)
+        + "))"
+    )
+
+
+def _unit_sql(mapping: Mapping, cols: dict[str, str], metered: bool) -> tuple[str, list[Any]]:
+    """SQL for a row's unit: its unit column, else the mapping's unit, else the meter's."""
+    if "unit" in cols:
+        return _text(cols["unit"]), []
+    if metered:
+        return "coalesce(CAST(? AS VARCHAR), m.unit)", [mapping.unit]
+    return "CAST(? AS VARCHAR)", [mapping.unit]
+
+
+def _unit_table(store: Store, mapping: Mapping, cols: dict[str, str], canonical_sql: str) -> None:
+    """Build temp table ``_units(unit, canonical, factor)`` with one pint conversion per pair."""
+    con = store.con
+    unit_expr, params = _unit_sql(mapping, cols, mapping.kind != "activity")
+    pairs = con.execute(
+        f"SELECT DISTINCT {unit_expr} AS unit, {canonical_sql} AS canonical FROM _raw r "
+        f"{_canonical_join(mapping, cols)} WHERE {canonical_sql} IS NOT NULL",
+        params,
+    ).fetchall()
+    rows = []
+    for unit, canonical in pairs:
+        factor = None
+        if unit is not None:
+            try:
+                factor = conversion_factor(unit, canonical)
+            except (UnknownUnitError, UnitConversionError):
+                factor = None
+        rows.append((unit, canonical, factor))
+    con.execute("DROP TABLE IF EXISTS _units")
+    con.execute("CREATE TEMP TABLE _units (unit VARCHAR, canonical VARCHAR, factor DOUBLE)")
+    if rows:
+        con.executemany("INSERT INTO _units VALUES (?, ?, ?)", rows)
+
+
+def _canonical_join(mapping: Mapping, cols: dict[str, str]) -> str:
+    if mapping.kind == "activity":
+        return f"LEFT JOIN _acts a ON a.activity = {_text(cols['activity'])}"
+    return f"LEFT JOIN meters m ON m.meter_id = {_text(cols['meter_id'])}"
+
+
+def ingest_file(
+    store: Store,
+    path: str | Path,
+    mapping: Mapping | str | Path | dict[str, Any] | None = None,
+    *,
+    supersede: bool = False,
+    now: dt.datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Batch:
+    """Ingest one file into the store as one batch.
+
+    Parameters
+    ----------
+    store : the open :class:`carbon.store.Store` (its ``meters`` synced from the twin).
+    path : CSV, Parquet or Excel file.
+    mapping : a :class:`Mapping`, a dict, a mapping TOML file, or None to guess from headers.
+    supersede : rows for intervals already stored become a new revision instead of being
+        rejected (a correction of earlier data; see the module's rules).
+    now : the present, for the ``future_timestamp`` check [timezone-aware]; default: now.
+    progress : optional callback ``(stage, done, total)``.
+
+    Returns
+    -------
+    Batch
+        Counts with ``read == accepted + rejected``; ``skipped`` when the file was seen before.
+
+    Raises
+    ------
+    IngestError
+        When the file cannot be read or lacks a required column; nothing is stored.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    stages = ["hash", "read", "parse", "validate", "store"]
+
+    def step(i: int) -> None:
+        if progress:
+            progress(stages[i], i + 1, len(stages))
+
+    sha = _sha256(path)
+    step(0)
+    batch_id = "b_" + sha[:16]
+    con = store.con
+    prior = con.execute(
+        "SELECT batch_id, kind, rows_read, rows_accepted, rows_rejected FROM batches "
+        "WHERE sha256 = ?",
+        [sha],
+    ).fetchone()
+    if prior:
+        log.info("%s was ingested before as %s: nothing to do", path, prior[0])
+        return Batch(
+            prior[0],
+            str(path),
+            sha,
+            prior[1],
+            prior[2],
+            prior[3],
+            prior[4],
+            skipped=True,
+            reasons=_reason_counts(store, prior[0]),
+        )
+
+    started = dt.datetime.now(dt.UTC)
+    now = now or started
+    given = load_mapping(mapping) if mapping is not None else None
+    with tempfile.TemporaryDirectory(prefix="carbon-ingest-") as tmp:
+        encoding = _load_raw(store, path, given, Path(tmp))
+    step(1)
+    headers = _headers(store)
+    resolved = given or guess_mapping(headers)
+    cols = _resolve_columns(resolved, headers, path)
+    tz = resolved.timezone or store.timezone
+    con.execute("BEGIN TRANSACTION")
+    try:
+        handler = {
+            "interval": _interval,
+            "register": _register,
+            "events": _events,
+            "activity": _activity,
+        }[resolved.kind]
+        handler(store, resolved, cols, headers, tz, batch_id, now, supersede, step)
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM _raw), (SELECT count(*) FROM rejects WHERE batch_id = ?)",
+            [batch_id],
+        ).fetchone()
+        assert counts is not None
+        read, rejected = int(counts[0]), int(counts[1])
+        accepted = read - rejected
+        finished = dt.datetime.now(dt.UTC)
+        record = {
+            "kind": resolved.kind,
+            "columns": cols,
+            "unit": resolved.unit,
+            "interval": resolved.interval,
+            "timezone": tz,
+            "encoding": encoding,
+            "spike_factor": resolved.spike_factor,
+        }
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                resolved.kind,
+                path.name,
+                str(path.resolve()),
+                sha,
+                path.stat().st_size,
+                read,
+                accepted,
+                rejected,
+                started,
+                finished,
+                json.dumps(record, sort_keys=True, ensure_ascii=False),
+                supersede,
+                __version__,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for t in ("_raw", "_parsed", "_units", "_acts", "_ok", "_deltas"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    step(4)
+    batch = Batch(
+        batch_id,
+        str(path),
+        sha,
+        resolved.kind,
+        read,
+        accepted,
+        rejected,
+        reasons=_reason_counts(store, batch_id),
+    )
+    log.info("ingested %s: %d read, %d accepted, %d rejected", path.name, read, accepted, rejected)
+    return batch
+
+
+def _reason_counts(store: Store, batch_id: str) -> tuple[tuple[str, int], ...]:
+    rows = store.con.execute(
+        "SELECT reason, count(*) FROM rejects WHERE batch_id = ? GROUP BY reason ORDER BY reason",
+        [batch_id],
+    ).fetchall()
+    return tuple((r[0], int(r[1])) for r in rows)
+
+
+_REJECT = """INSERT INTO rejects
+    SELECT ?, _row, raw, reason, message FROM _parsed WHERE reason IS NOT NULL"""
+
+
+def _apply_rules(con: Any, rules: list[tuple[str, str, str]], now: dt.datetime) -> None:
+    """Set the first failing rule's reason code and message on each row of ``_parsed``.
+
+    A rule is ``(code, SQL condition, SQL message)``; ``?`` in a condition is ``now``.
+    """
+    for code, cond, msg in rules:
+        params = [now] * cond.count("?")
+        con.execute(
+            f"UPDATE _parsed SET reason = '{code}', message = {msg} "
+            f"WHERE reason IS NULL AND ({cond})",
+            params,
+        )
+
+
+def _parse_metered(
+    store: Store,
+    mapping: Mapping,
+    cols: dict[str, str],
+    headers: list[str],
+    tz: str,
+    value_field: str,
+    now: dt.datetime,
+) -> None:
+    """Create ``_parsed`` for interval or register rows and apply the row rules.
+
+    Columns: ``_row`` (1-based data row), ``raw`` (the row as JSON text), ``meter_id``,
+    ``ts`` [TIMESTAMPTZ], ``amount`` [canonical unit, DECIMAL], ``step`` (interval length),
+    ``reason``, ``message``.
+    """
+    con = store.con
+    _unit_table(store, mapping, cols, "m.canonical_unit")
+    unit_expr, fixed = _unit_sql(mapping, cols, metered=True)
+    if mapping.interval is None:
+        whens = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _INTERVALS.items())
+        interval = f'CASE m."interval" {whens} END'
+    else:
+        interval = _INTERVALS[mapping.interval]
+    con.execute(
+        f"""CREATE TEMP TABLE _parsed AS
+        WITH base AS (
+            SELECT r.rowid + 1 AS _row, {_raw_json(headers)} AS raw,
+                   {_text(cols["meter_id"])} AS meter_id,
+                   {_timestamp(cols["timestamp"], tz)} AS ts,
+                   {_text(cols["timestamp"])} AS ts_text,
+                   {_number(cols[value_field])} AS value,
+                   {_text(cols[value_field])} AS value_text,
+                   {unit_expr} AS unit, m.meter_id IS NOT NULL AS known,
+                   m.canonical_unit, {interval} AS step
+            FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}
+        )
+        SELECT b.*, u.factor, CAST(b.value * u.factor AS DECIMAL(18, 6)) AS amount,
+               CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
+        FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
+             AND u.canonical = b.canonical_unit""",
+        fixed,
+    )
+    _apply_rules(
+        con,
+        [
+            (
+                "missing_field",
+                "meter_id IS NULL OR ts_text IS NULL OR value_text IS NULL",
+                f"'empty meter, time or {value_field}'",
+            ),
+            ("unknown_meter", "NOT known", "'meter ' || meter_id || ' is not in the twin'"),
+            ("bad_timestamp", "ts IS NULL", "'cannot parse time ' || ts_text"),
+            (
+                "future_timestamp",
+                "ts > CAST(? AS TIMESTAMPTZ)",
+                "'time ' || ts_text || ' is in the future'",
+            ),
+            ("bad_number", "value IS NULL", "'not a number: ' || value_text"),
+            (
+                "bad_unit",
+                "factor IS NULL",
+                "'unit ' || coalesce(unit, '(none)') || ' does not convert to ' || canonical_unit",
+            ),
+            ("negative_value", "amount < 0", f"'negative {value_field} ' || value_text"),
+        ],
+        now,
+    )
+    _duplicates(con, "meter_id, ts", "amount")
+
+
+def _interval(
+    store: Store,
+    mapping: Mapping,
+    cols: dict[str, str],
+    headers: list[str],
+    tz: str,
+    batch_id: str,
+    now: dt.datetime,
+    supersede: bool,
+    step: Callable[[int], None],
+) -> None:
+    con = store.con
+    _parse_metered(store, mapping, cols, headers, tz, "value", now)
+    step(2)
+    if mapping.spike_factor:
+        con.execute(
+            f"""UPDATE _parsed p SET reason = 'spike',
+                message = 'value ' || p.amount || ' is over {mapping.spike_factor:g} x the batch '
+                          || 'median ' || s.med || ' of meter ' || p.meter_id
+            FROM (SELECT meter_id, median(amount) AS med, count(*) AS n FROM _parsed
+                  WHERE reason IS NULL AND amount > 0 GROUP BY meter_id) s
+            WHERE p.reason IS NULL AND p.meter_id = s.meter_id AND s.n >= 24
+              AND p.amount > s.med * {float(mapping.spike_factor)}"""
+        )
+    _against_stored(con, "readings", "meter_id, ts_start", "meter_id, ts", "amount", supersede)
+    step(3)
+    con.execute(
+        """INSERT INTO readings
+           SELECT p.meter_id, p.ts, p.ts + p.step, p.amount, 'measured',
+                  coalesce(r.rev + 1, 0), ?, p._row
+           FROM _parsed p LEFT JOIN (SELECT meter_id, ts_start, max(revision) AS rev
+                                     FROM readings GROUP BY ALL) r
+             ON r.meter_id = p.meter_id AND r.ts_start = p.ts
+           WHERE p.reason IS NULL""",
+        [batch_id],
+    )
+    con.execute(_REJECT, [batch_id])
+
+
+def _duplicates(con: Any, key: str, value: str) -> None:
+    """Reject in-file duplicates: exact repeats after the first, and conflicting values."""
+    con.execute(
+        f"""UPDATE _parsed p SET reason = 'conflicting_duplicate',
+               message = 'the file holds ' || d.n || ' different values for this key'
+            FROM (SELECT {key}, count(DISTINCT {value}) AS n FROM _parsed
+                  WHERE reason IS NULL GROUP BY ALL HAVING count(DISTINCT {value}) > 1) d
+            WHERE p.reason IS NULL AND {
+            " AND ".join(f"p.{k.strip()} = d.{k.strip()}" for k in key.split(","))
+        }"""
+    )
+    con.execute(
+        f"""UPDATE _parsed p SET reason = 'duplicate_row',
+               message = 'repeats row ' || d.first_row
+            FROM (SELECT {key}, min(_row) AS first_row FROM _parsed WHERE reason IS NULL
+                  GROUP BY ALL HAVING count(*) > 1) d
+            WHERE p.reason IS NULL AND p._row > d.first_row
+              AND {" AND ".join(f"p.{k.strip()} = d.{k.strip()}" for k in key.split(","))}"""
+    )
+
+
+def _against_stored(
+    con: Any, table: str, stored_key: str, key: str, value: str, supersede: bool
+) -> None:
+    """Apply the 'first value stands' rule against rows stored by earlier batches."""
+    stored = [k.strip() for k in stored_key.split(",")]
+    mine = [k.strip() for k in key.split(",")]
+    on = " AND ".join(f"s.{a} = p.{b}" for a, b in zip(stored, mine, strict=True))
+    current = "current_readings" if table == "readings" else "current_activities"
+    con.execute(
+        f"""UPDATE _parsed p SET reason = 'already_stored',
+               message = 'same value stored by batch ' || s.batch_id
+            FROM {current} s WHERE p.reason IS NULL AND {on} AND s.amount = p.{value}"""
+    )
+    if not supersede:
+        con.execute(
+            f"""UPDATE _parsed p SET reason = 'conflicts_with_stored',
+                   message = 'batch ' || s.batch_id || ' stored ' || s.amount
+                             || '; ingest with supersede=True to correct it'
+                FROM {current} s WHERE p.reason IS NULL AND {on}"""
+        )
+
+
+def _register(
+    store: Store,
+    mapping: Mapping,
+    cols: dict[str, str],
+    headers: list[str],
+    tz: str,
+    batch_id: str,
+    now: dt.datetime,
+    supersede: bool,
+    step: Callable[[int], None],
+) -> None:
+    con = store.con
+    _parse_metered(store, mapping, cols, headers, tz, "reading", now)
+    step(2)
+    con.execute(
+        """UPDATE _parsed p SET reason = 'already_stored',
+               message = 'same reading stored by batch ' || s.batch_id
+           FROM register_reads s WHERE p.reason IS NULL AND s.meter_id = p.meter_id
+             AND s.read_at = p.ts AND s.reading = p.amount"""
+    )
+    con.execute(
+        """UPDATE _parsed p SET reason = 'before_stored_reads',
+               message = 'meter ' || p.meter_id || ' has a stored read at ' || s.last
+                         || '; older reads cannot be inserted before it'
+           FROM (SELECT meter_id, max(read_at) AS last FROM register_reads GROUP BY ALL) s
+           WHERE p.reason IS NULL AND s.meter_id = p.meter_id AND p.ts <= s.last"""
+    )
+    # Deltas between consecutive reads (stored reads first), in two passes so that a read
+    # rejected as a negative delta is not used as the base of the next one.
+    for final in (False, True):
+        con.execute("DROP TABLE IF EXISTS _deltas")
+        con.execute(
+            """CREATE TEMP TABLE _deltas AS
+            WITH reads AS (
+                SELECT meter_id, read_at, reading, 0 AS is_new, row_number AS _row
+                FROM register_reads WHERE meter_id IN (SELECT meter_id FROM _parsed)
+                UNION ALL
+                SELECT meter_id, ts, amount, 1, _row FROM _parsed WHERE reason IS NULL
+            ), seq AS (
+                SELECT *, lag(reading) OVER w AS prev, lag(read_at) OVER w AS prev_at
+                FROM reads WINDOW w AS (PARTITION BY meter_id ORDER BY read_at, is_new, _row)
+            )
+            SELECT s.meter_id, s.read_at, s.prev_at, s._row, s.reading, s.prev,
+                   e.old_final, e.new_initial,
+                   CAST(pow(10, ceil(log10(s.prev + 1))) AS DECIMAL(18, 6)) AS wrap,
+                   CASE
+                     WHEN e.meter_id IS NOT NULL
+                       THEN (e.old_final - s.prev) + (s.reading - e.new_initial)
+                     WHEN s.reading >= s.prev THEN s.reading - s.prev
+                     WHEN s.prev >= 0.9 * pow(10, ceil(log10(s.prev + 1)))
+                          AND s.reading < 0.1 * pow(10, ceil(log10(s.prev + 1)))
+                       THEN CAST(pow(10, ceil(log10(s.prev + 1))) AS DECIMAL(18, 6))
+                            - s.prev + s.reading
+                   END AS delta
+            FROM seq s
+            LEFT JOIN meter_events e ON e.meter_id = s.meter_id AND e.event = 'replacement'
+                 AND e.event_at > s.prev_at AND e.event_at <= s.read_at
+            WHERE s.is_new = 1 AND s.prev IS NOT NULL"""
+        )
+        con.execute(
+            """UPDATE _parsed p SET reason = 'negative_delta',
+                   message = 'reading ' || d.reading || ' is below the previous ' || d.prev
+                             || ' with no rollover pattern and no replacement event'
+               FROM _deltas d WHERE p.reason IS NULL AND d._row = p._row
+                 AND (d.delta IS NULL OR d.delta < 0)"""
+        )
+        if final:
+            break
+    step(3)
+    con.execute(
+        "INSERT INTO register_reads SELECT meter_id, ts, amount, ?, _row FROM _parsed "
+        "WHERE reason IS NULL",
+        [batch_id],
+    )
+    con.execute(
+        """INSERT INTO readings
+           SELECT meter_id, prev_at, read_at, delta, 'measured', 0, ?, _row FROM _deltas
+           WHERE delta >= 0""",
+        [batch_id],
+    )
+    con.execute(_REJECT, [batch_id])
+
+
+def _events(
+    store: Store,
+    mapping: Mapping,
+    cols: dict[str, str],
+    headers: list[str],
+    tz: str,
+    batch_id: str,
+    now: dt.datetime,
+    supersede: bool,
+    step: Callable[[int], None],
+) -> None:
+    con = store.con
+    old = _number(cols["old_final"]) if "old_final" in cols else "NULL"
+    new = _number(cols["new_initial"]) if "new_initial" in cols else "NULL"
+    con.execute(
+        f"""CREATE TEMP TABLE _parsed AS
+        SELECT r.rowid + 1 AS _row, {_raw_json(headers)} AS raw,
+               {_text(cols["meter_id"])} AS meter_id, {_timestamp(cols["timestamp"], tz)} AS ts,
+               {_text(cols["timestamp"])} AS ts_text, lower({_text(cols["event"])}) AS event,
+               {old} AS old_final, {new} AS new_initial,
+               m.meter_id IS NOT NULL AS known,
+               CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
+        FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}"""
+    )
+    step(2)
+    rules = [
+        (
+            "missing_field",
+            "meter_id IS NULL OR ts_text IS NULL OR event IS NULL",
+            "'empty meter, date or event'",
+        ),
+        ("unknown_meter", "NOT known", "'meter ' || meter_id || ' is not in the twin'"),
+        ("bad_timestamp", "ts IS NULL", "'cannot parse date ' || ts_text"),
+        (
+            "bad_number",
+            "event = 'replacement' AND (old_final IS NULL OR new_initial IS NULL)",
+            "'a replacement needs old_final and new_initial readings'",
+        ),
+    ]
+    _apply_rules(con, rules, now)
+    _duplicates(con, "meter_id, ts, event", "coalesce(old_final, 0) + coalesce(new_initial, 0)")
+    step(3)
+    con.execute(
+        "INSERT INTO meter_events SELECT meter_id, ts, event, old_final, new_initial, ?, _row "
+        "FROM _parsed WHERE reason IS NULL",
+        [batch_id],
+    )
+    con.execute(_REJECT, [batch_id])
+
+
+def _activity(
+    store: Store,
+    mapping: Mapping,
+    cols: dict[str, str],
+    headers: list[str],
+    tz: str,
+    batch_id: str,
+    now: dt.datetime,
+    supersede: bool,
+    step: Callable[[int], None],
+) -> None:
+    con = store.con
+    acts = pd.DataFrame(
+        {
+            "activity": list(ACTIVITIES),
+            "canonical_unit": [a.canonical_unit for a in ACTIVITIES.values()],
+        }
+    )
+    con.execute("DROP TABLE IF EXISTS _acts")
+    con.register("_acts_frame", acts)
+    con.execute("CREATE TEMP TABLE _acts AS SELECT * FROM _acts_frame")
+    con.unregister("_acts_frame")
+    _unit_table(store, mapping, cols, "a.canonical_unit")
+    unit_expr, fixed = _unit_sql(mapping, cols, metered=False)
+    con.execute(
+        f"""CREATE TEMP TABLE _parsed AS
+        WITH base AS (
+            SELECT r.rowid + 1 AS _row, {_raw_json(headers)} AS raw,
+                   {_text(cols["node_id"])} AS node_id, {_text(cols["activity"])} AS activity,
+                   CAST({_timestamp(cols["period_start"], tz)} AT TIME ZONE '{tz}' AS DATE)
+                       AS period_start,
+                   CAST({_timestamp(cols["period_end"], tz)} AT TIME ZONE '{tz}' AS DATE)
+                       AS period_end,
+                   {_text(cols["period_start"])} AS start_text,
+                   {_text(cols["period_end"])} AS end_text,
+                   {_number(cols["amount"])} AS value, {_text(cols["amount"])} AS value_text,
+                   {unit_expr} AS unit, a.canonical_unit
+            FROM _raw r LEFT JOIN _acts a ON a.activity = {_text(cols["activity"])}
+        )
+        SELECT b.*, u.factor, CAST(b.value * u.factor AS DECIMAL(18, 6)) AS amount,
+               CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
+        FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
+             AND u.canonical = b.canonical_unit""",
+        fixed,
+    )
+    step(2)
+    rules = [
+        (
+            "missing_field",
+            "node_id IS NULL OR activity IS NULL OR start_text IS NULL "
+            "OR end_text IS NULL OR value_text IS NULL",
+            "'empty node, activity, period or amount'",
+        ),
+        (
+            "unknown_node",
+            "node_id NOT IN (SELECT node_id FROM nodes)",
+            "'node ' || node_id || ' is not in the twin'",
+        ),
+        (
+            "unknown_activity",
+            "canonical_unit IS NULL",
+            "'activity ' || activity || ' is not in the catalogue'",
+        ),
+        (
+            "bad_timestamp",
+            "period_start IS NULL OR period_end IS NULL",
+            "'cannot parse period ' || start_text || ' .. ' || end_text",
+        ),
+        (
+            "bad_period",
+            "period_end <= period_start",
+            "'period end ' || end_text || ' is not after its start ' || start_text",
+        ),
+        ("bad_number", "value IS NULL", "'not a number: ' || value_text"),
+        (
+            "bad_unit",
+            "factor IS NULL",
+            "'unit ' || coalesce(unit, '(none)') || ' does not convert to ' || canonical_unit",
+        ),
+    ]
+    _apply_rules(con, rules, now)
+    _duplicates(con, "node_id, activity, period_start, period_end", "amount")
+    _against_stored(
+        con,
+        "activities",
+        "node_id, activity, period_start, period_end",
+        "node_id, activity, period_start, period_end",
+        "amount",
+        supersede,
+    )
+    step(3)
+    con.execute(
+        """INSERT INTO activities
+           SELECT p.node_id, p.activity, p.period_start, p.period_end, p.amount, 'measured',
+                  coalesce(s.rev + 1, 0), ?, p._row
+           FROM _parsed p LEFT JOIN (SELECT node_id, activity, period_start, period_end,
+                                            max(revision) AS rev FROM activities GROUP BY ALL) s
+             USING (node_id, activity, period_start, period_end)
+           WHERE p.reason IS NULL""",
+        [batch_id],
+    )
+    con.execute(_REJECT, [batch_id])
+
+
+def completeness_sql(tz: str) -> str:
+    """SQL (two parameters: start, end dates) for completeness per meter and local month."""
+    tzq = tz.replace("'", "")
+    return f"""
+    WITH months AS (
+        SELECT m.meter_id, m."interval", CAST(g.month AS DATE) AS month,
+               CASE m."interval"
+                 WHEN '1h' THEN date_diff('hour', g.month, g.month + INTERVAL 1 MONTH)
+                 WHEN '15min' THEN 4 * date_diff('hour', g.month, g.month + INTERVAL 1 MONTH)
+                 WHEN '1d' THEN date_diff('day', g.month, g.month + INTERVAL 1 MONTH)
+                 ELSE 1 END AS expected
+        FROM meters m,
+             generate_series(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) - INTERVAL 1 DAY,
+                             INTERVAL 1 MONTH) g(month)
+    ), present AS (
+        SELECT meter_id,
+               CAST(date_trunc('month', timezone('{tzq}', ts_start)) AS DATE) AS month,
+               count(*) AS present,
+               count(*) FILTER (WHERE quality = 'estimated') AS estimated
+        FROM current_readings GROUP BY ALL
+    )
+    SELECT m.meter_id, m.month, m.expected, coalesce(p.present, 0) AS present,
+           coalesce(p.estimated, 0) AS estimated,
+           least(1.0, coalesce(p.present, 0) / m.expected) AS completeness
+    FROM months m LEFT JOIN present p USING (meter_id, month)
+    ORDER BY m.meter_id, m.month"""
+
+
+def fill_gaps(
+    store: Store,
+    start: str | dt.date,
+    end: str | dt.date,
+    *,
+    meter_ids: list[str] | None = None,
+) -> Batch:
+    """Fill missing hourly intervals with estimates flagged ``estimated``.
+
+    The estimator: for a missing hour of a meter, the mean of that meter's measured readings at
+    the same local hour of day and the same day type (weekday or weekend) in the same local
+    month. Hours with no such basis stay missing. The estimates land as one batch of kind
+    ``estimate`` (append-only: nothing stored is changed); running it again adds nothing.
+
+    Parameters
+    ----------
+    store : the store.
+    start, end : local dates bounding the hours to fill, ``[start, end)``.
+    meter_ids : restrict to these hourly meters (default: all hourly meters).
+    """
+    con = store.con
+    tzq = store.timezone.replace("'", "")
+    ids = sorted(meter_ids) if meter_ids else None
+    key = json.dumps(
+        {
+            "start": str(start),
+            "end": str(end),
+            "meters": ids,
+            "batches": store.frame("SELECT batch_id FROM batches ORDER BY 1").batch_id.tolist(),
+        },
+        sort_keys=True,
+    )
+    sha = hashlib.sha256(key.encode()).hexdigest()
+    batch_id = "e_" + sha[:16]
+    prior = con.execute("SELECT rows_accepted FROM batches WHERE sha256 = ?", [sha]).fetchone()
+    if prior:
+        return Batch(batch_id, "(gap fill)", sha, "estimate", prior[0], prior[0], 0, skipped=True)
+    started = dt.datetime.now(dt.UTC)
+    meter_filter = "AND m.meter_id IN (SELECT unnest(?))" if ids else ""
+    params: list[Any] = [str(start), str(end)] + ([ids] if ids else [])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE _fill AS
+            WITH hours AS (
+                SELECT m.meter_id, timezone('{tzq}', h.ts) AS ts_start, h.ts AS local_ts
+                FROM meters m, generate_series(CAST(? AS TIMESTAMP),
+                     CAST(? AS TIMESTAMP) - INTERVAL 1 HOUR, INTERVAL 1 HOUR) h(ts)
+                WHERE m."interval" = '1h' {meter_filter}
+            ), missing AS (
+                SELECT h.* FROM hours h ANTI JOIN current_readings r
+                  ON r.meter_id = h.meter_id AND r.ts_start = h.ts_start
+            ), basis AS (
+                SELECT meter_id, date_trunc('month', timezone('{tzq}', ts_start)) AS month,
+                       hour(timezone('{tzq}', ts_start)) AS hr,
+                       isodow(timezone('{tzq}', ts_start)) >= 6 AS weekend,
+                       CAST(avg(amount) AS DECIMAL(18, 6)) AS estimate
+                FROM current_readings WHERE quality = 'measured' GROUP BY ALL
+            )
+            SELECT m.meter_id, m.ts_start, m.ts_start + INTERVAL 1 HOUR AS ts_end, b.estimate,
+                   row_number() OVER (ORDER BY m.meter_id, m.ts_start) AS _row
+            FROM missing m JOIN basis b ON b.meter_id = m.meter_id
+              AND b.month = date_trunc('month', m.local_ts) AND b.hr = hour(m.local_ts)
+              AND b.weekend = (isodow(m.local_ts) >= 6)""",
+            params,
+        )
+        n = int(con.execute("SELECT count(*) FROM _fill").fetchone()[0])  # type: ignore[index]
+        con.execute(
+            "INSERT INTO readings SELECT meter_id, ts_start, ts_end, estimate, 'estimated', 0, ?, "
+            "_row FROM _fill",
+            [batch_id],
+        )
+        con.execute(
+            "INSERT INTO batches VALUES (?, 'estimate', '(gap fill)', '(gap fill)', ?, 0, ?, ?, 0,"
+            " ?, ?, ?, false, ?)",
+            [
+                batch_id,
+                sha,
+                n,
+                n,
+                started,
+                dt.datetime.now(dt.UTC),
+                json.dumps(
+                    {
+                        "estimator": "same meter, local hour, day type and month mean",
+                        "start": str(start),
+                        "end": str(end),
+                        "meters": ids,
+                    }
+                ),
+                __version__,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS _fill")
+    return Batch(batch_id, "(gap fill)", sha, "estimate", n, n, 0)

@@ -1,0 +1,304 @@
+"""The store: one DuckDB file holding meters, readings, activities, batches and rejects.
+
+The schema is versioned: opening a file applies the migrations it lacks, in one transaction,
+and refuses a file written by a newer version of carbon-twin. Amounts are stored in the
+activity's canonical unit as ``DECIMAL(18, 6)``; timestamps as ``TIMESTAMPTZ``.
+
+Tables
+------
+``nodes``           the twin's nodes (synced from :class:`carbon.twin.Twin`)
+``meters``          the twin's meters (synced likewise)
+``batches``         one row per ingested file: SHA-256, rows read / accepted / rejected, times
+``readings``        consumption per meter and interval ``[ts_start, ts_end)``, canonical unit,
+                    quality ``measured`` or ``estimated``, revision (see :mod:`carbon.ingest`)
+``register_reads``  raw cumulative register readings, from which ``readings`` deltas come
+``meter_events``    meter replacements (old final and new initial register readings)
+``activities``      non-metered activity data (waste tonnage, fuel, green-power certificates)
+``rejects``         every rejected input row: batch, row number, raw row, reason code, message
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from carbon._version import __version__
+from carbon.errors import CarbonError
+
+if TYPE_CHECKING:
+    from carbon.ingest import Batch, Mapping
+    from carbon.twin import Twin
+
+__all__ = ["SCHEMA_VERSION", "Store", "StoreError"]
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(CarbonError, RuntimeError):
+    """The store file cannot be opened or migrated."""
+
+
+_MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "initial schema",
+        [
+            """CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
+            """CREATE TABLE nodes (
+                node_id VARCHAR PRIMARY KEY, parent_id VARCHAR, kind VARCHAR NOT NULL,
+                path VARCHAR NOT NULL, twin VARCHAR NOT NULL)""",
+            """CREATE TABLE meters (
+                meter_id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, activity VARCHAR NOT NULL,
+                canonical_unit VARCHAR NOT NULL, unit VARCHAR NOT NULL, reading VARCHAR NOT NULL,
+                "interval" VARCHAR NOT NULL, twin VARCHAR NOT NULL)""",
+            """CREATE TABLE batches (
+                batch_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+                source_path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL UNIQUE,
+                size_bytes BIGINT NOT NULL, rows_read BIGINT NOT NULL,
+                rows_accepted BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
+                mapping VARCHAR NOT NULL, supersede BOOLEAN NOT NULL,
+                carbon_version VARCHAR NOT NULL)""",
+            """CREATE TABLE readings (
+                meter_id VARCHAR NOT NULL, ts_start TIMESTAMPTZ NOT NULL,
+                ts_end TIMESTAMPTZ NOT NULL, amount DECIMAL(18, 6) NOT NULL,
+                quality VARCHAR NOT NULL, revision INTEGER NOT NULL, batch_id VARCHAR NOT NULL,
+                row_number BIGINT NOT NULL)""",
+            """CREATE TABLE register_reads (
+                meter_id VARCHAR NOT NULL, read_at TIMESTAMPTZ NOT NULL,
+                reading DECIMAL(18, 6) NOT NULL, batch_id VARCHAR NOT NULL,
+                row_number BIGINT NOT NULL)""",
+            """CREATE TABLE meter_events (
+                meter_id VARCHAR NOT NULL, event_at TIMESTAMPTZ NOT NULL, event VARCHAR NOT NULL,
+                old_final DECIMAL(18, 6), new_initial DECIMAL(18, 6),
+                batch_id VARCHAR NOT NULL, row_number BIGINT NOT NULL)""",
+            """CREATE TABLE activities (
+                node_id VARCHAR NOT NULL, activity VARCHAR NOT NULL, period_start DATE NOT NULL,
+                period_end DATE NOT NULL, amount DECIMAL(18, 6) NOT NULL,
+                quality VARCHAR NOT NULL, revision INTEGER NOT NULL, batch_id VARCHAR NOT NULL,
+                row_number BIGINT NOT NULL)""",
+            """CREATE TABLE rejects (
+                batch_id VARCHAR NOT NULL, row_number BIGINT NOT NULL, raw VARCHAR NOT NULL,
+                reason VARCHAR NOT NULL, message VARCHAR NOT NULL)""",
+            # The current value of a reading is its highest revision (see carbon.ingest).
+            """CREATE VIEW current_readings AS
+               SELECT * FROM readings
+               QUALIFY revision = max(revision) OVER (PARTITION BY meter_id, ts_start)""",
+            """CREATE VIEW current_activities AS
+               SELECT * FROM activities
+               QUALIFY revision = max(revision)
+                   OVER (PARTITION BY node_id, activity, period_start, period_end)""",
+        ],
+    ),
+]
+SCHEMA_VERSION = _MIGRATIONS[-1][0]
+"""The schema version this release writes."""
+
+
+class Store:
+    """One DuckDB file of meter readings, activity data, batches and rejects.
+
+    Parameters
+    ----------
+    path : the DuckDB file (created when missing), or ``":memory:"``.
+    read_only : open without write access (the file must exist and be current).
+    threads : DuckDB worker threads (default: DuckDB's).
+    memory_limit : DuckDB memory limit, e.g. ``"2GB"``.
+
+    Examples
+    --------
+    >>> store = Store("shimen.duckdb")                  # doctest: +SKIP
+    >>> batch = store.ingest("elec.csv", twin=twin)      # doctest: +SKIP
+    >>> batch.read == batch.accepted + batch.rejected    # doctest: +SKIP
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        read_only: bool = False,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        config: dict[str, Any] = {}
+        if threads is not None:
+            config["threads"] = threads
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot open store {path}: {exc}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.read_only = read_only
+        self._migrate()
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        self.con.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path or ':memory:')!r}, schema v{self.schema_version})"
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        row = self.con.execute(
+            "SELECT value FROM store_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        has_meta = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'store_meta'"
+        ).fetchone()
+        current = self.schema_version if has_meta and has_meta[0] else 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"Store {self.path} has schema v{current}, newer than this carbon-twin "
+                f"{__version__} (v{SCHEMA_VERSION}); upgrade carbon-twin to open it."
+            )
+        pending = [m for m in _MIGRATIONS if m[0] > current]
+        if not pending:
+            return
+        if self.read_only:
+            raise StoreError(
+                f"Store {self.path} has schema v{current} and needs v{SCHEMA_VERSION}; "
+                "open it once read-write to migrate."
+            )
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for version, description, statements in pending:
+                for sql in statements:
+                    self.con.execute(sql)
+                self.con.execute(
+                    "INSERT OR REPLACE INTO store_meta VALUES ('schema_version', ?)", [str(version)]
+                )
+                log.info("store %s migrated to v%d (%s)", self.path, version, description)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ twin
+    def sync_twin(self, twin: Twin) -> int:
+        """Insert or update the twin's nodes and meters; return how many meters the store knows.
+
+        Also records the twin's time zone, used to read naive local timestamps.
+        """
+        frame = twin.meters_frame()
+        frame["canonical_unit"] = [_canonical(a) for a in frame["activity"]]
+        frame["twin"] = twin.name
+        nodes = twin.to_frame()[["id", "parent", "kind", "path"]].assign(twin=twin.name)
+        self.con.register("_twin_nodes", nodes)
+        self.con.register("_twin_meters", frame)
+        try:
+            self.con.execute(
+                "INSERT OR REPLACE INTO nodes SELECT id, parent, kind, path, twin FROM _twin_nodes"
+            )
+            self.con.execute(
+                """INSERT OR REPLACE INTO meters
+                   SELECT meter_id, node_id, activity, canonical_unit, unit, reading, "interval",
+                          twin FROM _twin_meters"""
+            )
+        finally:
+            self.con.unregister("_twin_nodes")
+            self.con.unregister("_twin_meters")
+        self.con.execute(
+            "INSERT OR REPLACE INTO store_meta VALUES ('timezone', ?), ('twin', ?)",
+            [twin.site.timezone, twin.name],
+        )
+        return int(self.con.execute("SELECT count(*) FROM meters").fetchone()[0])  # type: ignore[index]
+
+    @property
+    def timezone(self) -> str:
+        """The community's time zone (from the synced twin; Asia/Shanghai by default)."""
+        row = self.con.execute("SELECT value FROM store_meta WHERE key = 'timezone'").fetchone()
+        return row[0] if row else "Asia/Shanghai"
+
+    # ------------------------------------------------------------------ ingestion
+    def ingest(
+        self,
+        path: str | Path,
+        mapping: Mapping | str | Path | dict[str, Any] | None = None,
+        *,
+        twin: Twin | None = None,
+        supersede: bool = False,
+        now: dt.datetime | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Batch:
+        """Ingest one file as one batch. See :func:`carbon.ingest.ingest_file`."""
+        from carbon.ingest import ingest_file
+
+        if twin is not None:
+            self.sync_twin(twin)
+        return ingest_file(self, path, mapping, supersede=supersede, now=now, progress=progress)
+
+    # ------------------------------------------------------------------ queries
+    def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a read-only query and return a DataFrame."""
+        return self.con.execute(sql, params or []).df()
+
+    def batches(self) -> pd.DataFrame:
+        """Every batch, oldest first."""
+        return self.frame("SELECT * FROM batches ORDER BY started_at, batch_id")
+
+    def rejects(self, batch_id: str | None = None) -> pd.DataFrame:
+        """Rejected rows (of one batch, or all), with row number, raw row, reason and message."""
+        where = "WHERE batch_id = ?" if batch_id else ""
+        return self.frame(
+            f"SELECT * FROM rejects {where} ORDER BY batch_id, row_number, reason",
+            [batch_id] if batch_id else [],
+        )
+
+    def readings(self, meter_id: str | None = None) -> pd.DataFrame:
+        """Current readings (highest revision), of one meter or all."""
+        where = "WHERE meter_id = ?" if meter_id else ""
+        return self.frame(
+            f"SELECT * FROM current_readings {where} ORDER BY meter_id, ts_start",
+            [meter_id] if meter_id else [],
+        )
+
+    def completeness(self, start: str | dt.date, end: str | dt.date) -> pd.DataFrame:
+        """Share of expected intervals present, per meter and local month.
+
+        Hourly meters expect one reading per hour of the month (local time); daily meters one
+        per day; monthly register meters one delta per month.
+
+        Returns
+        -------
+        DataFrame with ``meter_id, month, expected, present, estimated, completeness``
+        [dimensionless, 0..1].
+        """
+        from carbon.ingest import completeness_sql
+
+        return self.frame(completeness_sql(self.timezone), [str(start), str(end)])
+
+    def fill_gaps(
+        self, start: str | dt.date, end: str | dt.date, *, meter_ids: list[str] | None = None
+    ) -> Batch:
+        """Fill missing hourly intervals with estimates. See :func:`carbon.ingest.fill_gaps`."""
+        from carbon.ingest import fill_gaps
+
+        return fill_gaps(self, start, end, meter_ids=meter_ids)
+
+
+def _canonical(activity: str) -> str:
+    from carbon.activities import get_activity
+
+    return get_activity(activity).canonical_unit
