@@ -374,6 +374,9 @@ class Profile(BaseModel):
     title_zh, title_en, description : for people.
     gwp : GWP set used to weigh CH4 and N2O.
     include : the factor files (and series) the profile takes.
+    carry_forward_until : when set, a date with no valid factor before this day takes the
+        latest factor that ended before it (official factors are published a year or two
+        late); such entries are flagged ``carried_forward`` in the ledger.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -384,6 +387,7 @@ class Profile(BaseModel):
     description: str
     gwp: str
     include: list[ProfileInclude] = Field(min_length=1)
+    carry_forward_until: dt.date | None = None
 
 
 def factors_dir() -> Path:
@@ -622,7 +626,10 @@ class FactorSet:
         """Return the one factor valid for an activity in a region on a date.
 
         Regions fall back along the chain in ``factors/regions.toml`` (``CN-SH ->
-        CN-EAST-GRID -> CN -> GLOBAL``): the first level with any valid factor answers.
+        CN-EAST-GRID -> CN -> GLOBAL``): the first level with any valid factor answers. When no
+        level has one and the profile sets ``carry_forward_until`` (later than ``on``), the
+        latest factor that ended before ``on`` answers, nearest level first; check
+        ``factor.valid_on(on)`` to tell.
 
         Parameters
         ----------
@@ -657,6 +664,12 @@ class FactorSet:
                 raise AmbiguousFactorError(
                     activity, level, day, self.name, [self._describe(f) for f in matches]
                 )
+        until = self.profile.carry_forward_until if self.profile else None
+        if until is not None and day < until:
+            for level in chain:
+                ended = [f for f in pool if f.region == level and f.end <= day]
+                if ended:
+                    return max(ended, key=lambda f: f.end)
         candidates = [self._describe(f) for f in self._factors if f.activity == activity]
         raise FactorNotFoundError(activity, region, day, self.name, chain, candidates)
 

@@ -15,6 +15,7 @@ Tables
 ``meter_events``    meter replacements (old final and new initial register readings)
 ``activities``      non-metered activity data (waste tonnage, fuel, green-power certificates)
 ``rejects``         every rejected input row: batch, row number, raw row, reason code, message
+``ledger_entries``  entries of closed periods as published (append-only, see carbon.ledger)
 """
 
 from __future__ import annotations
@@ -86,6 +87,18 @@ _MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """CREATE TABLE rejects (
                 batch_id VARCHAR NOT NULL, row_number BIGINT NOT NULL, raw VARCHAR NOT NULL,
                 reason VARCHAR NOT NULL, message VARCHAR NOT NULL)""",
+            # Entries of closed periods, as published (append-only; see carbon.ledger).
+            """CREATE TABLE ledger_entries (
+                entry_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, period_start DATE NOT NULL,
+                period_end DATE NOT NULL, node_id VARCHAR NOT NULL, node_path VARCHAR NOT NULL,
+                node_kind VARCHAR NOT NULL, gpc_ref VARCHAR NOT NULL, gpc_sector VARCHAR NOT NULL,
+                scope INTEGER NOT NULL, method VARCHAR NOT NULL, activity VARCHAR NOT NULL,
+                amount DECIMAL(38, 6), unit VARCHAR, factor_id VARCHAR,
+                factor_co2e DECIMAL(18, 9), co2_kg DECIMAL(38, 3), ch4_kg DECIMAL(38, 3),
+                n2o_kg DECIMAL(38, 3), co2e_kg DECIMAL(38, 3) NOT NULL, dq_activity VARCHAR,
+                dq_factor VARCHAR, completeness DECIMAL(9, 6), meters INTEGER,
+                readings BIGINT, estimated BIGINT, source_batches VARCHAR, adjusts VARCHAR,
+                notes VARCHAR, snapshot_id VARCHAR NOT NULL, closed_at TIMESTAMPTZ NOT NULL)""",
             # The current value of a reading is its highest revision (see carbon.ingest).
             """CREATE VIEW current_readings AS
                SELECT * FROM readings
@@ -158,16 +171,17 @@ class Store:
     @property
     def schema_version(self) -> int:
         """The schema version of the open file."""
-        row = self.con.execute(
+        # fetchall, not fetchone: DuckDB 2 refuses register() while a result is unfinished.
+        rows = self.con.execute(
             "SELECT value FROM store_meta WHERE key = 'schema_version'"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        ).fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def _migrate(self) -> None:
         has_meta = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'store_meta'"
-        ).fetchone()
-        current = self.schema_version if has_meta and has_meta[0] else 0
+        ).fetchall()[0][0]
+        current = self.schema_version if has_meta else 0
         if current > SCHEMA_VERSION:
             raise StoreError(
                 f"Store {self.path} has schema v{current}, newer than this carbon-twin "
@@ -223,13 +237,13 @@ class Store:
             "INSERT OR REPLACE INTO store_meta VALUES ('timezone', ?), ('twin', ?)",
             [twin.site.timezone, twin.name],
         )
-        return int(self.con.execute("SELECT count(*) FROM meters").fetchone()[0])  # type: ignore[index]
+        return int(self.con.execute("SELECT count(*) FROM meters").fetchall()[0][0])
 
     @property
     def timezone(self) -> str:
         """The community's time zone (from the synced twin; Asia/Shanghai by default)."""
-        row = self.con.execute("SELECT value FROM store_meta WHERE key = 'timezone'").fetchone()
-        return row[0] if row else "Asia/Shanghai"
+        rows = self.con.execute("SELECT value FROM store_meta WHERE key = 'timezone'").fetchall()
+        return rows[0][0] if rows else "Asia/Shanghai"
 
     # ------------------------------------------------------------------ ingestion
     def ingest(

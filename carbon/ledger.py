@@ -1,0 +1,661 @@
+"""The carbon ledger: readings and activity data times factors, in SQL, with provenance.
+
+:func:`build_ledger` turns the store's current readings and activity data into monthly ledger
+entries for every metered node of the twin. Rows never loop in Python: readings are aggregated
+per meter and local day, range-joined (half-open validity, with an equality key; never ASOF:
+research/stack.md §2) to the factor segments valid on those days, and multiplied in DECIMAL
+arithmetic. Factor segments come from :meth:`carbon.factors.FactorSet.lookup`, so the region
+fallback chain and carry-forward rules live in one place.
+
+Kinds of entries are kept apart (DESIGN decision 6; GPC): ``emission``, ``removal``,
+``avoided`` (from intervention models) and ``adjustment`` (corrections of closed periods).
+Scope 2 is computed location-based and market-based side by side (``method``); entries of other
+scopes carry ``method = 'n/a'`` and count in both views.
+
+Append-only: once a period is closed (:meth:`Ledger.publish` with ``close_through``), its
+entries are recorded in the store; a later build never edits them but adds ``adjustment``
+entries for any difference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from carbon.activities import ACTIVITIES, get_activity
+from carbon.errors import CarbonError, FactorNotFoundError
+from carbon.gpc import REFS, classify, in_total
+from carbon.warnings import QualityWarning, raise_if_strict
+
+if TYPE_CHECKING:
+    from carbon.audit import Snapshot
+    from carbon.factors import EmissionFactor, FactorSet
+    from carbon.store import Store
+    from carbon.twin import Twin
+
+__all__ = ["ENTRY_COLUMNS", "Ledger", "LedgerError", "build_ledger"]
+
+log = logging.getLogger(__name__)
+
+ENTRY_COLUMNS: dict[str, str] = {
+    "entry_id": "deterministic id: 'E' + 20 hex digits of SHA-256 over the entry's key",
+    "kind": "emission | removal | avoided | adjustment",
+    "period_start": "first local day of the month [date]",
+    "period_end": "first local day of the next month [date], exclusive",
+    "node_id": "twin node the entry belongs to",
+    "node_path": "ids from the root to the node, joined by '/'",
+    "node_kind": "kind of the node (compound, office_building, street, facility, ...)",
+    "gpc_ref": "GPC reference number, e.g. I.1.2",
+    "gpc_sector": "GPC sector, e.g. I",
+    "scope": "GPC scope 1, 2 or 3",
+    "method": "location | market for scope-2 entries, n/a otherwise",
+    "activity": "activity id",
+    "amount": "activity amount in the canonical unit [DECIMAL(38,6)]",
+    "unit": "canonical unit of the activity",
+    "factor_id": "id of the emission factor applied",
+    "factor_co2e": "factor [kgCO2e / unit], GWP-weighted",
+    "co2_kg": "CO2 [kg]",
+    "ch4_kg": "CH4 [kg]",
+    "n2o_kg": "N2O [kg]",
+    "co2e_kg": "CO2-equivalent [kg], rounded to the gram",
+    "dq_activity": "activity-data quality H / M / L (GPC v1.1)",
+    "dq_factor": "emission-factor quality H / M / L",
+    "completeness": "share of expected meter intervals present [0..1]",
+    "meters": "meters behind the entry",
+    "readings": "readings (or activity rows) behind the entry",
+    "estimated": "of which estimated (gap-filled)",
+    "source_batches": "ids of the store batches behind the entry, comma-separated",
+    "adjusts": "for adjustments: the id of the closed entry they correct",
+    "notes": "flags: carried_forward, market_fallback_location, gec_covered ...",
+}
+"""Every column of a ledger entry, with its meaning and unit."""
+
+
+class LedgerError(CarbonError, ValueError):
+    """The ledger cannot be built with these inputs."""
+
+
+def _dq_factor(factor: EmissionFactor, region: str) -> str:
+    """GPC data quality of a factor: H local and high, L global/low/proxy, else M.
+
+    research/gpc.md §1.6 library mapping (derived): the Shanghai local 0.42 is H, an MEE
+    regional factor M, an IPCC default L.
+    """
+    if factor.proxy or factor.confidence in ("low", "assumption") or factor.region == "GLOBAL":
+        return "L"
+    if factor.region == region and factor.confidence == "high":
+        return "H"
+    return "M"
+
+
+def _month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
+    months, current = [], dt.date(start.year, start.month, 1)
+    while current < end:
+        months.append(current)
+        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
+
+
+def factor_segments(
+    factors: FactorSet,
+    needs: Iterable[tuple[str, str]],
+    start: dt.date,
+    end: dt.date,
+) -> tuple[pd.DataFrame, list[QualityWarning]]:
+    """The factor in force for each (activity, region, method), as half-open day segments.
+
+    Breakpoints are every ``valid_from`` / ``valid_to`` inside ``[start, end)`` of a factor of
+    the activity; each segment is resolved with :meth:`FactorSet.lookup` at its first day.
+    Scope-2 activities get a ``market`` segment too; where no market factor exists, the
+    location factor stands in (flagged ``market_fallback_location``).
+
+    Returns
+    -------
+    (DataFrame, warnings)
+        Columns ``activity, region, method, valid_from, valid_to, factor_id, f_co2e, f_co2,
+        f_ch4, f_n2o, dq_factor, notes``; factor values [kg gas / canonical unit] as Decimal.
+    """
+    rows, warnings = [], []
+    for activity, region in sorted(set(needs)):
+        scope2 = REFS[classify(activity, None)].scope == 2
+        methods = ("location", "market") if scope2 else ("n/a",)
+        if activity == "electricity.green_certificate":
+            methods = ("market",)
+        cuts = {start, end}
+        for f in factors:
+            if f.activity == activity:
+                cuts |= {d for d in (f.valid_from, f.valid_to) if d and start < d < end}
+        bounds = sorted(cuts)
+        for method in methods:
+            for a, b in itertools.pairwise(bounds):
+                notes = []
+                try:
+                    f = factors.lookup(activity, region, a,
+                                       method="location" if method == "n/a" else method)
+                except FactorNotFoundError:
+                    if method != "market":
+                        raise
+                    f = factors.lookup(activity, region, a, method="location")
+                    notes.append("market_fallback_location")
+                if not f.valid_on(a):
+                    notes.append("carried_forward")
+                    warnings.append(QualityWarning(
+                        "factor.carried_forward",
+                        f"{f.id} (valid to {f.valid_to}) carried forward to {a}..{b} for "
+                        f"{activity} in {region}",
+                        {"factor_id": f.id, "from": str(a), "to": str(b)}))
+                if f.proxy:
+                    notes.append("proxy_factor")
+                gases = {g: f.per_canonical(g) for g in f.gases}
+                rows.append({
+                    "activity": activity, "region": region, "method": method,
+                    "valid_from": a, "valid_to": b, "factor_id": f.id,
+                    "f_co2e": f.co2e_per_unit(factors.gwp),
+                    "f_co2": gases.get("CO2", Decimal(0)) + gases.get("CO2e", Decimal(0)),
+                    "f_ch4": gases.get("CH4", Decimal(0)),
+                    "f_n2o": gases.get("N2O", Decimal(0)),
+                    "dq_factor": _dq_factor(f, region), "notes": ",".join(notes),
+                })
+    return pd.DataFrame(rows), warnings
+
+
+@dataclass
+class Ledger:
+    """A built ledger: entries plus what they were built from.
+
+    Attributes
+    ----------
+    entries : one row per entry, columns :data:`ENTRY_COLUMNS`, sorted by ``entry_id``.
+    coverage : completeness per meter and month (``meter_id, month, expected, present,
+        estimated, completeness``).
+    twin, factors : the twin and factor set used.
+    start, end : the accounting period ``[start, end)`` [local dates].
+    batches : the store batches behind the entries (for the manifest).
+    warnings : data-quality warnings (carried-forward factors, low coverage, unused GECs).
+    store : the store it was built from.
+    """
+
+    entries: pd.DataFrame
+    coverage: pd.DataFrame
+    twin: Twin
+    factors: FactorSet
+    start: dt.date
+    end: dt.date
+    batches: pd.DataFrame
+    store: Store
+    warnings: list[QualityWarning] = field(default_factory=list)
+    ne_threshold: float = 0.5
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger({self.twin.name!r}, {self.start}..{self.end}, {len(self.entries)} entries, "
+            f"{self.total():,.3f} tCO2e location-based)"
+        )
+
+    # ------------------------------------------------------------------ selections
+    def select(self, method: str = "location", kinds: Iterable[str] = ("emission",
+                                                                        "adjustment")
+               ) -> pd.DataFrame:
+        """Entries of some kinds in one scope-2 view (``location`` or ``market``)."""
+        if method not in ("location", "market"):
+            raise LedgerError(f"method must be 'location' or 'market', not {method!r}")
+        e = self.entries
+        return e[e.kind.isin(list(kinds)) & e.method.isin([method, "n/a"])]
+
+    def total(self, method: str = "location", total: str = "BASIC") -> float:
+        """A GPC total [t CO2e] (``BASIC``, ``BASIC+``, ``territorial``, ``scope2``)."""
+        e = self.select(method)
+        mask = e.gpc_ref.map(lambda r: in_total(r, total))
+        return float(sum(e.loc[mask, "co2e_kg"], Decimal(0))) / 1000.0
+
+    def rollup(self, by: str = "block", method: str = "location",
+               kinds: Iterable[str] = ("emission", "adjustment")) -> pd.DataFrame:
+        """Roll entries up the twin to one level, with intensities.
+
+        Parameters
+        ----------
+        by : ``subdistrict``, ``block`` or ``unit`` (residential area / office building /
+            street frontage), or ``node`` (the metered node itself).
+        method : scope-2 view.
+        kinds : entry kinds to include.
+
+        Returns
+        -------
+        DataFrame with ``node_id, name_zh, name_en, gpc_sector, scope, co2e_t`` [t CO2e] and,
+        per node, ``residents``, ``floor_area_m2``, ``co2e_t_per_capita``,
+        ``co2e_kg_per_m2``.
+        """
+        depth = {"subdistrict": 0, "block": 1, "unit": 2}
+        e = self.select(method, kinds).copy()
+        if by == "node":
+            e["group"] = e.node_id
+        elif by in depth:
+            e["group"] = e.node_path.str.split("/").str[depth[by]]
+            e["group"] = e["group"].fillna(e.node_id)
+        else:
+            raise LedgerError(f"by must be subdistrict, block, unit or node, not {by!r}")
+        e["co2e_t"] = e.co2e_kg.map(float) / 1000.0
+        out = (e.groupby(["group", "gpc_sector", "scope"], as_index=False)["co2e_t"].sum()
+               .rename(columns={"group": "node_id"}))
+        twin = self.twin
+        sizes = []
+        for node_id in out.node_id.unique():
+            sub = [twin.node(node_id), *twin.descendants(node_id)]
+            res = sum(n.attributes.get("residents", 0) for n in sub if n.kind == "residential_area")
+            if twin.node(node_id).kind == "subdistrict":
+                res = twin.node(node_id).attributes.get("residents", res)
+            area = sum(n.magnitude("floor_area") for n in sub
+                       if "floor_area" in n.attributes and n.kind != "building")
+            sizes.append({"node_id": node_id, "name_zh": twin.node(node_id).name_zh,
+                          "name_en": twin.node(node_id).name_en, "residents": res,
+                          "floor_area_m2": area})
+        out = out.merge(pd.DataFrame(sizes), on="node_id", how="left")
+        node_total = out.groupby("node_id").co2e_t.transform("sum")
+        out["co2e_t_per_capita"] = (node_total / out.residents).where(out.residents > 0)
+        out["co2e_kg_per_m2"] = (node_total * 1000 / out.floor_area_m2).where(
+            out.floor_area_m2 > 0)
+        return out.sort_values(["node_id", "gpc_sector", "scope"]).reset_index(drop=True)
+
+    def monthly(self, method: str = "location") -> pd.DataFrame:
+        """t CO2e per month, GPC sector and scope (all nodes)."""
+        e = self.select(method).copy()
+        e["co2e_t"] = e.co2e_kg.map(float) / 1000.0
+        return e.groupby(["period_start", "gpc_sector", "scope"], as_index=False).co2e_t.sum()
+
+    def gpc_table(self, node_id: str | None = None, method: str = "location") -> pd.DataFrame:
+        """The GPC-style table of a node (default: the whole subdistrict).
+
+        One row per GPC sub-category the library reports: scope, gases [t], t CO2e, the
+        notation key where there is no number (``NE`` where data coverage is below the
+        ledger's ``ne_threshold``, or nothing was estimated; ``NO`` where the activity does not
+        occur in the twin), its explanation, and data quality.
+        """
+        node_id = node_id or self.twin.root.id
+        self.twin.node(node_id)
+        e = self.select(method)
+        e = e[(e.node_id == node_id) | e.node_path.str.contains(f"/{node_id}/", regex=False)
+              | e.node_path.str.startswith(f"{node_id}/")]
+        meters = self.twin.meters_of(node_id)
+        present_refs = {classify(m.activity_id, m.use_type or self.twin.use_type_of(m.node))
+                        for m in meters}
+        rows = []
+        for ref, row in REFS.items():
+            sub = e[e.gpc_ref == ref]
+            total = sum(sub.co2e_kg, Decimal(0))
+            weight = sub.meters.clip(lower=1)  # an activity row (no meter) weighs as one
+            completeness = (float((sub.completeness.map(float) * weight).sum() / weight.sum())
+                            if len(sub) else 0.0)
+            key, why = "", ""
+            if len(sub) == 0:
+                if ref in present_refs:
+                    key, why = "NE", "meters exist but no readings fall in the period"
+                elif ref in ("I.1.3", "I.2.3"):
+                    key, why = "NE", "T&D losses are not estimated (no loss factor in the set)"
+                elif ref == "V.2":
+                    key, why = "IE", "removals are reported apart as kind 'removal' entries"
+                else:
+                    key, why = "NO", "no such activity is recorded for this node in the twin"
+            elif completeness < self.ne_threshold:
+                key = "NE"
+                why = (f"data coverage {completeness:.0%} is below the "
+                       f"{self.ne_threshold:.0%} threshold; partial value not reported")
+            dq = "".join(sorted(set(sub.dq_activity))) + "/" + "".join(sorted(set(sub.dq_factor)))
+            rows.append({
+                "gpc_ref": ref, "name_en": row.name_en, "name_zh": row.name_zh,
+                "scope": row.scope, "level": row.level,
+                "co2_t": float(sum(sub.co2_kg, Decimal(0))) / 1000 if not key else None,
+                "ch4_t": float(sum(sub.ch4_kg, Decimal(0))) / 1000 if not key else None,
+                "n2o_t": float(sum(sub.n2o_kg, Decimal(0))) / 1000 if not key else None,
+                "co2e_t": float(total) / 1000 if not key else None,
+                "notation_key": key or None, "explanation": why or None,
+                "completeness": completeness if len(sub) else None,
+                "data_quality": dq if len(sub) else None,
+            })
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, out: str | Path, *, close_through: dt.date | str | None = None) -> Snapshot:
+        """Publish an immutable snapshot folder. See :func:`carbon.audit.publish`."""
+        from carbon.audit import publish
+
+        return publish(self, out, close_through=close_through)
+
+
+def _as_date(value: str | dt.date) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def build_ledger(
+    store: Store,
+    twin: Twin,
+    factors: FactorSet,
+    start: str | dt.date,
+    end: str | dt.date,
+    *,
+    ne_threshold: float = 0.5,
+    extra_entries: pd.DataFrame | None = None,
+    strict: bool = False,
+) -> Ledger:
+    """Build the ledger of a twin over ``[start, end)`` from the store.
+
+    Parameters
+    ----------
+    store : the store with readings and activity data.
+    twin : the community twin (its meters are synced into the store).
+    factors : the factor set (a profile).
+    start, end : first day and day after the last day, local time; whole months.
+    ne_threshold : coverage below which a GPC row shows ``NE`` [0..1].
+    extra_entries : entries made by models (``avoided`` or ``removal`` kinds) to stamp and
+        include; see :mod:`carbon.interventions`.
+    strict : turn data-quality warnings into a :class:`carbon.warnings.QualityError`.
+
+    Returns
+    -------
+    Ledger
+
+    Raises
+    ------
+    LedgerError
+        When ``start``/``end`` are not whole months or are in the wrong order.
+    FactorNotFoundError
+        When an activity present in the data has no factor in force.
+    """
+    start_d, end_d = _as_date(start), _as_date(end)
+    if start_d.day != 1 or end_d.day != 1 or end_d <= start_d:
+        raise LedgerError(f"start {start_d} and end {end_d} must be first days of months, "
+                          "start before end")
+    store.sync_twin(twin)
+    con = store.con
+    tz = twin.site.timezone.replace("'", "")
+
+    meter_info = pd.DataFrame([
+        {"meter_id": m.id, "node_id": m.node, "activity": m.activity_id,
+         "region": twin.region_of(m.node),
+         "gpc_ref": classify(m.activity_id, m.use_type or twin.use_type_of(m.node))}
+        for m in twin.meters.values()
+    ])
+    acts = store.frame(
+        "SELECT DISTINCT node_id, activity FROM current_activities "
+        "WHERE period_start >= ? AND period_start < ? AND activity <> "
+        "'electricity.green_certificate'", [start_d, end_d])
+    needs = {(a, r) for a, r in zip(meter_info.activity, meter_info.region, strict=True)}
+    needs |= {(a, twin.region_of(n)) for n, a in zip(acts.node_id, acts.activity, strict=True)}
+    has_gec = bool(store.frame(
+        "SELECT count(*) AS n FROM current_activities WHERE activity = "
+        "'electricity.green_certificate'").n.iloc[0])
+    if has_gec:
+        needs |= {("electricity.green_certificate", twin.site.region)}
+    segments, warnings = factor_segments(factors, needs, start_d, end_d)
+    node_frame = twin.to_frame()[["id", "path", "kind", "use_type", "region"]].rename(
+        columns={"id": "node_id", "path": "node_path", "kind": "node_kind"})
+    node_frame["act_ref"] = None
+
+    con.register("_meter_info", meter_info)
+    con.register("_segments_df", segments)
+    con.register("_node_frame", node_frame)
+    try:
+        con.execute("""CREATE OR REPLACE TEMP TABLE _seg AS SELECT activity, region, method,
+            CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to,
+            factor_id, CAST(f_co2e AS DECIMAL(18, 9)) AS f_co2e,
+            CAST(f_co2 AS DECIMAL(18, 9)) AS f_co2, CAST(f_ch4 AS DECIMAL(18, 9)) AS f_ch4,
+            CAST(f_n2o AS DECIMAL(18, 9)) AS f_n2o, dq_factor, notes FROM _segments_df""")
+        _build_metered(con, tz, start_d, end_d)
+        _build_activities(con, twin, start_d, end_d)
+        entries = _assemble(con, twin)
+        coverage = store.frame("SELECT * FROM _coverage ORDER BY meter_id, month")
+    finally:
+        for name in ("_meter_info", "_segments_df", "_node_frame"):
+            con.unregister(name)
+        for t in ("_seg", "_daily", "_coverage", "_groups", "_metered", "_acts_in", "_raw_entries"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    if extra_entries is not None and len(extra_entries):
+        entries = pd.concat([entries, _stamp(extra_entries, twin)], ignore_index=True)
+    entries = _adjust_closed(store, entries, start_d, end_d)
+    entries = entries.sort_values("entry_id", kind="stable").reset_index(drop=True)
+    low = coverage[coverage.completeness < ne_threshold]
+    if len(low):
+        warnings.append(QualityWarning(
+            "coverage.low", f"{len(low)} meter-months below {ne_threshold:.0%} coverage",
+            {"meter_months": low[["meter_id", "month"]].astype(str).values.tolist()[:50]}))
+    raise_if_strict(warnings, strict)
+    batches = store.frame(
+        "SELECT batch_id, kind, file_name, source_path, sha256, mapping, supersede, "
+        "started_at, rows_read, rows_accepted, rows_rejected FROM batches "
+        "ORDER BY started_at, batch_id")
+    return Ledger(entries=entries, coverage=coverage, twin=twin, factors=factors, start=start_d,
+                  end=end_d, batches=batches, store=store, warnings=warnings,
+                  ne_threshold=ne_threshold)
+
+
+def _build_metered(con: Any, tz: str, start: dt.date, end: dt.date) -> None:
+    """Aggregate readings per meter and day, then range-join factor segments."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _daily AS
+        SELECT r.meter_id, CAST(timezone('{tz}', r.ts_start) AS DATE) AS day,
+               sum(r.amount) AS amount, count(*) AS n,
+               count(*) FILTER (WHERE r.quality = 'estimated') AS n_est,
+               list(DISTINCT r.batch_id) AS batches
+        FROM current_readings r
+        WHERE r.ts_start >= timezone('{tz}', CAST(? AS TIMESTAMP))
+          AND r.ts_start < timezone('{tz}', CAST(? AS TIMESTAMP))
+        GROUP BY ALL""", [start, end])
+    con.execute("""CREATE OR REPLACE TEMP TABLE _coverage AS
+        WITH months AS (
+            SELECT m.meter_id, m."interval", CAST(g.month AS DATE) AS month,
+                   CASE m."interval"
+                     WHEN '1h' THEN date_diff('hour', g.month, g.month + INTERVAL 1 MONTH)
+                     WHEN '15min' THEN 4 * date_diff('hour', g.month, g.month + INTERVAL 1 MONTH)
+                     WHEN '1d' THEN date_diff('day', g.month, g.month + INTERVAL 1 MONTH)
+                     ELSE 1 END AS expected
+            FROM meters m JOIN _meter_info i USING (meter_id),
+                 generate_series(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) - INTERVAL 1 DAY,
+                                 INTERVAL 1 MONTH) g(month)
+        ), present AS (
+            SELECT meter_id, CAST(date_trunc('month', day) AS DATE) AS month,
+                   sum(n) AS present, sum(n_est) AS estimated
+            FROM _daily GROUP BY ALL
+        )
+        SELECT m.meter_id, m.month, m.expected, coalesce(p.present, 0) AS present,
+               coalesce(p.estimated, 0) AS estimated,
+               CAST(least(1, coalesce(p.present, 0) / m.expected) AS DECIMAL(9, 6))
+                   AS completeness
+        FROM months m LEFT JOIN present p USING (meter_id, month)""", [start, end])
+    con.execute("""CREATE OR REPLACE TEMP TABLE _groups AS
+        SELECT i.node_id, i.gpc_ref, i.activity, c.month,
+               CAST(least(1, sum(c.present) / sum(c.expected)) AS DECIMAL(9, 6)) AS completeness,
+               count(*) AS meters
+        FROM _coverage c JOIN _meter_info i USING (meter_id) GROUP BY ALL""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _metered AS
+        SELECT i.node_id, i.gpc_ref, i.activity, s.method,
+               CAST(date_trunc('month', d.day) AS DATE) AS period_start, s.factor_id, s.f_co2e,
+               s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
+               sum(d.amount) AS amount, sum(d.n) AS readings, sum(d.n_est) AS estimated,
+               list_sort(list_distinct(flatten(list(d.batches)))) AS batches
+        FROM _daily d JOIN _meter_info i USING (meter_id)
+        JOIN _seg s ON s.activity = i.activity AND s.region = i.region
+             AND d.day >= s.valid_from AND d.day < s.valid_to
+        GROUP BY ALL""")
+
+
+def _build_activities(con: Any, twin: Twin, start: dt.date, end: dt.date) -> None:
+    """Non-metered activity rows (by the month their period starts), and GEC coverage."""
+    refs = pd.DataFrame([
+        {"node_id": n.id, "activity": a, "gpc_ref": classify(a, twin.use_type_of(n.id)),
+         "region": twin.region_of(n.id)}
+        for n in twin.nodes.values() for a in ACTIVITIES
+        if a not in ("electricity.green_certificate", "electricity.pv_self_consumed")
+    ])
+    con.register("_act_refs", refs)
+    try:
+        con.execute("""CREATE OR REPLACE TEMP TABLE _acts_in AS
+            SELECT a.node_id, r.gpc_ref, a.activity, s.method,
+                   CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
+                   s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
+                   sum(a.amount) AS amount, count(*) AS readings, 0 AS estimated,
+                   list_sort(list_distinct(list(a.batch_id))) AS batches
+            FROM current_activities a JOIN _act_refs r USING (node_id, activity)
+            JOIN _seg s ON s.activity = a.activity AND s.region = r.region
+                 AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
+            WHERE a.period_start >= ? AND a.period_start < ?
+            GROUP BY ALL""", [start, end])
+    finally:
+        con.unregister("_act_refs")
+    # Market-based: kWh covered by green-power certificates on the node take the GEC factor;
+    # the rest keep the residual-like factor. Certificates apply to the node's largest
+    # market row of the month (ties by factor id), never beyond its consumption.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _gec AS
+        SELECT node_id, CAST(date_trunc('month', period_start) AS DATE) AS period_start,
+               sum(amount) AS kwh, list_sort(list_distinct(list(batch_id))) AS batches
+        FROM current_activities WHERE activity = 'electricity.green_certificate'
+          AND period_start >= ? AND period_start < ? GROUP BY ALL""", [start, end])
+
+
+def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
+    """Combine metered and activity rows, apply GEC coverage, compute gases and ids."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _raw_entries AS
+        WITH rows AS (
+            SELECT m.*, g.completeness, g.meters FROM _metered m
+            LEFT JOIN _groups g ON g.node_id = m.node_id AND g.gpc_ref = m.gpc_ref
+                 AND g.activity = m.activity AND g.month = m.period_start
+            UNION ALL
+            SELECT a.*, CAST(1 AS DECIMAL(9, 6)), 0 FROM _acts_in a
+        ), ranked AS (
+            SELECT r.*, row_number() OVER (PARTITION BY node_id, period_start, method, activity
+                                           ORDER BY amount DESC, factor_id) AS rank_in_month
+            FROM rows r
+        ), covered AS (
+            SELECT k.*, CASE WHEN k.method = 'market' AND k.activity = 'electricity.grid'
+                              AND k.rank_in_month = 1 THEN least(coalesce(gc.kwh, 0), k.amount)
+                         ELSE 0 END AS gec_kwh, gc.batches AS gec_batches
+            FROM ranked k LEFT JOIN _gec gc ON gc.node_id = k.node_id
+                 AND gc.period_start = k.period_start
+        )
+        SELECT node_id, gpc_ref, activity, method, period_start, factor_id, f_co2e, f_co2,
+               f_ch4, f_n2o, dq_factor,
+               CASE WHEN gec_kwh > 0 THEN concat_ws(',', nullif(notes, ''), 'gec_covered')
+                    ELSE notes END AS notes,
+               amount - gec_kwh AS amount, readings, estimated, completeness, meters,
+               batches FROM covered
+        UNION ALL
+        SELECT c.node_id, c.gpc_ref, 'electricity.green_certificate', 'market', c.period_start,
+               s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, 'gec_covered',
+               c.gec_kwh, 0, 0, c.completeness, c.meters, c.gec_batches
+        FROM covered c JOIN _seg s ON s.activity = 'electricity.green_certificate'
+             AND s.method = 'market' AND c.period_start >= s.valid_from
+             AND c.period_start < s.valid_to
+        WHERE c.gec_kwh > 0""")
+    frame = con.sql("""
+        SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
+                                              CAST(e.period_start AS VARCHAR), e.gpc_ref,
+                                              e.activity, e.method, e.factor_id)), 1, 20)
+                   AS entry_id,
+               'emission' AS kind, e.period_start,
+               CAST(e.period_start + INTERVAL 1 MONTH AS DATE) AS period_end,
+               e.node_id, n.node_path, n.node_kind, e.gpc_ref,
+               split_part(e.gpc_ref, '.', 1) AS gpc_sector,
+               CAST(split_part(e.gpc_ref, '.', 3) AS INTEGER) AS scope_raw,
+               e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount,
+               e.factor_id, e.f_co2e AS factor_co2e,
+               CAST(round(e.amount * e.f_co2, 3) AS DECIMAL(38, 3)) AS co2_kg,
+               CAST(round(e.amount * e.f_ch4, 3) AS DECIMAL(38, 3)) AS ch4_kg,
+               CAST(round(e.amount * e.f_n2o, 3) AS DECIMAL(38, 3)) AS n2o_kg,
+               CAST(round(e.amount * e.f_co2e, 3) AS DECIMAL(38, 3)) AS co2e_kg,
+               CASE WHEN e.meters = 0 THEN 'H'
+                    WHEN e.estimated = 0 AND e.completeness >= 0.9 THEN 'H'
+                    WHEN e.completeness >= 0.5 THEN 'M' ELSE 'L' END AS dq_activity,
+               e.dq_factor, e.completeness, e.meters, e.readings, e.estimated,
+               array_to_string(e.batches, ',') AS source_batches,
+               CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
+        FROM _raw_entries e JOIN _node_frame n USING (node_id)
+        WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
+        ORDER BY entry_id""").to_arrow_table().to_pandas()
+    frame["unit"] = frame.activity.map(lambda a: get_activity(a).canonical_unit)
+    frame["scope"] = frame.gpc_ref.map(lambda r: REFS[r].scope)
+    frame = frame.drop(columns=["scope_raw"])
+    return frame[list(ENTRY_COLUMNS)]
+
+
+def _stamp(extra: pd.DataFrame, twin: Twin) -> pd.DataFrame:
+    """Give model-made entries (avoided, removal) ids, node paths and every column."""
+    out = extra.copy()
+    missing = {"kind", "period_start", "node_id", "gpc_ref", "activity", "co2e_kg"} - set(out)
+    if missing:
+        raise LedgerError(f"extra entries lack columns {sorted(missing)}")
+    bad = set(out.kind) - {"avoided", "removal"}
+    if bad:
+        raise LedgerError(f"extra entries may only be 'avoided' or 'removal', not {sorted(bad)}")
+    out["node_path"] = out.node_id.map(twin.path)
+    out["node_kind"] = out.node_id.map(lambda n: twin.node(n).kind)
+    out["period_end"] = out.period_start.map(
+        lambda d: dt.date(d.year + d.month // 12, d.month % 12 + 1, 1))
+    out["gpc_sector"] = out.gpc_ref.str.split(".").str[0]
+    out["scope"] = out.gpc_ref.map(lambda r: REFS[r].scope)
+    defaults: dict[str, Any] = {
+        "method": "n/a", "amount": Decimal(0), "unit": "", "factor_id": "", "factor_co2e":
+        Decimal(0), "co2_kg": Decimal(0), "ch4_kg": Decimal(0), "n2o_kg": Decimal(0),
+        "dq_activity": "M", "dq_factor": "M", "completeness": Decimal(1), "meters": 0,
+        "readings": 0, "estimated": 0, "source_batches": "", "adjusts": None, "notes": None,
+    }
+    for col, value in defaults.items():
+        if col not in out:
+            out[col] = [value] * len(out)
+    out["entry_id"] = [
+        "E" + hashlib.sha256("|".join(map(str, (k, n, p, g, a, m, f, nt))).encode())
+        .hexdigest()[:20]
+        for k, n, p, g, a, m, f, nt in zip(out.kind, out.node_id, out.period_start, out.gpc_ref,
+                                           out.activity, out.method, out.factor_id,
+                                           out.notes.fillna(""), strict=True)
+    ]
+    return out[list(ENTRY_COLUMNS)]
+
+
+def _adjust_closed(store: Store, entries: pd.DataFrame, start: dt.date, end: dt.date
+                   ) -> pd.DataFrame:
+    """Keep closed entries as published and add adjustments for any difference."""
+    closed = store.frame(
+        "SELECT * EXCLUDE (snapshot_id, closed_at) FROM ledger_entries "
+        "WHERE period_start >= ? AND period_start < ?", [start, end])
+    if closed.empty:
+        return entries
+    closed_end = closed.period_end.max()
+    fresh_open = entries[entries.period_start >= closed_end]
+    fresh_closed = entries[entries.period_start < closed_end]
+    originals = closed[closed.kind != "adjustment"].set_index("entry_id")
+    booked = closed.groupby(closed.adjusts.fillna(closed.entry_id)).co2e_kg.apply(
+        lambda s: sum(s, Decimal(0)))
+    adjustments = []
+    fresh_ids = set(fresh_closed.entry_id)
+    for _, row in fresh_closed.iterrows():
+        before = booked.get(row.entry_id, Decimal(0))
+        if row.co2e_kg != before:
+            adjustments.append(_adjustment(row, row.co2e_kg - before, row.amount - (
+                originals.loc[row.entry_id, "amount"] if row.entry_id in originals.index
+                else Decimal(0))))
+    for entry_id, orig in originals.iterrows():
+        if entry_id not in fresh_ids and booked.get(entry_id, Decimal(0)) != 0:
+            vanished = orig.copy()
+            vanished["entry_id"] = entry_id
+            adjustments.append(_adjustment(vanished, -booked[entry_id], -orig.amount))
+    adj = pd.DataFrame(adjustments, columns=list(ENTRY_COLUMNS))
+    return pd.concat([closed[list(ENTRY_COLUMNS)], adj, fresh_open], ignore_index=True)
+
+
+def _adjustment(row: pd.Series, delta_co2e: Decimal, delta_amount: Decimal) -> dict[str, Any]:
+    key = f"adjustment|{row.entry_id}|{delta_co2e}|{row.source_batches}"
+    out = row.to_dict()
+    out.update({
+        "entry_id": "A" + hashlib.sha256(key.encode()).hexdigest()[:20],
+        "kind": "adjustment", "adjusts": row.entry_id, "amount": delta_amount,
+        "co2e_kg": delta_co2e, "co2_kg": Decimal(0), "ch4_kg": Decimal(0), "n2o_kg": Decimal(0),
+        "notes": "correction of a closed period",
+    })
+    return out
