@@ -262,6 +262,180 @@ def _rows(rows: list[int]) -> str:
     return ", ".join(map(str, rows[:5])) + (f" … (+{len(rows) - 5})" if len(rows) > 5 else "")
 
 
+# --------------------------------------------------------------------------- ingest
+@app.command("ingest")
+@friendly
+def ingest(
+    store: Annotated[Path, typer.Argument(help="The DuckDB store file (created if missing).")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or Excel exports.")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping TOML; guessed from the headers if omitted.")
+    ] = None,
+    twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
+    supersede: Annotated[bool, typer.Option(help="Rows correct earlier rows.")] = False,
+) -> None:
+    """Ingest meter or activity exports; bad rows are quarantined with their reason."""
+    from carbon.store import Store
+    from carbon.twin import load_twin
+
+    with Store(store) as st, _stage_bar() as bar:
+        st.sync_twin(load_twin(twin))
+        batches = []
+        for f in files:
+            task = bar.add_task(f.name, total=5)
+            batches.append(st.ingest(
+                f, mapping, supersede=supersede,
+                progress=lambda stage, done, total, t=task, name=f.name: bar.update(
+                    t, completed=done, description=f"{name}: {stage}")))
+    console.print(batch_table(batches))
+
+
+def _stage_bar() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress("[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                    transient=True)
+
+
+def batch_table(batches: list[Any]) -> Table:
+    """Rows read, accepted and rejected per batch, then rejected rows per reason."""
+    table = Table(title="Batches: read = accepted + rejected", title_justify="left")
+    for col, just in (("file", "left"), ("kind", "left"), ("read", "right"),
+                      ("accepted", "right"), ("rejected", "right")):
+        table.add_column(col, justify=just, no_wrap=col != "file")  # type: ignore[arg-type]
+    for b in batches:
+        skipped = " [dim](seen before)[/]" if b.skipped else ""
+        table.add_row(Path(b.file).name + skipped, b.kind, f"{b.read:,}", f"{b.accepted:,}",
+                      f"{b.rejected:,}")
+    reasons = [(Path(b.file).name, r, n) for b in batches if not b.skipped for r, n in b.reasons]
+    if reasons:
+        table.add_section()
+        for name, reason, n in reasons:
+            table.add_row(f"  {name}", f"[red]{reason}[/]", "", "", f"{n:,}")
+    return table
+
+
+# --------------------------------------------------------------------------- ledger
+ledger_app = typer.Typer(help="Build, verify, trace and compare ledgers.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("build")
+@friendly
+def ledger_build(
+    config: Annotated[Path, typer.Argument(help="Ledger script TOML.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Snapshots folder.")] = Path(
+        "snapshots"),
+) -> None:
+    """Ingest the script's inputs, build the ledger and publish a snapshot."""
+    from carbon.pipeline import run
+
+    with _stage_bar() as bar:
+        task = bar.add_task("ledger", total=None)
+        result = run(config, out, progress=lambda stage, done, total: bar.update(
+            task, completed=done, total=total, description=stage))
+    print_ledger_summary(result)
+    result.ledger.store.close()
+
+
+def print_ledger_summary(result: Any) -> None:
+    """Totals by block and sector, rejects, completeness and the snapshot path."""
+    ledger, snapshot = result.ledger, result.snapshot
+    console.print(batch_table(result.batches))
+    roll = ledger.rollup("block")
+    table = Table(title=f"{ledger.twin.site.name_zh} · {ledger.start} .. {ledger.end} · "
+                        "t CO2e by block and GPC sector (location-based)", title_justify="left")
+    sectors = sorted(roll.gpc_sector.unique())
+    table.add_column("block")
+    for sector in sectors:
+        table.add_column(sector, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("t / resident", justify="right")
+    for _, group in roll.groupby("node_id"):
+        by = group.groupby("gpc_sector").co2e_t.sum()
+        per_cap = group.co2e_t_per_capita.iloc[0]
+        table.add_row(f"{group.name_zh.iloc[0]}", *(f"{by.get(s, 0):,.1f}" for s in sectors),
+                      f"{by.sum():,.1f}", "-" if per_cap != per_cap else f"{per_cap:.2f}")
+    console.print(table)
+    totals = Table(title="GPC totals [t CO2e]", title_justify="left")
+    for col in ("total", "location-based", "market-based"):
+        totals.add_column(col, justify="right")
+    for name in ("BASIC", "BASIC+", "territorial", "scope2"):
+        totals.add_row(name, f"{ledger.total('location', name):,.1f}",
+                       f"{ledger.total('market', name):,.1f}")
+    console.print(totals)
+    cov = ledger.coverage
+    console.print(
+        f"Completeness: {cov.present.sum():,} of {cov.expected.sum():,} expected intervals "
+        f"({cov.present.sum() / max(cov.expected.sum(), 1):.2%}); "
+        f"{int(cov.estimated.sum()):,} estimated; "
+        f"{(cov.completeness.map(float) < 0.9).sum()} meter-months below 90 %.")
+    for w in ledger.warnings[:5]:
+        console.print(f"[yellow]warning[/] {w}", highlight=False)
+    console.print(f"Snapshot: [bold]{snapshot.path}[/] ({len(ledger.entries):,} entries)")
+
+
+@ledger_app.command("verify")
+@friendly
+def ledger_verify(
+    snapshot: Annotated[Path, typer.Argument(help="Snapshot folder (or snapshots folder).")],
+) -> None:
+    """Rebuild from the recorded inputs and compare byte for byte (exit 1 if not identical)."""
+    from carbon.audit import verify
+
+    result = verify(snapshot)
+    if result.ok:
+        console.print(f"[bold green]{result}[/]")
+        return
+    err_console.print(f"[bold red]{result}[/]", highlight=False)
+    raise typer.Exit(1)
+
+
+@ledger_app.command("trace")
+@friendly
+def ledger_trace(
+    snapshot: Annotated[Path, typer.Argument(help="Snapshot folder.")],
+    entry_id: Annotated[str, typer.Argument(help="Entry id (E...).")],
+) -> None:
+    """Show an entry's readings, input files and factor citation."""
+    from carbon.audit import trace
+
+    t = trace(snapshot, entry_id)
+    e = t.entry
+    console.rule(f"[bold]{e['entry_id']}[/] · {e['kind']} · {e['node_path']}")
+    console.print(f"{e['period_start']} .. {e['period_end']} · GPC {e['gpc_ref']} scope "
+                  f"{e['scope']} · {e['method']} · {e['activity']}: {e['amount']} {e['unit']} "
+                  f"x {e['factor_co2e']} kgCO2e/{e['unit']} = [bold]{e['co2e_kg']} kgCO2e[/]")
+    console.print(t.readings.to_string(index=False))
+    if t.factor:
+        console.print(f"Factor [bold]{t.factor['factor_id']}[/]: {t.factor['value_as_published']}"
+                      f" — {t.factor['citation']} · confidence {t.factor['confidence']}")
+    for b in t.batches:
+        console.print(f"Input {b['file_name']} sha256 {b['sha256'][:16]}… rows {b['rows']}")
+
+
+@ledger_app.command("diff")
+@friendly
+def ledger_diff(
+    a: Annotated[Path, typer.Argument(help="Older snapshot.")],
+    b: Annotated[Path, typer.Argument(help="Newer snapshot.")],
+) -> None:
+    """What changed between two snapshots and which inputs explain it."""
+    from carbon.audit import diff
+
+    d = diff(a, b)
+    console.print(f"{len(d['added'])} entries added, {len(d['removed'])} removed, "
+                  f"{len(d['changed'])} changed.")
+    for why in d["explanations"]:
+        console.print(f"- {why}")
+    for name, (old, new) in d["totals"].items():
+        if old != new:
+            console.print(f"{name}: {old} -> {new} t CO2e")
+    if len(d["changed"]):
+        console.print(d["changed"].head(20).to_string(index=False))
+
+
 # --------------------------------------------------------------------------- demo
 @app.command("demo")
 @friendly
@@ -270,24 +444,22 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Serve the wall screen after building.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 42,
 ) -> None:
-    """Build the Shimen Erlu demo: synthetic data (with faults), twin and factor summary."""
-    from carbon.factors import load_factor_set
+    """Build the Shimen Erlu demo: synthetic data (with faults) -> ledger -> snapshot."""
+    from carbon.demo import build_demo
     from carbon.twin import load_twin
 
     twin = load_twin("shimen_erlu")
-    factors = load_factor_set("shanghai-2022")
-    console.rule(f"[bold]{twin.site.name_zh} · {twin.site.name_en}")
-    console.print(twin_tree(twin, 2))
+    console.rule(f"[bold]{twin.site.name_zh} · {twin.site.name_en} · demo (SYNTHETIC data)")
     console.print(twin_summary_table(twin))
-    console.print(
-        f"Factor set [bold]{factors.name}[/]: {len(factors)} factors, GWP {factors.gwp.name}, "
-        f"sha256 {factors.content_hash[:16]}"
-    )
-    grid = factors.lookup("electricity.grid", twin.site.region, dt.date(2024, 6, 1))
-    console.print(f"Grid electricity in {twin.site.region}, 2024: "
-                  f"{grid.per_canonical('CO2')} kgCO2/kWh — {grid.citation()}")
-    result = run_synth(twin, out / "synthetic", "2024-01-01", "2025-01-01", seed, True)
-    print_synth_result(result)
+    with _stage_bar() as bar:
+        task = bar.add_task("synthetic data", total=None)
+        result = build_demo(
+            out, seed=seed,
+            synth_progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=lambda stage, done, total: bar.update(
+                task, completed=done, total=total, description=f"ingest {stage}"))
+    print_ledger_summary(result)
+    result.ledger.store.close()
     if serve:
         console.print("[yellow]The wall screen is not built yet (issue 5); nothing to serve.[/]")
 

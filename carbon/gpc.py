@@ -53,19 +53,41 @@ _ROWS = [
     _r("I.1.1", 1, "basic", "Residential buildings: fuel combustion", "居住建筑:燃料燃烧"),
     _r("I.1.2", 2, "basic", "Residential buildings: grid-supplied energy", "居住建筑:电网供能"),
     _r("I.1.3", 3, "basic+", "Residential buildings: T&D losses", "居住建筑:输配损耗"),
-    _r("I.2.1", 1, "basic", "Commercial and institutional: fuel combustion", "商业与公共建筑:燃料燃烧"),
-    _r("I.2.2", 2, "basic", "Commercial and institutional: grid-supplied energy",
-       "商业与公共建筑:电网供能"),
+    _r(
+        "I.2.1",
+        1,
+        "basic",
+        "Commercial and institutional: fuel combustion",
+        "商业与公共建筑:燃料燃烧",
+    ),
+    _r(
+        "I.2.2",
+        2,
+        "basic",
+        "Commercial and institutional: grid-supplied energy",
+        "商业与公共建筑:电网供能",
+    ),
     _r("I.2.3", 3, "basic+", "Commercial and institutional: T&D losses", "商业与公共建筑:输配损耗"),
     _r("I.4.4", 1, "territorial", "Energy generation supplied to the grid", "本地发电上网"),
     _r("II.1.1", 1, "basic", "On-road transport: fuel combustion", "道路交通:燃料燃烧"),
     _r("II.1.2", 2, "basic", "On-road transport: grid-supplied energy", "道路交通:电网供能"),
     _r("III.1.2", 3, "basic", "Solid waste disposed outside the boundary", "固体废弃物境外填埋"),
-    _r("III.2.2", 3, "basic", "Biological treatment of waste outside the boundary",
-       "废弃物境外生物处理"),
+    _r(
+        "III.2.2",
+        3,
+        "basic",
+        "Biological treatment of waste outside the boundary",
+        "废弃物境外生物处理",
+    ),
     _r("III.3.2", 3, "basic", "Waste incinerated outside the boundary", "废弃物境外焚烧"),
     _r("III.4.2", 3, "basic", "Wastewater treated outside the boundary", "污水境外处理"),
-    _r("V.2", 1, "basic+", "Land within the boundary (removals by green space)", "境内土地(绿地碳汇)"),
+    _r(
+        "V.2",
+        1,
+        "basic+",
+        "Land within the boundary (removals by green space)",
+        "境内土地(绿地碳汇)",
+    ),
     _r("VI.1", 3, "other", "Other scope 3 (e.g. tap-water supply)", "其他范围三(如自来水供应)"),
 ]
 REFS: dict[str, GpcRef] = {r.ref: r for r in _ROWS}
@@ -73,7 +95,7 @@ REFS: dict[str, GpcRef] = {r.ref: r for r in _ROWS}
 
 TOTALS: dict[str, str] = {
     "BASIC": "scope 1 and 2 of stationary energy and transport, scope 1 and 3 of waste "
-             "(excludes I.4.4 and III.x.3)",
+    "(excludes I.4.4 and III.x.3)",
     "BASIC+": "BASIC + T&D losses + transboundary transport + IPPU + AFOLU",
     "territorial": "every scope 1 row, including I.4.4 and III.x.3",
     "scope2": "I.x.2 and II.x.2",
@@ -82,11 +104,12 @@ TOTALS: dict[str, str] = {
 
 NOTATION_KEYS: dict[str, tuple[str, str]] = {
     "NO": ("not occurring", "The activity or process does not occur or exist within the city"),
-    "IE": ("included elsewhere", "The emissions for this activity are estimated and presented "
-                                 "elsewhere"),
+    "IE": (
+        "included elsewhere",
+        "The emissions for this activity are estimated and presented elsewhere",
+    ),
     "NE": ("not estimated", "The emissions for this activity are not estimated"),
-    "C": ("confidential", "The emissions could lead to the disclosure of confidential "
-                          "information"),
+    "C": ("confidential", "The emissions could lead to the disclosure of confidential information"),
 }
 """GPC notation keys with their meaning (CityCatalyst wording; research/gpc.md §1.5, high)."""
 

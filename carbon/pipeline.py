@@ -1,0 +1,178 @@
+"""Ledger scripts: a TOML config that ingests inputs, builds the ledger and publishes it.
+
+This is what ``carbon ledger build CONFIG.toml --out DIR`` runs, and what an auditor re-runs.
+
+Example config::
+
+    [ledger]
+    store = "shimen.duckdb"        # relative paths are relative to the config file
+    twin = "shimen_erlu"
+    profile = "shanghai-2022"
+    start = 2024-01-01
+    end = 2025-01-01
+    ne_threshold = 0.5
+    fill_gaps = true               # estimate missing hours (flagged estimated)
+
+    [[input]]
+    file = "synthetic/synthetic_meter_events.csv"   # events before the registers they explain
+
+    [[input]]
+    file = "exports/elec.csv"
+    mapping = "exports/sgcc.toml"  # or an inline table, or omitted to guess from headers
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from carbon.errors import CarbonError
+
+if TYPE_CHECKING:
+    from carbon.audit import Snapshot
+    from carbon.ingest import Batch
+    from carbon.ledger import Ledger
+
+__all__ = ["ConfigError", "InputSpec", "LedgerConfig", "RunResult", "load_config", "run"]
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(CarbonError, ValueError):
+    """A ledger config file that cannot be used."""
+
+
+class InputSpec(BaseModel):
+    """One input file of a ledger script."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: Path
+    mapping: Path | dict[str, Any] | None = None
+    supersede: bool = False
+
+
+class LedgerSettings(BaseModel):
+    """The ``[ledger]`` table of a ledger script."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: Path
+    twin: str = "shimen_erlu"
+    profile: str = "shanghai-2022"
+    start: dt.date
+    end: dt.date
+    ne_threshold: float = Field(0.5, ge=0, le=1)
+    fill_gaps: bool = False
+    close_through: dt.date | None = None
+    threads: int | None = None
+
+
+class LedgerConfig(BaseModel):
+    """A whole ledger script: settings plus ordered inputs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ledger: LedgerSettings
+    input: list[InputSpec] = Field(default_factory=list)
+    base: Path = Path(".")
+
+    def resolve(self, path: Path) -> Path:
+        """A path of the config, relative to the config file's folder."""
+        return path if path.is_absolute() else self.base / path
+
+
+def load_config(path: str | Path) -> LedgerConfig:
+    """Read and validate a ledger config TOML.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the field.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return LedgerConfig(**raw, base=path.resolve().parent)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: field {field_name!r}: {first['msg']}") from None
+
+
+@dataclass
+class RunResult:
+    """What a ledger script did."""
+
+    ledger: Ledger
+    snapshot: Snapshot
+    batches: list[Batch] = field(default_factory=list)
+
+
+def run(
+    config: LedgerConfig | str | Path,
+    out: str | Path,
+    *,
+    extra_entries: Any = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunResult:
+    """Run a ledger script: ingest its inputs (in order), build, publish to ``out``.
+
+    Inputs seen before (same SHA-256) are skipped, so re-running a script is cheap and changes
+    nothing.
+
+    Parameters
+    ----------
+    config : a :class:`LedgerConfig` or a path to its TOML.
+    out : the snapshots folder.
+    extra_entries : model-made entries (avoided, removals) to include.
+    progress : optional ``(stage, done, total)`` callback; stage names the input file.
+    """
+    from carbon.factors import load_factor_set
+    from carbon.ingest import fill_gaps
+    from carbon.ledger import build_ledger
+    from carbon.store import Store
+    from carbon.twin import load_twin
+
+    cfg = config if isinstance(config, LedgerConfig) else load_config(config)
+    s = cfg.ledger
+    twin = load_twin(s.twin)
+    factors = load_factor_set(s.profile)
+    store_path = cfg.resolve(s.store)
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(store_path, threads=s.threads)
+    batches = []
+    try:
+        store.sync_twin(twin)
+        for i, spec in enumerate(cfg.input):
+            mapping: Any = spec.mapping
+            if isinstance(mapping, Path):
+                mapping = cfg.resolve(mapping)
+            file = cfg.resolve(spec.file)
+            if progress:
+                progress(file.name, i, len(cfg.input))
+            batches.append(store.ingest(file, mapping, supersede=spec.supersede))
+        if progress:
+            progress("ledger", len(cfg.input), len(cfg.input))
+        if s.fill_gaps:
+            batches.append(fill_gaps(store, s.start, s.end))
+        ledger = build_ledger(store, twin, factors, s.start, s.end, ne_threshold=s.ne_threshold,
+                              extra_entries=extra_entries)
+        snapshot = ledger.publish(out, close_through=s.close_through)
+    except BaseException:
+        store.close()
+        raise
+    return RunResult(ledger, snapshot, batches)
