@@ -246,6 +246,7 @@ def publish(ledger: Ledger, out: str | Path, *, close_through: dt.date | str | N
                            ledger.factors.content_hash, "gwp": ledger.factors.gwp.name,
                            "files": ledger.factors.files},
             "inputs": inputs,
+            "store": str(ledger.store.path.resolve()) if ledger.store.path else None,
             "synthetic_inputs": any("synthetic" in i["file_name"] for i in inputs),
             "closed_entries": ({"file": "closed_entries.parquet",
                                 "sha256": outputs["closed_entries.parquet"]}
@@ -474,11 +475,33 @@ class TraceResult:
     batches: list[dict[str, Any]]
 
 
+def _trace_store(snapshot: Snapshot) -> tuple[Any, Any]:
+    """The store a snapshot was built from (read-only), or a replay of its inputs."""
+    from carbon.store import Store, StoreError
+    from carbon.twin import load_twin
+
+    path = snapshot.manifest.get("store")
+    if path and Path(path).exists():
+        try:
+            store = Store(path, read_only=True)
+        except StoreError:
+            store = None
+        if store is not None:
+            known = set(store.frame("SELECT batch_id FROM batches").batch_id)
+            if {i["batch_id"] for i in snapshot.manifest["inputs"]} <= known:
+                return store, load_twin(snapshot.manifest["twin"]["name"])
+            store.close()
+    ledger = replay(snapshot)
+    return ledger.store, ledger.twin
+
+
 def trace(path: str | Path, entry_id: str) -> TraceResult:
     """Walk from an entry to its readings, input files and factor citation.
 
-    The readings are recounted by replaying the snapshot's inputs, so a trace works on a copy
-    of the snapshot away from the store it was built from.
+    The readings are counted in the store the snapshot was built from when it is still there
+    (opened read-only) and holds the snapshot's batches; otherwise the snapshot's inputs are
+    replayed, so a trace also works on a copy of the snapshot away from its store. Only rows of
+    the entry's own source batches count.
 
     Raises
     ------
@@ -497,30 +520,32 @@ def trace(path: str | Path, entry_id: str) -> TraceResult:
     factors = snapshot.table("factors")
     frow = factors[factors.factor_id == entry["factor_id"]]
     factor = frow.iloc[0].to_dict() if len(frow) else {}
-    ledger = replay(snapshot)
+    store, twin = _trace_store(snapshot)
     try:
         tz = snapshot.manifest["twin"]["timezone"].replace("'", "")
-        meters = [m.id for m in ledger.twin.meters.values()
+        meters = [m.id for m in twin.meters.values()
                   if m.node == entry["node_id"] and m.activity_id == entry["activity"]]
-        readings = ledger.store.frame(
+        readings = store.frame(
             f"""SELECT meter_id, count(*) AS readings, sum(amount) AS amount,
                        min(ts_start) AS first, max(ts_end) AS last,
                        count(*) FILTER (WHERE quality = 'estimated') AS estimated
                 FROM current_readings WHERE list_contains(?, meter_id)
+                  AND list_contains(?, batch_id)
                   AND timezone('{tz}', ts_start) >= CAST(? AS TIMESTAMP)
                   AND timezone('{tz}', ts_start) < CAST(? AS TIMESTAMP)
                 GROUP BY ALL ORDER BY meter_id""",
-            [meters, entry["period_start"], entry["period_end"]])
+            [meters, batch_ids, entry["period_start"], entry["period_end"]])
         if not meters:
-            readings = ledger.store.frame(
+            readings = store.frame(
                 """SELECT node_id, activity, count(*) AS readings, sum(amount) AS amount,
                           min(period_start) AS first, max(period_end) AS last
                    FROM current_activities WHERE node_id = ? AND activity = ?
+                     AND list_contains(?, batch_id)
                      AND period_start >= ? AND period_start < ? GROUP BY ALL""",
-                [entry["node_id"], entry["activity"], entry["period_start"],
+                [entry["node_id"], entry["activity"], batch_ids, entry["period_start"],
                  entry["period_end"]])
     finally:
-        ledger.store.close()
+        store.close()
     return TraceResult(entry, readings, factor, batches)
 
 

@@ -562,7 +562,6 @@ def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
                CAST(e.period_start + INTERVAL 1 MONTH AS DATE) AS period_end,
                e.node_id, n.node_path, n.node_kind, e.gpc_ref,
                split_part(e.gpc_ref, '.', 1) AS gpc_sector,
-               CAST(split_part(e.gpc_ref, '.', 3) AS INTEGER) AS scope_raw,
                e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount,
                e.factor_id, e.f_co2e AS factor_co2e,
                CAST(round(e.amount * e.f_co2, 3) AS DECIMAL(38, 3)) AS co2_kg,
@@ -580,7 +579,6 @@ def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
         ORDER BY entry_id""").to_arrow_table().to_pandas()
     frame["unit"] = frame.activity.map(lambda a: get_activity(a).canonical_unit)
     frame["scope"] = frame.gpc_ref.map(lambda r: REFS[r].scope)
-    frame = frame.drop(columns=["scope_raw"])
     return frame[list(ENTRY_COLUMNS)]
 
 
