@@ -155,11 +155,19 @@ def factor_segments(
                         {"factor_id": f.id, "from": str(a), "to": str(b)}))
                 if f.proxy:
                     notes.append("proxy_factor")
+                co2e = f.co2e_per_unit(factors.gwp)
+                if co2e < 0:
+                    notes.append("net_credit")
+                    warnings.append(QualityWarning(
+                        "factor.net_credit",
+                        f"{f.id} is negative ({co2e} kgCO2e/{f.canonical_unit}): a whole-chain "
+                        "factor that nets an energy-recovery credit into the waste row",
+                        {"factor_id": f.id}))
                 gases = {g: f.per_canonical(g) for g in f.gases}
                 rows.append({
                     "activity": activity, "region": region, "method": method,
                     "valid_from": a, "valid_to": b, "factor_id": f.id,
-                    "f_co2e": f.co2e_per_unit(factors.gwp),
+                    "f_co2e": co2e,
                     "f_co2": gases.get("CO2", Decimal(0)) + gases.get("CO2e", Decimal(0)),
                     "f_ch4": gases.get("CH4", Decimal(0)),
                     "f_n2o": gases.get("N2O", Decimal(0)),
@@ -287,6 +295,7 @@ class Ledger:
         meters = self.twin.meters_of(node_id)
         present_refs = {classify(m.activity_id, m.use_type or self.twin.use_type_of(m.node))
                         for m in meters}
+        has_generation = any(a.kind == "pv_array" for a in self.twin.assets.values())
         rows = []
         for ref, row in REFS.items():
             sub = e[e.gpc_ref == ref]
@@ -302,8 +311,10 @@ class Ledger:
                     key, why = "NE", "T&D losses are not estimated (no loss factor in the set)"
                 elif ref == "V.2":
                     key, why = "IE", "removals are reported apart as kind 'removal' entries"
+                elif ref == "I.4.4" and not has_generation:
+                    key, why = "NO", "no generation assets (PV arrays) in the twin"
                 else:
-                    key, why = "NO", "no such activity is recorded for this node in the twin"
+                    key, why = "NE", "no activity data for this row in the store"
             elif completeness < self.ne_threshold:
                 key = "NE"
                 why = (f"data coverage {completeness:.0%} is below the "

@@ -27,6 +27,13 @@ data-quality work use the files a utility *would* export, generated here from th
 ``synthetic_temperature_daily.csv`` (UTF-8)
     ``date,temperature_degC``: the synthetic daily mean temperature that drove the weather
     response (:func:`carbon.climate.synthetic_daily_temperature`), for M&V baselines.
+``synthetic_activities_monthly.csv`` (UTF-8)
+    ``node_id,activity,period_start,period_end,amount,unit``: non-metered activity data per
+    month: the subdistrict's residual municipal solid waste [t] (residents x 1.06 kg/person/day,
+    research/benchmarks.md §9, derived from Shanghai 2024 data, medium; sorted and sent to
+    digestion and incineration outside the subdistrict, as Shanghai sorts since 2019) and
+    green-electricity certificates bought by Bohua Plaza [MWh] (:data:`GEC_SHARE` of its
+    synthetic electricity; an ASSUMPTION for the demo of market-based scope 2).
 ``synthetic_manifest.json``
     ``{"synthetic": true, "generator": "carbon.synth", ...}``: version, seed, period, twin name
     and content hash, every file's SHA-256, rows and encoding, the injected faults, the
@@ -129,6 +136,7 @@ FILE_NAMES = {
     "water_gbk": "synthetic_water_monthly_gbk.csv",
     "events": "synthetic_meter_events.csv",
     "temperature": "synthetic_temperature_daily.csv",
+    "activities": "synthetic_activities_monthly.csv",
     "manifest": "synthetic_manifest.json",
 }
 """The files :func:`generate` writes (the GBK water file only with the ``gbk`` fault)."""
@@ -949,6 +957,45 @@ def _register_daily(
     return level * shape * noise * _adjustment_factor(days, rule)
 
 
+MSW_KG_PER_RESIDENT_DAY = 1.06
+"""Residual municipal solid waste [kg / person / day]: Shanghai Jan-May 2024 wet + dry waste over
+the 2022 resident population (research/benchmarks.md §9, derived, medium)."""
+
+GEC_SHARE = 0.2
+"""Share of Bohua Plaza's electricity covered by green-power certificates in the demo
+[dimensionless]. ASSUMPTION: no purchase is published; it exercises market-based scope 2."""
+
+
+def _activities(twin: Twin, days: pd.DatetimeIndex, seed: int,
+                consumption: dict[str, float]) -> pd.DataFrame:
+    """Monthly non-metered activity rows: residual MSW of the subdistrict, GECs of Bohua Plaza."""
+    months = pd.date_range(days[0], days[-1], freq="MS")
+    if len(months) == 0 or months[0] != days[0]:
+        months = months.insert(0, days[0])
+    ends = [*months[1:], days[-1] + pd.Timedelta(days=1)]
+    n_days = np.array([(b - a).days for a, b in zip(months, ends, strict=True)], dtype=float)
+    rng = _stream(seed, "activities", "msw")
+    residents = float(twin.root.attributes.get("residents", 0))
+    tonnes = residents * MSW_KG_PER_RESIDENT_DAY * n_days / 1000.0 * _unit_noise(
+        rng, len(months), 0.05)
+    rows = {
+        "node_id": [twin.root.id] * len(months),
+        "activity": ["waste.msw.sorted_ad_incineration"] * len(months),
+        "period_start": months.strftime("%Y-%m-%d"),
+        "period_end": pd.DatetimeIndex(ends).strftime("%Y-%m-%d"),
+        "amount": tonnes,
+        "unit": ["t"] * len(months),
+    }
+    frame = pd.DataFrame(rows)
+    if "E-BOHUAPLAZA" in consumption and "bohua_plaza" in twin.nodes:
+        mwh = consumption["E-BOHUAPLAZA"] / 1000.0 * GEC_SHARE * n_days / n_days.sum()
+        gec = pd.DataFrame({**rows, "node_id": ["bohua_plaza"] * len(months),
+                            "activity": ["electricity.green_certificate"] * len(months),
+                            "amount": np.floor(mwh), "unit": ["MWh"] * len(months)})
+        frame = pd.concat([frame, gec], ignore_index=True)
+    return frame
+
+
 def _read_dates(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
     month_starts = pd.date_range(first, last, freq="MS")
     dates = month_starts[(month_starts > first) & (month_starts < last)]
@@ -1496,7 +1543,7 @@ def generate(
         seed,
         ",".join(kinds) or "none",
     )
-    writer = _Writer(out, progress, total=len(meters) + 6 + ("gbk" in kinds))
+    writer = _Writer(out, progress, total=len(meters) + 7 + ("gbk" in kinds))
     days = pd.date_range(first, last, freq="D", inclusive="left")
     hours = _hours(first, last)
     weather_seed = int(_stream(seed, "weather").integers(0, 2**63))
@@ -1598,6 +1645,14 @@ def generate(
         _csv(weather, float_format="%.2f"),
         rows=len(days),
         description="synthetic daily mean temperature [degC]",
+    )
+
+    activities = _activities(twin, days, seed, consumption)
+    writer.write(
+        "activities",
+        _csv(activities, float_format="%.3f"),
+        rows=len(activities),
+        description="monthly activity data: residual MSW [t], green-power certificates [MWh]",
     )
 
     records.sort(key=lambda r: (r.file, r.rows[0], r.kind))

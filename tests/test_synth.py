@@ -614,3 +614,21 @@ def test_bad_arguments_raise(
         generate(twin, tmp_path, **args)
     assert isinstance(info.value, CarbonError)
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_activities_file_msw_and_gec(tmp_path):
+    # research/benchmarks.md §9: 1.06 kg residual MSW per resident and day (derived, medium).
+    from carbon.synth import GEC_SHARE, MSW_KG_PER_RESIDENT_DAY
+
+    twin = load_twin("shimen_erlu")
+    result = generate(twin, tmp_path, start="2024-01-01", end="2024-03-01", seed=3)
+    frame = pd.read_csv(result.files["activities"])
+    msw = frame[frame.activity == "waste.msw.sorted_ad_incineration"]
+    assert list(msw.period_start) == ["2024-01-01", "2024-02-01"]
+    expected_jan = 22000 * MSW_KG_PER_RESIDENT_DAY * 31 / 1000  # 722.92 t
+    assert msw.amount.iloc[0] == pytest.approx(expected_jan, rel=0.2)
+    gec = frame[frame.activity == "electricity.green_certificate"]
+    assert set(gec.node_id) == {"bohua_plaza"} and set(gec.unit) == {"MWh"}
+    bohua = result.totals.set_index("meter_id").loc["E-BOHUAPLAZA", "consumption"] / 1000
+    assert gec.amount.sum() == pytest.approx(bohua * GEC_SHARE, abs=2)
+    assert (gec.amount == gec.amount.round()).all()  # whole certificates (1 GEC = 1 MWh)
