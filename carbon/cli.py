@@ -367,7 +367,8 @@ def print_ledger_summary(result: Any) -> None:
     console.print(totals)
     cov = ledger.coverage
     console.print(
-        f"Completeness: {int(cov.present.sum()):,} of {int(cov.expected.sum()):,} expected intervals "
+        f"Completeness: {int(cov.present.sum()):,} of {int(cov.expected.sum()):,} expected "
+        "intervals "
         f"({cov.present.sum() / max(cov.expected.sum(), 1):.2%}); "
         f"{int(cov.estimated.sum()):,} estimated; "
         f"{(cov.completeness.map(float) < 0.9).sum()} meter-months below 90 %.")

@@ -29,14 +29,16 @@ Rules for rows that meet rows already stored (documented once, applied everywher
   (``conflicting_duplicate``): nobody can tell which is right.
 * A row for a (meter, interval) already stored from another file is rejected as
   ``already_stored`` when its value is the same and ``conflicts_with_stored`` when it differs:
-  the first value stands. A correction is ingested with ``supersede=True``: its rows become a new
-  revision, the stored rows stay (append-only) and the ledger uses the highest revision.
+  the first value stands. Estimates (:func:`fill_gaps`) do not stand: a measured row for an
+  estimated interval becomes its next revision. A correction is ingested with
+  ``supersede=True``: its rows become a new revision, the stored rows stay (append-only) and
+  the ledger uses the highest revision.
 
 Reason codes
 ------------
-``missing_field``, ``unknown_meter``, ``unknown_node``, ``unknown_activity``, ``bad_timestamp``,
-``future_timestamp``, ``bad_number``, ``bad_unit``, ``negative_value``, ``duplicate_row``,
-``conflicting_duplicate``, ``already_stored``, ``conflicts_with_stored``, ``spike``,
+``missing_field``, ``unknown_meter``, ``wrong_reading_kind``, ``unknown_node``,
+``unknown_activity``, ``bad_timestamp``, ``future_timestamp``, ``bad_number``, ``bad_unit``,
+``negative_value``, ``duplicate_row``, ``conflicting_duplicate``, ``already_stored``, ``conflicts_with_stored``, ``spike``,
 ``negative_delta``, ``before_stored_reads``, ``bad_period``.
 """
 
@@ -81,6 +83,7 @@ log = logging.getLogger(__name__)
 REASONS: dict[str, str] = {
     "missing_field": "a required field is empty",
     "unknown_meter": "the meter is not in the twin",
+    "wrong_reading_kind": "an interval row for a register meter, or the other way round",
     "unknown_node": "the node is not in the twin",
     "unknown_activity": "the activity is not in the catalogue",
     "bad_timestamp": "the date or time cannot be parsed",
@@ -276,13 +279,7 @@ def guess_mapping(headers: list[str]) -> Mapping:
     IngestError
         When the headers fit no kind; the message lists them.
     """
-    lookup = {_norm(h): h for h in headers}
-    found: dict[str, str] = {}
-    for fieldname, names in _SYNONYMS.items():
-        for n in names:
-            if _norm(n) in lookup:
-                found[fieldname] = lookup[_norm(n)]
-                break
+    found = _known_headers(headers)
     if "event" in found:
         kind = "events"
     elif "activity" in found and "node_id" in found:
@@ -302,6 +299,18 @@ def guess_mapping(headers: list[str]) -> Mapping:
         )
     cols = {f: found[f] for f in (*required, *optional) if f in found}
     return Mapping(kind=kind, columns=cols)  # type: ignore[arg-type]
+
+
+def _known_headers(headers: list[str]) -> dict[str, str]:
+    """Canonical field -> header, for every header that is a known synonym of a field."""
+    lookup = {_norm(h): h for h in headers}
+    found: dict[str, str] = {}
+    for fieldname, names in _SYNONYMS.items():
+        for n in names:
+            if _norm(n) in lookup:
+                found[fieldname] = lookup[_norm(n)]
+                break
+    return found
 
 
 def _sha256(path: Path) -> str:
@@ -380,7 +389,11 @@ def _resolve_columns(mapping: Mapping, headers: list[str], path: Path) -> dict[s
     required, optional = _FIELDS[mapping.kind]
     cols = dict(mapping.columns)
     if len(cols) < len(required):
-        guessed = guess_mapping(headers).columns
+        # Known headers fill the fields the mapping leaves out (guess_mapping would raise for a
+        # field that only the mapping names).
+        guessed = _known_headers(headers)
+        if mapping.kind == "activity" and "amount" not in guessed and "value" in guessed:
+            guessed["amount"] = guessed["value"]
         cols = {**{k: v for k, v in guessed.items() if k in (*required, *optional)}, **cols}
     missing = [f for f in required if f not in cols]
     absent = [c for f, c in cols.items() if c not in headers]
@@ -413,7 +426,10 @@ def _timestamp(col: str, tz: str) -> str:
     formats = "[" + ", ".join(f"'{f}'" for f in _TS_FORMATS) + "]"
     tzq = tz.replace("'", "")
     return (
-        f"CASE WHEN regexp_matches({text}, '(Z|[+-]\\d{{2}}:?\\d{{2}})$') "
+        # An offset is Z, +hh:mm, +hhmm, or +hh right after the seconds (how a TIMESTAMPTZ
+        # column, e.g. from Parquet, reads as text: '2024-01-01 00:00:00+00').
+        f"CASE WHEN regexp_matches({text}, "
+        "'(Z|[+-]\\d{2}:?\\d{2}|:\\d{2}(\\.\\d+)?[+-]\\d{2})$') "
         f"THEN TRY_CAST({text} AS TIMESTAMPTZ) "
         f"ELSE timezone('{tzq}', try_strptime(trim({text}), {formats})) END"
     )
@@ -422,8 +438,9 @@ def _timestamp(col: str, tz: str) -> str:
 def _raw_json(headers: list[str]) -> str:
     return (
         "to_json(struct_pack("
-        + ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" := CAST({_q(h)} AS VARCHAR)'
-                    for h in headers)
+        + ", ".join(
+            f'"{h.replace(chr(34), chr(34) * 2)}" := CAST({_q(h)} AS VARCHAR)' for h in headers
+        )
         + "))"
     )
 
@@ -431,7 +448,8 @@ def _raw_json(headers: list[str]) -> str:
 def _unit_sql(mapping: Mapping, cols: dict[str, str], metered: bool) -> tuple[str, list[Any]]:
     """SQL for a row's unit: its unit column, else the mapping's unit, else the meter's."""
     if "unit" in cols:
-        return _text(cols["unit"]), []
+        fallback = "m.unit" if metered else "NULL"
+        return f"coalesce({_text(cols['unit'])}, CAST(? AS VARCHAR), {fallback})", [mapping.unit]
     if metered:
         return "coalesce(CAST(? AS VARCHAR), m.unit)", [mapping.unit]
     return "CAST(? AS VARCHAR)", [mapping.unit]
@@ -666,7 +684,7 @@ def _parse_metered(
                    {_number(cols[value_field])} AS value,
                    {_text(cols[value_field])} AS value_text,
                    {unit_expr} AS unit, m.meter_id IS NOT NULL AS known,
-                   m.canonical_unit, {interval} AS step
+                   m.reading AS meter_reading, m.canonical_unit, {interval} AS step
             FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}
         )
         SELECT b.*, u.factor, CAST(b.value * u.factor AS DECIMAL(18, 6)) AS amount,
@@ -684,6 +702,12 @@ def _parse_metered(
                 f"'empty meter, time or {value_field}'",
             ),
             ("unknown_meter", "NOT known", "'meter ' || meter_id || ' is not in the twin'"),
+            (
+                "wrong_reading_kind",
+                f"meter_reading <> '{'interval' if value_field == 'value' else 'register'}'",
+                "'meter ' || meter_id || ' gives ' || meter_reading || ' readings, not "
+                f"{'interval' if value_field == 'value' else 'register'} ones'",
+            ),
             ("bad_timestamp", "ts IS NULL", "'cannot parse time ' || ts_text"),
             (
                 "future_timestamp",
@@ -771,17 +795,19 @@ def _against_stored(
     mine = [k.strip() for k in key.split(",")]
     on = " AND ".join(f"s.{a} = p.{b}" for a, b in zip(stored, mine, strict=True))
     current = "current_readings" if table == "readings" else "current_activities"
+    # Estimates (gap fill) give way to measured data: only measured rows stand first.
+    measured = f"(SELECT * FROM {current} WHERE quality = 'measured')"
     con.execute(
         f"""UPDATE _parsed p SET reason = 'already_stored',
                message = 'same value stored by batch ' || s.batch_id
-            FROM {current} s WHERE p.reason IS NULL AND {on} AND s.amount = p.{value}"""
+            FROM {measured} s WHERE p.reason IS NULL AND {on} AND s.amount = p.{value}"""
     )
     if not supersede:
         con.execute(
             f"""UPDATE _parsed p SET reason = 'conflicts_with_stored',
                    message = 'batch ' || s.batch_id || ' stored ' || s.amount
                              || '; ingest with supersede=True to correct it'
-                FROM {current} s WHERE p.reason IS NULL AND {on}"""
+                FROM {measured} s WHERE p.reason IS NULL AND {on}"""
         )
 
 
@@ -812,9 +838,9 @@ def _register(
            FROM (SELECT meter_id, max(read_at) AS last FROM register_reads GROUP BY ALL) s
            WHERE p.reason IS NULL AND s.meter_id = p.meter_id AND p.ts <= s.last"""
     )
-    # Deltas between consecutive reads (stored reads first), in two passes so that a read
-    # rejected as a negative delta is not used as the base of the next one.
-    for final in (False, True):
+    # Deltas between consecutive reads (stored reads first), recomputed until no read is newly
+    # rejected, so that a read rejected as a negative delta is never the base of the next one.
+    while True:
         con.execute("DROP TABLE IF EXISTS _deltas")
         con.execute(
             """CREATE TEMP TABLE _deltas AS
@@ -844,14 +870,14 @@ def _register(
                  AND e.event_at > s.prev_at AND e.event_at <= s.read_at
             WHERE s.is_new = 1 AND s.prev IS NOT NULL"""
         )
-        con.execute(
+        changed = con.execute(
             """UPDATE _parsed p SET reason = 'negative_delta',
                    message = 'reading ' || d.reading || ' is below the previous ' || d.prev
                              || ' with no rollover pattern and no replacement event'
                FROM _deltas d WHERE p.reason IS NULL AND d._row = p._row
                  AND (d.delta IS NULL OR d.delta < 0)"""
-        )
-        if final:
+        ).fetchall()[0][0]
+        if not changed:
             break
     step(3)
     con.execute(
@@ -909,6 +935,12 @@ def _events(
     ]
     _apply_rules(con, rules, now)
     _duplicates(con, "meter_id, ts, event", "coalesce(old_final, 0) + coalesce(new_initial, 0)")
+    con.execute(
+        """UPDATE _parsed p SET reason = 'already_stored',
+               message = 'this event is stored by batch ' || s.batch_id
+           FROM meter_events s WHERE p.reason IS NULL AND s.meter_id = p.meter_id
+             AND s.event_at = p.ts AND s.event = p.event"""
+    )
     step(3)
     con.execute(
         "INSERT INTO meter_events SELECT meter_id, ts, event, old_final, new_initial, ?, _row "
@@ -1078,15 +1110,20 @@ def fill_gaps(
             "start": str(start),
             "end": str(end),
             "meters": ids,
-            "batches": store.frame("SELECT batch_id FROM batches ORDER BY 1").batch_id.tolist(),
+            # Estimate batches are left out, so that a rerun on the same data is skipped.
+            "batches": store.frame(
+                "SELECT batch_id FROM batches WHERE kind <> 'estimate' ORDER BY 1"
+            ).batch_id.tolist(),
         },
         sort_keys=True,
     )
     sha = hashlib.sha256(key.encode()).hexdigest()
     batch_id = "e_" + sha[:16]
-    prior = con.execute("SELECT rows_accepted FROM batches WHERE sha256 = ?", [sha]).fetchone()
+    # fetchall, not fetchone: DuckDB 2 refuses register() while a result is unfinished.
+    prior = con.execute("SELECT rows_accepted FROM batches WHERE sha256 = ?", [sha]).fetchall()
     if prior:
-        return Batch(batch_id, "(gap fill)", sha, "estimate", prior[0], prior[0], 0, skipped=True)
+        n = int(prior[0][0])
+        return Batch(batch_id, "(gap fill)", sha, "estimate", n, n, 0, skipped=True)
     started = dt.datetime.now(dt.UTC)
     meter_filter = "AND m.meter_id IN (SELECT unnest(?))" if ids else ""
     params: list[Any] = [str(start), str(end)] + ([ids] if ids else [])

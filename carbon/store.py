@@ -152,7 +152,11 @@ class Store:
             raise StoreError(f"Cannot open store {path}: {exc}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         self.read_only = read_only
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.con.close()  # a refused open must not keep the file open
+            raise
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Store:
