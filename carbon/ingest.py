@@ -38,8 +38,9 @@ Reason codes
 ------------
 ``missing_field``, ``unknown_meter``, ``wrong_reading_kind``, ``unknown_node``,
 ``unknown_activity``, ``bad_timestamp``, ``future_timestamp``, ``bad_number``, ``bad_unit``,
-``negative_value``, ``duplicate_row``, ``conflicting_duplicate``, ``already_stored``, ``conflicts_with_stored``, ``spike``,
-``negative_delta``, ``before_stored_reads``, ``bad_period``.
+``negative_value``, ``duplicate_row``, ``conflicting_duplicate``, ``already_stored``,
+``conflicts_with_stored``, ``spike``, ``negative_delta``, ``before_stored_reads``,
+``bad_period``.
 """
 
 from __future__ import annotations
