@@ -406,33 +406,58 @@ def _resolve_columns(mapping: Mapping, headers: list[str], path: Path) -> dict[s
     return cols
 
 
-def _text(col: str) -> str:
-    """SQL: a raw column as trimmed text with full-width digits and marks made ASCII."""
+_FULL_WIDTH = "'０１２３４５６７８９．，－＋　', '0123456789.,-+ '"
+
+
+def _clean(expr: str) -> str:
+    """SQL: text trimmed, full-width digits and marks made ASCII, '' as NULL.
+
+    ``translate`` is slow, so it runs only on values with non-ASCII characters (their byte
+    length differs from their character length).
+    """
     return (
-        f"nullif(trim(translate(CAST({_q(col)} AS VARCHAR), "
-        "'０１２３４５６７８９．，－＋　', '0123456789.,-+ ')), '')"
+        f"nullif(trim(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} "
+        f"ELSE translate({expr}, {_FULL_WIDTH}) END), '')"
     )
+
+
+def _text(col: str) -> str:
+    """SQL: a raw column as clean text (see :func:`_clean`)."""
+    return _clean(f"CAST({_q(col)} AS VARCHAR)")
 
 
 def _number(col: str) -> str:
-    """SQL: a raw column as DECIMAL(18, 6), NULL when it is not a number."""
-    return f"TRY_CAST(replace({_text(col)}, ',', '') AS DECIMAL(18, 6))"
+    """SQL: a raw column as DECIMAL(18, 6), NULL when it is not a number.
+
+    Plain numbers cast directly; others are cleaned and lose thousands separators first.
+    """
+    raw = f"CAST({_q(col)} AS VARCHAR)"
+    return (
+        f"coalesce(TRY_CAST({raw} AS DECIMAL(18, 6)), "
+        f"TRY_CAST(replace({_clean(raw)}, ',', '') AS DECIMAL(18, 6)))"
+    )
 
 
 def _timestamp(col: str, tz: str) -> str:
-    """SQL: a raw column as TIMESTAMPTZ; naive values are local time in ``tz``."""
-    text = (
-        f"regexp_replace({_text(col)}, '(\\d{{4}})年(\\d{{1,2}})月(\\d{{1,2}})日', '\\1-\\2-\\3')"
+    """SQL: a raw column as TIMESTAMPTZ; naive values are local time in ``tz``.
+
+    An offset is ``Z``, ``+hh:mm``, ``+hhmm``, or ``+hh`` right after the seconds (how a
+    TIMESTAMPTZ column, e.g. from Parquet, reads as text: ``2024-01-01 00:00:00+00``). Naive
+    ISO values cast directly; other forms (``2024/3/1``, ``2024年3月1日 08:00``) are parsed
+    with the formats in ``_TS_FORMATS``.
+    """
+    text = _text(col)
+    offset = " OR ".join(
+        f"{text} LIKE '{p}'"
+        for p in ("%Z", "%+__:__", "%-__:__", "%+____", "%-____", "%:__+__", "%:__-__")
     )
+    chinese = f"regexp_replace({text}, '(\\d{{4}})年(\\d{{1,2}})月(\\d{{1,2}})日', '\\1-\\2-\\3')"
     formats = "[" + ", ".join(f"'{f}'" for f in _TS_FORMATS) + "]"
     tzq = tz.replace("'", "")
     return (
-        # An offset is Z, +hh:mm, +hhmm, or +hh right after the seconds (how a TIMESTAMPTZ
-        # column, e.g. from Parquet, reads as text: '2024-01-01 00:00:00+00').
-        f"CASE WHEN regexp_matches({text}, "
-        "'(Z|[+-]\\d{2}:?\\d{2}|:\\d{2}(\\.\\d+)?[+-]\\d{2})$') "
-        f"THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-        f"ELSE timezone('{tzq}', try_strptime(trim({text}), {formats})) END"
+        f"CASE WHEN {offset} THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+        f"ELSE timezone('{tzq}', coalesce(TRY_CAST({text} AS TIMESTAMP), "
+        f"try_strptime(trim({chinese}), {formats}))) END"
     )
 
 

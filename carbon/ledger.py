@@ -139,8 +139,9 @@ def factor_segments(
             for a, b in itertools.pairwise(bounds):
                 notes = []
                 try:
-                    f = factors.lookup(activity, region, a,
-                                       method="location" if method == "n/a" else method)
+                    f = factors.lookup(
+                        activity, region, a, method="location" if method == "n/a" else method
+                    )
                 except FactorNotFoundError:
                     if method != "market":
                         raise
@@ -148,31 +149,44 @@ def factor_segments(
                     notes.append("market_fallback_location")
                 if not f.valid_on(a):
                     notes.append("carried_forward")
-                    warnings.append(QualityWarning(
-                        "factor.carried_forward",
-                        f"{f.id} (valid to {f.valid_to}) carried forward to {a}..{b} for "
-                        f"{activity} in {region}",
-                        {"factor_id": f.id, "from": str(a), "to": str(b)}))
+                    warnings.append(
+                        QualityWarning(
+                            "factor.carried_forward",
+                            f"{f.id} (valid to {f.valid_to}) carried forward to {a}..{b} for "
+                            f"{activity} in {region}",
+                            {"factor_id": f.id, "from": str(a), "to": str(b)},
+                        )
+                    )
                 if f.proxy:
                     notes.append("proxy_factor")
                 co2e = f.co2e_per_unit(factors.gwp)
                 if co2e < 0:
                     notes.append("net_credit")
-                    warnings.append(QualityWarning(
-                        "factor.net_credit",
-                        f"{f.id} is negative ({co2e} kgCO2e/{f.canonical_unit}): a whole-chain "
-                        "factor that nets an energy-recovery credit into the waste row",
-                        {"factor_id": f.id}))
+                    warnings.append(
+                        QualityWarning(
+                            "factor.net_credit",
+                            f"{f.id} is negative ({co2e} kgCO2e/{f.canonical_unit}): a whole-chain "
+                            "factor that nets an energy-recovery credit into the waste row",
+                            {"factor_id": f.id},
+                        )
+                    )
                 gases = {g: f.per_canonical(g) for g in f.gases}
-                rows.append({
-                    "activity": activity, "region": region, "method": method,
-                    "valid_from": a, "valid_to": b, "factor_id": f.id,
-                    "f_co2e": co2e,
-                    "f_co2": gases.get("CO2", Decimal(0)) + gases.get("CO2e", Decimal(0)),
-                    "f_ch4": gases.get("CH4", Decimal(0)),
-                    "f_n2o": gases.get("N2O", Decimal(0)),
-                    "dq_factor": _dq_factor(f, region), "notes": ",".join(notes),
-                })
+                rows.append(
+                    {
+                        "activity": activity,
+                        "region": region,
+                        "method": method,
+                        "valid_from": a,
+                        "valid_to": b,
+                        "factor_id": f.id,
+                        "f_co2e": co2e,
+                        "f_co2": gases.get("CO2", Decimal(0)) + gases.get("CO2e", Decimal(0)),
+                        "f_ch4": gases.get("CH4", Decimal(0)),
+                        "f_n2o": gases.get("N2O", Decimal(0)),
+                        "dq_factor": _dq_factor(f, region),
+                        "notes": ",".join(notes),
+                    }
+                )
     return pd.DataFrame(rows), warnings
 
 
@@ -210,9 +224,9 @@ class Ledger:
         )
 
     # ------------------------------------------------------------------ selections
-    def select(self, method: str = "location", kinds: Iterable[str] = ("emission",
-                                                                        "adjustment")
-               ) -> pd.DataFrame:
+    def select(
+        self, method: str = "location", kinds: Iterable[str] = ("emission", "adjustment")
+    ) -> pd.DataFrame:
         """Entries of some kinds in one scope-2 view (``location`` or ``market``)."""
         if method not in ("location", "market"):
             raise LedgerError(f"method must be 'location' or 'market', not {method!r}")
@@ -225,8 +239,12 @@ class Ledger:
         mask = e.gpc_ref.map(lambda r: in_total(r, total))
         return float(sum(e.loc[mask, "co2e_kg"], Decimal(0))) / 1000.0
 
-    def rollup(self, by: str = "block", method: str = "location",
-               kinds: Iterable[str] = ("emission", "adjustment")) -> pd.DataFrame:
+    def rollup(
+        self,
+        by: str = "block",
+        method: str = "location",
+        kinds: Iterable[str] = ("emission", "adjustment"),
+    ) -> pd.DataFrame:
         """Roll entries up the twin to one level, with intensities.
 
         Parameters
@@ -252,8 +270,11 @@ class Ledger:
         else:
             raise LedgerError(f"by must be subdistrict, block, unit or node, not {by!r}")
         e["co2e_t"] = e.co2e_kg.map(float) / 1000.0
-        out = (e.groupby(["group", "gpc_sector", "scope"], as_index=False)["co2e_t"].sum()
-               .rename(columns={"group": "node_id"}))
+        out = (
+            e.groupby(["group", "gpc_sector", "scope"], as_index=False)["co2e_t"]
+            .sum()
+            .rename(columns={"group": "node_id"})
+        )
         twin = self.twin
         sizes = []
         for node_id in out.node_id.unique():
@@ -261,16 +282,24 @@ class Ledger:
             res = sum(n.attributes.get("residents", 0) for n in sub if n.kind == "residential_area")
             if twin.node(node_id).kind == "subdistrict":
                 res = twin.node(node_id).attributes.get("residents", res)
-            area = sum(n.magnitude("floor_area") for n in sub
-                       if "floor_area" in n.attributes and n.kind != "building")
-            sizes.append({"node_id": node_id, "name_zh": twin.node(node_id).name_zh,
-                          "name_en": twin.node(node_id).name_en, "residents": res,
-                          "floor_area_m2": area})
+            area = sum(
+                n.magnitude("floor_area")
+                for n in sub
+                if "floor_area" in n.attributes and n.kind != "building"
+            )
+            sizes.append(
+                {
+                    "node_id": node_id,
+                    "name_zh": twin.node(node_id).name_zh,
+                    "name_en": twin.node(node_id).name_en,
+                    "residents": res,
+                    "floor_area_m2": area,
+                }
+            )
         out = out.merge(pd.DataFrame(sizes), on="node_id", how="left")
         node_total = out.groupby("node_id").co2e_t.transform("sum")
         out["co2e_t_per_capita"] = (node_total / out.residents).where(out.residents > 0)
-        out["co2e_kg_per_m2"] = (node_total * 1000 / out.floor_area_m2).where(
-            out.floor_area_m2 > 0)
+        out["co2e_kg_per_m2"] = (node_total * 1000 / out.floor_area_m2).where(out.floor_area_m2 > 0)
         return out.sort_values(["node_id", "gpc_sector", "scope"]).reset_index(drop=True)
 
     def monthly(self, method: str = "location") -> pd.DataFrame:
@@ -290,19 +319,26 @@ class Ledger:
         node_id = node_id or self.twin.root.id
         self.twin.node(node_id)
         e = self.select(method)
-        e = e[(e.node_id == node_id) | e.node_path.str.contains(f"/{node_id}/", regex=False)
-              | e.node_path.str.startswith(f"{node_id}/")]
+        e = e[
+            (e.node_id == node_id)
+            | e.node_path.str.contains(f"/{node_id}/", regex=False)
+            | e.node_path.str.startswith(f"{node_id}/")
+        ]
         meters = self.twin.meters_of(node_id)
-        present_refs = {classify(m.activity_id, m.use_type or self.twin.use_type_of(m.node))
-                        for m in meters}
+        present_refs = {
+            classify(m.activity_id, m.use_type or self.twin.use_type_of(m.node)) for m in meters
+        }
         has_generation = any(a.kind == "pv_array" for a in self.twin.assets.values())
         rows = []
         for ref, row in REFS.items():
             sub = e[e.gpc_ref == ref]
             total = sum(sub.co2e_kg, Decimal(0))
             weight = sub.meters.clip(lower=1)  # an activity row (no meter) weighs as one
-            completeness = (float((sub.completeness.map(float) * weight).sum() / weight.sum())
-                            if len(sub) else 0.0)
+            completeness = (
+                float((sub.completeness.map(float) * weight).sum() / weight.sum())
+                if len(sub)
+                else 0.0
+            )
             key, why = "", ""
             if len(sub) == 0:
                 if ref in present_refs:
@@ -317,20 +353,28 @@ class Ledger:
                     key, why = "NE", "no activity data for this row in the store"
             elif completeness < self.ne_threshold:
                 key = "NE"
-                why = (f"data coverage {completeness:.0%} is below the "
-                       f"{self.ne_threshold:.0%} threshold; partial value not reported")
+                why = (
+                    f"data coverage {completeness:.0%} is below the "
+                    f"{self.ne_threshold:.0%} threshold; partial value not reported"
+                )
             dq = "".join(sorted(set(sub.dq_activity))) + "/" + "".join(sorted(set(sub.dq_factor)))
-            rows.append({
-                "gpc_ref": ref, "name_en": row.name_en, "name_zh": row.name_zh,
-                "scope": row.scope, "level": row.level,
-                "co2_t": float(sum(sub.co2_kg, Decimal(0))) / 1000 if not key else None,
-                "ch4_t": float(sum(sub.ch4_kg, Decimal(0))) / 1000 if not key else None,
-                "n2o_t": float(sum(sub.n2o_kg, Decimal(0))) / 1000 if not key else None,
-                "co2e_t": float(total) / 1000 if not key else None,
-                "notation_key": key or None, "explanation": why or None,
-                "completeness": completeness if len(sub) else None,
-                "data_quality": dq if len(sub) else None,
-            })
+            rows.append(
+                {
+                    "gpc_ref": ref,
+                    "name_en": row.name_en,
+                    "name_zh": row.name_zh,
+                    "scope": row.scope,
+                    "level": row.level,
+                    "co2_t": float(sum(sub.co2_kg, Decimal(0))) / 1000 if not key else None,
+                    "ch4_t": float(sum(sub.ch4_kg, Decimal(0))) / 1000 if not key else None,
+                    "n2o_t": float(sum(sub.n2o_kg, Decimal(0))) / 1000 if not key else None,
+                    "co2e_t": float(total) / 1000 if not key else None,
+                    "notation_key": key or None,
+                    "explanation": why or None,
+                    "completeness": completeness if len(sub) else None,
+                    "data_quality": dq if len(sub) else None,
+                }
+            )
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ publishing
@@ -382,32 +426,46 @@ def build_ledger(
     """
     start_d, end_d = _as_date(start), _as_date(end)
     if start_d.day != 1 or end_d.day != 1 or end_d <= start_d:
-        raise LedgerError(f"start {start_d} and end {end_d} must be first days of months, "
-                          "start before end")
+        raise LedgerError(
+            f"start {start_d} and end {end_d} must be first days of months, start before end"
+        )
     store.sync_twin(twin)
     con = store.con
     tz = twin.site.timezone.replace("'", "")
 
-    meter_info = pd.DataFrame([
-        {"meter_id": m.id, "node_id": m.node, "activity": m.activity_id,
-         "region": twin.region_of(m.node),
-         "gpc_ref": classify(m.activity_id, m.use_type or twin.use_type_of(m.node))}
-        for m in twin.meters.values()
-    ])
+    meter_info = pd.DataFrame(
+        [
+            {
+                "meter_id": m.id,
+                "node_id": m.node,
+                "activity": m.activity_id,
+                "region": twin.region_of(m.node),
+                "gpc_ref": classify(m.activity_id, m.use_type or twin.use_type_of(m.node)),
+            }
+            for m in twin.meters.values()
+        ]
+    )
     acts = store.frame(
         "SELECT DISTINCT node_id, activity FROM current_activities "
         "WHERE period_start >= ? AND period_start < ? AND activity <> "
-        "'electricity.green_certificate'", [start_d, end_d])
+        "'electricity.green_certificate'",
+        [start_d, end_d],
+    )
     needs = {(a, r) for a, r in zip(meter_info.activity, meter_info.region, strict=True)}
     needs |= {(a, twin.region_of(n)) for n, a in zip(acts.node_id, acts.activity, strict=True)}
-    has_gec = bool(store.frame(
-        "SELECT count(*) AS n FROM current_activities WHERE activity = "
-        "'electricity.green_certificate'").n.iloc[0])
+    has_gec = bool(
+        store.frame(
+            "SELECT count(*) AS n FROM current_activities WHERE activity = "
+            "'electricity.green_certificate' AND period_start >= ? AND period_start < ?",
+            [start_d, end_d],
+        ).n.iloc[0]
+    )
     if has_gec:
         needs |= {("electricity.green_certificate", twin.site.region)}
     segments, warnings = factor_segments(factors, needs, start_d, end_d)
     node_frame = twin.to_frame()[["id", "path", "kind", "use_type", "region"]].rename(
-        columns={"id": "node_id", "path": "node_path", "kind": "node_kind"})
+        columns={"id": "node_id", "path": "node_path", "kind": "node_kind"}
+    )
     node_frame["act_ref"] = None
 
     con.register("_meter_info", meter_info)
@@ -435,31 +493,68 @@ def build_ledger(
     entries = entries.sort_values("entry_id", kind="stable").reset_index(drop=True)
     low = coverage[coverage.completeness < ne_threshold]
     if len(low):
-        warnings.append(QualityWarning(
-            "coverage.low", f"{len(low)} meter-months below {ne_threshold:.0%} coverage",
-            {"meter_months": low[["meter_id", "month"]].astype(str).values.tolist()[:50]}))
+        warnings.append(
+            QualityWarning(
+                "coverage.low",
+                f"{len(low)} meter-months below {ne_threshold:.0%} coverage",
+                {"meter_months": low[["meter_id", "month"]].astype(str).values.tolist()[:50]},
+            )
+        )
     raise_if_strict(warnings, strict)
     batches = store.frame(
         "SELECT batch_id, kind, file_name, source_path, sha256, mapping, supersede, "
         "started_at, rows_read, rows_accepted, rows_rejected FROM batches "
-        "ORDER BY started_at, batch_id")
-    return Ledger(entries=entries, coverage=coverage, twin=twin, factors=factors, start=start_d,
-                  end=end_d, batches=batches, store=store, warnings=warnings,
-                  ne_threshold=ne_threshold)
+        "ORDER BY started_at, batch_id"
+    )
+    return Ledger(
+        entries=entries,
+        coverage=coverage,
+        twin=twin,
+        factors=factors,
+        start=start_d,
+        end=end_d,
+        batches=batches,
+        store=store,
+        warnings=warnings,
+        ne_threshold=ne_threshold,
+    )
 
 
 def _build_metered(con: Any, tz: str, start: dt.date, end: dt.date) -> None:
-    """Aggregate readings per meter and day, then range-join factor segments."""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _daily AS
-        SELECT r.meter_id, CAST(timezone('{tz}', r.ts_start) AS DATE) AS day,
-               sum(r.amount) AS amount, count(*) AS n,
-               count(*) FILTER (WHERE r.quality = 'estimated') AS n_est,
-               list(DISTINCT r.batch_id) AS batches
-        FROM current_readings r
-        WHERE r.ts_start >= timezone('{tz}', CAST(? AS TIMESTAMP))
-          AND r.ts_start < timezone('{tz}', CAST(? AS TIMESTAMP))
-        GROUP BY ALL""", [start, end])
-    con.execute("""CREATE OR REPLACE TEMP TABLE _coverage AS
+    """Aggregate readings per meter and day (or month), then range-join factor segments.
+
+    When every factor segment starts and ends on the first of a month, readings are
+    aggregated straight to months (the factors are constant within them; research/stack.md
+    §2 b5); otherwise to days. Readings are grouped by batch too, so the source batches come
+    from the same single pass over the readings (no DISTINCT aggregate over them).
+    """
+    bounds = con.execute(
+        "SELECT DISTINCT valid_from FROM _seg UNION SELECT valid_to FROM _seg"
+    ).fetchall()
+    monthly = all(b[0].day == 1 for b in bounds)
+    local = f"timezone('{tz}', r.ts_start)"
+    bucket = f"CAST(date_trunc('month', {local}) AS DATE)" if monthly else f"CAST({local} AS DATE)"
+    source = "current_readings r"
+    where = (
+        f"WHERE r.ts_start >= timezone('{tz}', CAST(? AS TIMESTAMP)) "
+        f"AND r.ts_start < timezone('{tz}', CAST(? AS TIMESTAMP))"
+    )
+    params = [start, end]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _daily AS
+        WITH per_batch AS (
+            SELECT r.meter_id, {bucket} AS day, r.batch_id, sum(r.amount) AS amount,
+                   count(*) AS n, count(*) FILTER (WHERE r.quality = 'estimated') AS n_est
+            FROM {source} {where}
+            GROUP BY ALL
+        )
+        SELECT meter_id, day, sum(amount) AS amount, sum(n) AS n, sum(n_est) AS n_est,
+               list_sort(list(batch_id)) AS batches
+        FROM per_batch GROUP BY ALL""",
+        params,
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _coverage AS
         WITH months AS (
             SELECT m.meter_id, m."interval", CAST(g.month AS DATE) AS month,
                    CASE m."interval"
@@ -479,7 +574,9 @@ def _build_metered(con: Any, tz: str, start: dt.date, end: dt.date) -> None:
                coalesce(p.estimated, 0) AS estimated,
                CAST(least(1, coalesce(p.present, 0) / m.expected) AS DECIMAL(9, 6))
                    AS completeness
-        FROM months m LEFT JOIN present p USING (meter_id, month)""", [start, end])
+        FROM months m LEFT JOIN present p USING (meter_id, month)""",
+        [start, end],
+    )
     con.execute("""CREATE OR REPLACE TEMP TABLE _groups AS
         SELECT i.node_id, i.gpc_ref, i.activity, c.month,
                CAST(least(1, sum(c.present) / sum(c.expected)) AS DECIMAL(9, 6)) AS completeness,
@@ -499,15 +596,23 @@ def _build_metered(con: Any, tz: str, start: dt.date, end: dt.date) -> None:
 
 def _build_activities(con: Any, twin: Twin, start: dt.date, end: dt.date) -> None:
     """Non-metered activity rows (by the month their period starts), and GEC coverage."""
-    refs = pd.DataFrame([
-        {"node_id": n.id, "activity": a, "gpc_ref": classify(a, twin.use_type_of(n.id)),
-         "region": twin.region_of(n.id)}
-        for n in twin.nodes.values() for a in ACTIVITIES
-        if a not in ("electricity.green_certificate", "electricity.pv_self_consumed")
-    ])
+    refs = pd.DataFrame(
+        [
+            {
+                "node_id": n.id,
+                "activity": a,
+                "gpc_ref": classify(a, twin.use_type_of(n.id)),
+                "region": twin.region_of(n.id),
+            }
+            for n in twin.nodes.values()
+            for a in ACTIVITIES
+            if a not in ("electricity.green_certificate", "electricity.pv_self_consumed")
+        ]
+    )
     con.register("_act_refs", refs)
     try:
-        con.execute("""CREATE OR REPLACE TEMP TABLE _acts_in AS
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _acts_in AS
             SELECT a.node_id, r.gpc_ref, a.activity, s.method,
                    CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
                    s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
@@ -517,17 +622,22 @@ def _build_activities(con: Any, twin: Twin, start: dt.date, end: dt.date) -> Non
             JOIN _seg s ON s.activity = a.activity AND s.region = r.region
                  AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
             WHERE a.period_start >= ? AND a.period_start < ?
-            GROUP BY ALL""", [start, end])
+            GROUP BY ALL""",
+            [start, end],
+        )
     finally:
         con.unregister("_act_refs")
     # Market-based: kWh covered by green-power certificates on the node take the GEC factor;
     # the rest keep the residual-like factor. Certificates apply to the node's largest
     # market row of the month (ties by factor id), never beyond its consumption.
-    con.execute("""CREATE OR REPLACE TEMP TABLE _gec AS
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _gec AS
         SELECT node_id, CAST(date_trunc('month', period_start) AS DATE) AS period_start,
                sum(amount) AS kwh, list_sort(list_distinct(list(batch_id))) AS batches
         FROM current_activities WHERE activity = 'electricity.green_certificate'
-          AND period_start >= ? AND period_start < ? GROUP BY ALL""", [start, end])
+          AND period_start >= ? AND period_start < ? GROUP BY ALL""",
+        [start, end],
+    )
 
 
 def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
@@ -564,7 +674,8 @@ def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
              AND s.method = 'market' AND c.period_start >= s.valid_from
              AND c.period_start < s.valid_to
         WHERE c.gec_kwh > 0""")
-    frame = con.sql("""
+    frame = (
+        con.sql("""
         SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
                                               CAST(e.period_start AS VARCHAR), e.gpc_ref,
                                               e.activity, e.method, e.factor_id)), 1, 20)
@@ -587,7 +698,10 @@ def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
                CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
         FROM _raw_entries e JOIN _node_frame n USING (node_id)
         WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
-        ORDER BY entry_id""").to_arrow_table().to_pandas()
+        ORDER BY entry_id""")
+        .to_arrow_table()
+        .to_pandas()
+    )
     frame["unit"] = frame.activity.map(lambda a: get_activity(a).canonical_unit)
     frame["scope"] = frame.gpc_ref.map(lambda r: REFS[r].scope)
     return frame[list(ENTRY_COLUMNS)]
@@ -605,34 +719,65 @@ def _stamp(extra: pd.DataFrame, twin: Twin) -> pd.DataFrame:
     out["node_path"] = out.node_id.map(twin.path)
     out["node_kind"] = out.node_id.map(lambda n: twin.node(n).kind)
     out["period_end"] = out.period_start.map(
-        lambda d: dt.date(d.year + d.month // 12, d.month % 12 + 1, 1))
+        lambda d: dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    )
     out["gpc_sector"] = out.gpc_ref.str.split(".").str[0]
     out["scope"] = out.gpc_ref.map(lambda r: REFS[r].scope)
     defaults: dict[str, Any] = {
-        "method": "n/a", "amount": Decimal(0), "unit": "", "factor_id": "", "factor_co2e":
-        Decimal(0), "co2_kg": Decimal(0), "ch4_kg": Decimal(0), "n2o_kg": Decimal(0),
-        "dq_activity": "M", "dq_factor": "M", "completeness": Decimal(1), "meters": 0,
-        "readings": 0, "estimated": 0, "source_batches": "", "adjusts": None, "notes": None,
+        "method": "n/a",
+        "amount": Decimal(0),
+        "unit": "",
+        "factor_id": "",
+        "factor_co2e": Decimal(0),
+        "co2_kg": Decimal(0),
+        "ch4_kg": Decimal(0),
+        "n2o_kg": Decimal(0),
+        "dq_activity": "M",
+        "dq_factor": "M",
+        "completeness": Decimal(1),
+        "meters": 0,
+        "readings": 0,
+        "estimated": 0,
+        "source_batches": "",
+        "adjusts": None,
+        "notes": None,
     }
     for col, value in defaults.items():
         if col not in out:
             out[col] = [value] * len(out)
     out["entry_id"] = [
-        "E" + hashlib.sha256("|".join(map(str, (k, n, p, g, a, m, f, nt))).encode())
-        .hexdigest()[:20]
-        for k, n, p, g, a, m, f, nt in zip(out.kind, out.node_id, out.period_start, out.gpc_ref,
-                                           out.activity, out.method, out.factor_id,
-                                           out.notes.fillna(""), strict=True)
+        "E"
+        + hashlib.sha256("|".join(map(str, (k, n, p, g, a, m, f, nt))).encode()).hexdigest()[:20]
+        for k, n, p, g, a, m, f, nt in zip(
+            out.kind,
+            out.node_id,
+            out.period_start,
+            out.gpc_ref,
+            out.activity,
+            out.method,
+            out.factor_id,
+            out.notes.fillna(""),
+            strict=True,
+        )
     ]
     return out[list(ENTRY_COLUMNS)]
 
 
-def _adjust_closed(store: Store, entries: pd.DataFrame, start: dt.date, end: dt.date
-                   ) -> pd.DataFrame:
+def _adjust_closed(
+    store: Store, entries: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
     """Keep closed entries as published and add adjustments for any difference."""
-    closed = store.frame(
-        "SELECT * EXCLUDE (snapshot_id, closed_at) FROM ledger_entries "
-        "WHERE period_start >= ? AND period_start < ?", [start, end])
+    # Through Arrow, not store.frame (.df()): DECIMAL must stay Decimal and DATE stay date, as
+    # in the fresh entries (a float co2e_kg never equals its Decimal; Timestamp vs date raises).
+    closed = (
+        store.con.sql(
+            "SELECT * EXCLUDE (snapshot_id, closed_at) FROM ledger_entries "
+            "WHERE period_start >= ? AND period_start < ? ORDER BY entry_id",
+            params=[start, end],
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
     if closed.empty:
         return entries
     closed_end = closed.period_end.max()
@@ -640,15 +785,25 @@ def _adjust_closed(store: Store, entries: pd.DataFrame, start: dt.date, end: dt.
     fresh_closed = entries[entries.period_start < closed_end]
     originals = closed[closed.kind != "adjustment"].set_index("entry_id")
     booked = closed.groupby(closed.adjusts.fillna(closed.entry_id)).co2e_kg.apply(
-        lambda s: sum(s, Decimal(0)))
+        lambda s: sum(s, Decimal(0))
+    )
     adjustments = []
     fresh_ids = set(fresh_closed.entry_id)
     for _, row in fresh_closed.iterrows():
         before = booked.get(row.entry_id, Decimal(0))
         if row.co2e_kg != before:
-            adjustments.append(_adjustment(row, row.co2e_kg - before, row.amount - (
-                originals.loc[row.entry_id, "amount"] if row.entry_id in originals.index
-                else Decimal(0))))
+            adjustments.append(
+                _adjustment(
+                    row,
+                    row.co2e_kg - before,
+                    row.amount
+                    - (
+                        originals.loc[row.entry_id, "amount"]
+                        if row.entry_id in originals.index
+                        else Decimal(0)
+                    ),
+                )
+            )
     for entry_id, orig in originals.iterrows():
         if entry_id not in fresh_ids and booked.get(entry_id, Decimal(0)) != 0:
             vanished = orig.copy()
@@ -661,10 +816,17 @@ def _adjust_closed(store: Store, entries: pd.DataFrame, start: dt.date, end: dt.
 def _adjustment(row: pd.Series, delta_co2e: Decimal, delta_amount: Decimal) -> dict[str, Any]:
     key = f"adjustment|{row.entry_id}|{delta_co2e}|{row.source_batches}"
     out = row.to_dict()
-    out.update({
-        "entry_id": "A" + hashlib.sha256(key.encode()).hexdigest()[:20],
-        "kind": "adjustment", "adjusts": row.entry_id, "amount": delta_amount,
-        "co2e_kg": delta_co2e, "co2_kg": Decimal(0), "ch4_kg": Decimal(0), "n2o_kg": Decimal(0),
-        "notes": "correction of a closed period",
-    })
+    out.update(
+        {
+            "entry_id": "A" + hashlib.sha256(key.encode()).hexdigest()[:20],
+            "kind": "adjustment",
+            "adjusts": row.entry_id,
+            "amount": delta_amount,
+            "co2e_kg": delta_co2e,
+            "co2_kg": Decimal(0),
+            "ch4_kg": Decimal(0),
+            "n2o_kg": Decimal(0),
+            "notes": "correction of a closed period",
+        }
+    )
     return out

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import json
 import tomllib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -435,6 +436,7 @@ class Twin:
         with it (``floor_area_m2``); counts keep their names.
         """
         rows = []
+        meters_per_node = Counter(m.node for m in self.meters.values())
         for depth, n in self.walk():
             row: dict[str, Any] = {
                 "id": n.id,
@@ -446,7 +448,7 @@ class Twin:
                 "path": self.path(n.id),
                 "use_type": self.use_type_of(n.id),
                 "region": self.region_of(n.id),
-                "meters": sum(1 for m in self.meters.values() if m.node == n.id),
+                "meters": meters_per_node[n.id],
                 "estimated": ",".join(sorted(n.estimated)),
             }
             for name in n.attributes:
