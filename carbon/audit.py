@@ -140,7 +140,10 @@ def _entries_table(entries: pd.DataFrame) -> pa.Table:
                 "completeness"):
         frame[col] = frame[col].map(lambda v: v if isinstance(v, Decimal) else Decimal(str(v)))
     frame = frame.astype({"readings": "int64", "estimated": "int64", "meters": "int64"})
-    return pa.Table.from_pandas(frame, schema=ENTRY_SCHEMA, preserve_index=False)
+    table = pa.Table.from_pandas(frame, schema=ENTRY_SCHEMA, preserve_index=False)
+    # Without pandas' metadata: it records the frame's in-memory dtypes (object or str for the
+    # same text) and the pandas version, so equal entries could give different bytes.
+    return table.replace_schema_metadata(None)
 
 
 def write_entries(entries: pd.DataFrame, folder: Path, name: str = "entries",
@@ -217,8 +220,10 @@ def publish(ledger: Ledger, out: str | Path, *, close_through: dt.date | str | N
     try:
         write_entries(ledger.entries, tmp)
         _side_tables(ledger, tmp)
-        closed = ledger.store.frame("SELECT * EXCLUDE (snapshot_id, closed_at) FROM "
-                                    "ledger_entries ORDER BY entry_id")
+        # Through Arrow, not store.frame (.df()), which turns DECIMAL into float.
+        closed = ledger.store.con.sql(
+            "SELECT * EXCLUDE (snapshot_id, closed_at) FROM ledger_entries ORDER BY entry_id"
+        ).to_arrow_table().to_pandas()
         inputs = [
             {"batch_id": b.batch_id, "kind": b.kind, "file_name": b.file_name,
              "source_path": b.source_path, "sha256": b.sha256, "mapping": json.loads(b.mapping),
@@ -433,21 +438,41 @@ def verify(path: str | Path, *, threads: int | None = None) -> VerifyResult:
         write_entries(rebuilt.entries, Path(tmp))
         first = None
         for name in ("entries.parquet", "entries.csv"):
-            if _sha256(Path(tmp) / name) != _sha256(snapshot.path / name):
+            published = snapshot.path / name
+            if not published.exists() or _sha256(Path(tmp) / name) != _sha256(published):
                 problems.append(f"rebuilt {name} differs from the published one")
         if any(p.startswith("rebuilt") or "output entries" in p for p in problems):
-            first = _first_difference(snapshot.path / "entries.csv", Path(tmp) / "entries.csv")
-            if first:
-                problems.append(f"first differing entry: {first}")
+            # The CSV names the entry; when it is intact (only the Parquet file was damaged)
+            # or unreadable, the Parquet file does.
+            for name in ("entries.csv", "entries.parquet"):
+                rows = _entry_rows(snapshot.path / name)
+                if rows is None:
+                    problems.append(f"published {name} cannot be read as entries")
+                    continue
+                first = _first_difference(rows, _entry_rows(Path(tmp) / name))
+                if first:
+                    problems.append(f"first differing entry: {first}")
+                    break
     rebuilt.store.close()
     return VerifyResult(not problems, problems, first)
 
 
-def _first_difference(published: Path, rebuilt: Path) -> str | None:
-    a = pd.read_csv(published, dtype=str, keep_default_na=False)
-    b = pd.read_csv(rebuilt, dtype=str, keep_default_na=False)
-    ids = sorted(set(a.entry_id) | set(b.entry_id))
-    ai, bi = a.set_index("entry_id"), b.set_index("entry_id")
+def _entry_rows(path: Path) -> pd.DataFrame | None:
+    """An entries file as text indexed by entry id, or None when it cannot be read as one."""
+    try:
+        if path.suffix == ".parquet":
+            frame = pq.read_table(path).to_pandas().astype(str)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return frame.set_index("entry_id")
+    except Exception:  # a damaged file: unreadable, truncated, or its header changed
+        return None
+
+
+def _first_difference(ai: pd.DataFrame, bi: pd.DataFrame | None) -> str | None:
+    if bi is None:
+        return None
+    ids = sorted(set(ai.index) | set(bi.index))
     for entry_id in ids:
         if entry_id not in ai.index or entry_id not in bi.index:
             return entry_id

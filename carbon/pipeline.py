@@ -105,6 +105,8 @@ def load_config(path: str | Path) -> LedgerConfig:
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if "base" in raw:  # set from the config file's folder below, never by the file itself
+        raise ConfigError(f"{path}: field 'base': Extra inputs are not permitted")
     try:
         return LedgerConfig(**raw, base=path.resolve().parent)
     except ValidationError as exc:

@@ -1,0 +1,784 @@
+"""Tests of carbon.ledger: entries checked to the gram against hand arithmetic, GEC coverage,
+kinds kept apart, half-open factor validity, completeness and the GPC table, roll-ups, errors,
+and append-only closed periods.
+
+Every input file is written here; every store is a real DuckDB file in tmp_path. Timestamps
+without an offset are local time (Asia/Shanghai, UTC+8). Factors (shanghai-2022 profile):
+electricity 0.42 kgCO2/kWh (sh-eeb-2022, CN-SH); market-based the national factor excluding
+market-traded non-fossil power, 0.6096 kgCO2/kWh for 2023, carried forward into 2024; natural
+gas 2.1622 kgCO2/m3 (cn-fuel, CN); tap water 0.1913 kgCO2e/m3 (DEFRA 2025, GLOBAL proxy).
+Entries are rounded to the gram half away from zero (DuckDB ROUND on DECIMAL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from carbon.errors import FactorNotFoundError
+from carbon.factors import FactorSet, load_factor_set
+from carbon.ledger import ENTRY_COLUMNS, Ledger, LedgerError, build_ledger
+from carbon.store import Store
+from carbon.twin import Twin, load_twin
+
+NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+JAN, FEB, MAR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def twin() -> Twin:
+    return load_twin("shimen_erlu")
+
+
+@pytest.fixture(scope="module")
+def shanghai() -> FactorSet:
+    return load_factor_set("shanghai-2022")
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def open_store(folder: Path, twin: Twin, files: dict[str, str]) -> Store:
+    """A fresh store in ``folder`` with ``files`` (name -> text) written and ingested in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    store = Store(folder / "store.duckdb")
+    store.sync_twin(twin)
+    for name, text in files.items():
+        batch = store.ingest(write(folder, name, text), now=NOW)
+        assert batch.rejected == 0, (name, batch.reasons)
+    return store
+
+
+def plain(value: Any) -> Any:
+    """None for a missing value (NaN / None), else the value."""
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def one(entries: pd.DataFrame, **where: Any) -> pd.Series:
+    """The single entry matching every column = value."""
+    mask = pd.Series(True, index=entries.index)
+    for col, value in where.items():
+        mask &= entries[col] == value
+    hit = entries[mask]
+    assert len(hit) == 1, (where, hit)
+    return hit.iloc[0]
+
+
+# --- the hand-computed ledger ------------------------------------------------------------------
+
+ELECTRICITY = (
+    "meter_id,timestamp,value,unit\n"
+    # Local midnight of 1 January is 2023-12-31 16:00 UTC: still January.
+    "E-KAIDIKE,2024-01-01 00:00,300.5,kWh\n"
+    # 2024-01-31 23:00 local = 15:00 UTC, written with its offset: January.
+    "E-KAIDIKE,2024-01-31T15:00:00+00:00,12.25,kWh\n"
+    # 2024-02-01 00:00 local = 2024-01-31 16:00 UTC: February, though its UTC month is January.
+    "E-KAIDIKE,2024-01-31T16:00:00+00:00,40,kWh\n"
+    "E-FENGXIAN-FENGXIANESTATE,2024-01-15 12:00,100,kWh\n"
+    "E-FENGXIAN-FENGXIANESTATE,2024-01-20 08:00,23.4,kWh\n"
+    "E-FENGXIAN-EBIKE,2024-02-10 08:00,5.5,kWh\n"
+)
+REGISTERS = (
+    "meter_id,read_at,reading\n"
+    "G-KAIDIKE,2024-01-01,1000\n"
+    "G-KAIDIKE,2024-02-01,1100.25\n"
+    "G-KAIDIKE,2024-03-01,1150.75\n"
+    "W-KAIDIKE,2024-01-01,500\n"
+    "W-KAIDIKE,2024-02-01,520\n"
+    "W-KAIDIKE,2024-03-01,545\n"
+)
+HAND_FILES = {"elec.csv": ELECTRICITY, "registers.csv": REGISTERS}
+
+SH = "sh-eeb-2022.electricity"
+MKT = "mee-nbs-excl-market.2023.cn"
+GAS = "cn-fuel.natural_gas"
+WATER = "defra-2025.water_supply"
+CF = "carried_forward"
+
+HAND_COLUMNS = [
+    "node_id", "period_start", "gpc_ref", "scope", "method", "activity", "amount", "factor_id",
+    "factor_co2e", "co2_kg", "co2e_kg", "dq_activity", "dq_factor", "notes", "readings",
+]  # fmt: skip
+# Hand arithmetic, one line per entry:
+HAND_ENTRIES = [
+    # kaidike electricity, January: 300.5 + 12.25 = 312.75 kWh (2 readings)
+    #   x 0.42 = 131.355; x 0.6096 = 190.6524 -> 190.652
+    ("kaidike", JAN, "I.2.2", 2, "location", "electricity.grid", "312.75", SH, "0.42",
+     "131.355", "131.355", "L", "H", None, 2),
+    ("kaidike", JAN, "I.2.2", 2, "market", "electricity.grid", "312.75", MKT, "0.6096",
+     "190.652", "190.652", "L", "M", CF, 2),
+    # kaidike electricity, February: 40 kWh; x 0.42 = 16.800; x 0.6096 = 24.384
+    ("kaidike", FEB, "I.2.2", 2, "location", "electricity.grid", "40", SH, "0.42",
+     "16.800", "16.800", "L", "H", None, 1),
+    ("kaidike", FEB, "I.2.2", 2, "market", "electricity.grid", "40", MKT, "0.6096",
+     "24.384", "24.384", "L", "M", CF, 1),
+    # kaidike gas: 1100.25 - 1000 = 100.25 m3 x 2.1622 = 216.76055 -> 216.761
+    ("kaidike", JAN, "I.2.1", 1, "n/a", "natural_gas.combustion", "100.25", GAS, "2.1622",
+     "216.761", "216.761", "H", "M", None, 1),
+    # 1150.75 - 1100.25 = 50.5 m3 x 2.1622 = 109.1911 -> 109.191
+    ("kaidike", FEB, "I.2.1", 1, "n/a", "natural_gas.combustion", "50.5", GAS, "2.1622",
+     "109.191", "109.191", "H", "M", None, 1),
+    # kaidike water: 520 - 500 = 20 m3 x 0.1913 = 3.826 (a CO2e factor, booked as CO2 too)
+    ("kaidike", JAN, "VI.1", 3, "n/a", "water.supply", "20", WATER, "0.1913",
+     "3.826", "3.826", "H", "L", "proxy_factor", 1),
+    # 545 - 520 = 25 m3 x 0.1913 = 4.7825 -> 4.783 (a tie: half away from zero)
+    ("kaidike", FEB, "VI.1", 3, "n/a", "water.supply", "25", WATER, "0.1913",
+     "4.783", "4.783", "H", "L", "proxy_factor", 1),
+    # Fengxian Estate, January: 100 + 23.4 = 123.4 kWh; x 0.42 = 51.828;
+    #   x 0.6096 = 75.22464 -> 75.225
+    ("fengxian.fengxian_estate", JAN, "I.1.2", 2, "location", "electricity.grid", "123.4", SH,
+     "0.42", "51.828", "51.828", "L", "H", None, 2),
+    ("fengxian.fengxian_estate", JAN, "I.1.2", 2, "market", "electricity.grid", "123.4", MKT,
+     "0.6096", "75.225", "75.225", "L", "M", CF, 2),
+    # Fengxian e-bike shed (meter use type ebike -> II.1.2), February: 5.5 kWh;
+    #   x 0.42 = 2.310; x 0.6096 = 3.3528 -> 3.353
+    ("fengxian.ebike_shed", FEB, "II.1.2", 2, "location", "electricity.grid", "5.5", SH, "0.42",
+     "2.310", "2.310", "L", "H", None, 1),
+    ("fengxian.ebike_shed", FEB, "II.1.2", 2, "market", "electricity.grid", "5.5", MKT,
+     "0.6096", "3.353", "3.353", "L", "M", CF, 1),
+]  # fmt: skip
+
+
+KG_COLUMNS = {"co2_kg", "co2e_kg"}  # compared as text: to the gram, three decimals
+DECIMAL_COLUMNS = {"amount", "factor_co2e"}  # compared as numbers
+
+
+def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (row[0], row[1], row[2], row[4])
+
+
+def hand_rows(entries: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """The entries as HAND_ENTRIES-shaped tuples, kg as text, in a stable order."""
+    rows = [
+        tuple(str(v) if c in KG_COLUMNS else plain(v) for c, v in zip(HAND_COLUMNS, r, strict=True))
+        for r in entries[HAND_COLUMNS].itertuples(index=False)
+    ]
+    return sorted(rows, key=_key)
+
+
+def expected_rows() -> list[tuple[Any, ...]]:
+    rows = [
+        tuple(
+            Decimal(v) if c in DECIMAL_COLUMNS else v for c, v in zip(HAND_COLUMNS, e, strict=True)
+        )
+        for e in HAND_ENTRIES
+    ]
+    return sorted(rows, key=_key)
+
+
+@pytest.fixture
+def hand(tmp_path: Path, twin: Twin, shanghai: FactorSet) -> Iterator[Ledger]:
+    store = open_store(tmp_path / "a", twin, HAND_FILES)
+    yield build_ledger(store, twin, shanghai, "2024-01-01", "2024-03-01")
+    store.close()
+
+
+def test_hand_computed_ledger_to_the_gram(hand: Ledger, twin: Twin) -> None:
+    e = hand.entries
+    assert list(e.columns) == list(ENTRY_COLUMNS)
+    assert hand_rows(e) == expected_rows()
+    # Exactly to the gram: the kg columns carry three decimals, amounts six.
+    kaidike_jan = one(e, node_id="kaidike", period_start=JAN, method="location")
+    assert str(kaidike_jan.amount) == "312.750000"
+    assert all(isinstance(v, Decimal) for col in KG_COLUMNS | DECIMAL_COLUMNS for v in e[col])
+    assert set(e.kind) == {"emission"}
+    assert (e.ch4_kg == 0).all() and (e.n2o_kg == 0).all()
+    assert (e.period_end == e.period_start.map(lambda d: FEB if d == JAN else MAR)).all()
+    assert (e.node_path == e.node_id.map(twin.path)).all()
+    assert one(e, node_id="kaidike", gpc_ref="I.2.1", period_start=JAN).node_path == (
+        "shimen_erlu/nanjing_west/kaidike"
+    )
+    assert (e.gpc_sector == e.gpc_ref.str.split(".").str[0]).all()
+    assert dict(zip(e.activity, e.unit, strict=True)) == {
+        "electricity.grid": "kWh",
+        "natural_gas.combustion": "m3",
+        "water.supply": "m3",
+    }
+    assert set(zip(e.node_id, e.node_kind, strict=True)) == {
+        ("kaidike", "office_building"),
+        ("fengxian.fengxian_estate", "compound"),
+        ("fengxian.ebike_shed", "facility"),
+    }
+    assert (e.meters == 1).all() and (e.estimated == 0).all()
+    assert e.adjusts.isna().all()
+    # The 2023 market factor used in 2024 is flagged, with a structured warning.
+    (carried,) = [w for w in hand.warnings if w.code == "factor.carried_forward"]
+    assert carried.data == {"factor_id": MKT, "from": "2024-01-01", "to": "2024-03-01"}
+    assert hand.start == JAN and hand.end == MAR
+
+
+def test_entry_ids_are_deterministic_and_distinct(
+    hand: Ledger, tmp_path: Path, twin: Twin, shanghai: FactorSet
+) -> None:
+    ids = hand.entries.entry_id.tolist()
+    assert len(set(ids)) == len(ids) == len(HAND_ENTRIES)
+    assert all(re.fullmatch(r"E[0-9a-f]{20}", i) for i in ids)
+    assert ids == sorted(ids)
+    # The same files in another folder and a fresh store give the same entries and ids.
+    with open_store(tmp_path / "b", twin, HAND_FILES) as other:
+        again = build_ledger(other, twin, shanghai, "2024-01-01", "2024-03-01")
+        pd.testing.assert_frame_equal(again.entries, hand.entries)
+        # ... and so does a rebuild from the same store.
+        pd.testing.assert_frame_equal(
+            build_ledger(other, twin, shanghai, JAN, MAR).entries, hand.entries
+        )
+
+
+# --- market-based electricity with green-power certificates -------------------------------------
+
+ACTIVITY_HEADER = "node_id,activity,period_start,period_end,amount,unit\n"
+CERTIFICATES = ACTIVITY_HEADER + (
+    "kaidike,electricity.green_certificate,2024-01-01,2024-02-01,0.1,MWh\n"  # 100 kWh
+    "kaidike,electricity.green_certificate,2024-02-01,2024-03-01,1,MWh\n"  # 1000 kWh > 40 used
+)
+
+
+def test_green_certificates_in_the_market_view(
+    hand: Ledger, tmp_path: Path, twin: Twin, shanghai: FactorSet
+) -> None:
+    files = {**HAND_FILES, "gec.csv": CERTIFICATES}
+    with open_store(tmp_path / "gec", twin, files) as store:
+        ledger = build_ledger(store, twin, shanghai, JAN, MAR)
+        gec_batch = store.frame("SELECT batch_id FROM batches WHERE file_name = 'gec.csv'")
+    e = ledger.entries
+    # January: (312.75 - 100) kWh x 0.6096 = 129.6924 -> 129.692 kg; 100 kWh at 0 kg.
+    grid = one(e, node_id="kaidike", period_start=JAN, method="market", activity="electricity.grid")
+    assert (grid.amount, grid.co2e_kg, grid.factor_id) == (
+        Decimal("212.75"),
+        Decimal("129.692"),
+        MKT,
+    )
+    assert grid.notes == "carried_forward,gec_covered"
+    green = one(e, node_id="kaidike", period_start=JAN, activity="electricity.green_certificate")
+    assert (green.method, green.gpc_ref, green.scope, green.factor_id) == (
+        "market",
+        "I.2.2",
+        2,
+        "cn-gec.zero",
+    )
+    assert (green.amount, green.factor_co2e, green.co2_kg, green.co2e_kg) == (
+        Decimal(100),
+        Decimal(0),
+        Decimal(0),
+        Decimal(0),
+    )
+    assert green.notes == "gec_covered"
+    assert green.source_batches == gec_batch.batch_id.iloc[0]
+    # February: certificates for 1000 kWh cover the 40 kWh used and no more; the grid row is
+    # gone, never negative.
+    assert e[
+        (e.period_start == FEB)
+        & (e.node_id == "kaidike")
+        & (e.method == "market")
+        & (e.activity == "electricity.grid")
+    ].empty
+    feb_green = one(
+        e, node_id="kaidike", period_start=FEB, activity="electricity.green_certificate"
+    )
+    assert (feb_green.amount, feb_green.co2e_kg) == (Decimal(40), Decimal(0))
+    assert (e.amount >= 0).all() and (e.co2e_kg >= 0).all()
+    # Location-based is untouched; market-based drops 60.960 + 24.384 = 85.344 kg.
+    pd.testing.assert_frame_equal(
+        ledger.select("location").reset_index(drop=True),
+        hand.select("location").reset_index(drop=True),
+    )
+
+    def market_kg(led: Ledger) -> Decimal:
+        return sum(led.select("market").co2e_kg, Decimal(0))
+
+    assert market_kg(hand) - market_kg(ledger) == Decimal("85.344")
+
+
+def test_certificates_outside_the_period_need_no_factor(
+    tmp_path: Path, twin: Twin, shanghai: FactorSet
+) -> None:
+    # A 2024 certificate in the store must not make a 2022 ledger look for a 2022 GEC factor
+    # (cn-gec.zero is valid from 2023-08-03).
+    with open_store(tmp_path, twin, {"gec.csv": CERTIFICATES}) as store:
+        ledger = build_ledger(store, twin, shanghai, "2022-01-01", "2022-03-01")
+        assert ledger.entries.empty
+        # A certificate inside a period before the GEC factor exists is an error.
+        late = "kaidike,electricity.green_certificate,2022-01-01,2022-02-01,1,MWh\n"
+        batch = store.ingest(write(tmp_path, "gec2022.csv", ACTIVITY_HEADER + late), now=NOW)
+        assert batch.accepted == 1
+        with pytest.raises(
+            FactorNotFoundError,
+            match=r"No emission factor for electricity\.green_certificate in 'CN-SH' on "
+            r"2022-01-01.*cn-gec\.zero",
+        ):
+            build_ledger(store, twin, shanghai, "2022-01-01", "2022-03-01")
+
+
+# --- kinds kept apart ---------------------------------------------------------------------------
+
+
+def _extra() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": ["removal", "avoided"],
+            "period_start": [JAN, FEB],
+            "node_id": ["suhewan", "kaidike"],
+            "gpc_ref": ["V.2", "I.2.2"],
+            "activity": ["green_space.sequestration", "electricity.grid"],
+            "co2e_kg": [Decimal("-12.500"), Decimal("8.400")],
+        }
+    )
+
+
+def test_removals_and_avoided_are_stamped_and_never_counted(
+    hand: Ledger, tmp_path: Path, twin: Twin, shanghai: FactorSet
+) -> None:
+    store = hand.store
+    ledger = build_ledger(store, twin, shanghai, JAN, MAR, extra_entries=_extra())
+    e = ledger.entries
+    assert len(e) == len(HAND_ENTRIES) + 2
+    removal, avoided = one(e, kind="removal"), one(e, kind="avoided")
+    assert re.fullmatch(r"E[0-9a-f]{20}", removal.entry_id)
+    assert removal.entry_id != avoided.entry_id
+    assert (removal.node_path, removal.node_kind, removal.scope, removal.gpc_sector) == (
+        "shimen_erlu/suhewan",
+        "block",
+        1,
+        "V",
+    )
+    assert (avoided.node_path, avoided.period_end, avoided.scope, avoided.method) == (
+        "shimen_erlu/nanjing_west/kaidike",
+        MAR,
+        2,
+        "n/a",
+    )
+    assert removal.co2e_kg == Decimal("-12.500")
+    # The same extra entries get the same ids.
+    again = build_ledger(store, twin, shanghai, JAN, MAR, extra_entries=_extra()).entries
+    assert sorted(again.entry_id) == sorted(e.entry_id)
+    # Never in a total, a view, the monthly series, a roll-up or the GPC table.
+    for method in ("location", "market"):
+        assert set(ledger.select(method).kind) == {"emission"}
+        for total in ("BASIC", "BASIC+", "territorial", "scope2"):
+            assert ledger.total(method, total) == hand.total(method, total)
+    pd.testing.assert_frame_equal(ledger.monthly(), hand.monthly())
+    pd.testing.assert_frame_equal(ledger.rollup("block"), hand.rollup("block"))
+    v2 = ledger.gpc_table().set_index("gpc_ref").loc["V.2"]
+    assert (v2.notation_key, plain(v2.co2e_t)) == ("IE", None)
+    # They are reachable on request.
+    assert ledger.select(kinds=("removal",)).entry_id.tolist() == [removal.entry_id]
+    assert ledger.rollup("subdistrict", kinds=("removal", "avoided")).co2e_t.sum() == (
+        pytest.approx(-0.0041)
+    )
+
+
+def test_extra_entries_of_other_kinds_are_rejected(
+    hand: Ledger, twin: Twin, shanghai: FactorSet
+) -> None:
+    bad = _extra()
+    bad.loc[1, "kind"] = "emission"
+    with pytest.raises(
+        LedgerError, match=r"may only be 'avoided' or 'removal', not \['emission'\]"
+    ):
+        build_ledger(hand.store, twin, shanghai, JAN, MAR, extra_entries=bad)
+    with pytest.raises(LedgerError, match=r"extra entries lack columns \['co2e_kg'\]"):
+        build_ledger(
+            hand.store, twin, shanghai, JAN, MAR, extra_entries=_extra().drop(columns="co2e_kg")
+        )
+
+
+# --- factor validity: half-open, mid-month; local months; region fallback ----------------------
+
+MID_FACTORS = """series = "test-mid-month"
+[source]
+publisher = "Test"
+title = "A factor that changes on 15 January"
+year = 2024
+
+[[factor]]
+id = "t.before"
+activity = "electricity.grid"
+region = "CN-SH"
+valid_from = 2024-01-01
+valid_to = 2024-01-15
+gases = { CO2 = "0.5123 kgCO2/kWh" }
+confidence = "high"
+
+[[factor]]
+id = "t.after"
+activity = "electricity.grid"
+region = "CN-SH"
+valid_from = 2024-01-15
+gases = { CO2 = "0.4321 kgCO2/kWh" }
+confidence = "high"
+"""
+MID_PROFILE = """name = "test-mid-month"
+title_zh = "测试"
+title_en = "Test"
+description = "A mid-month factor change"
+gwp = "AR5"
+
+[[include]]
+file = "mid-month.toml"
+
+[[include]]
+file = "cn-fuel-defaults.toml"
+
+[[include]]
+file = "water.toml"
+"""
+
+
+def test_factor_change_mid_month_splits_the_month(tmp_path: Path, twin: Twin) -> None:
+    # load_factor_set resolves includes at profile.parent.parent/<file>, else packaged.
+    write(tmp_path, "mid-month.toml", MID_FACTORS)
+    factors = load_factor_set(write(tmp_path / "profiles", "mid.toml", MID_PROFILE))
+    text = (
+        "meter_id,timestamp,value\n"
+        "E-KAIDIKE,2024-01-14 23:00,10\n"  # last hour before the change: t.before
+        "E-KAIDIKE,2024-01-15 00:00,20\n"  # first hour of t.after ([from, to) is half-open)
+        "E-KAIDIKE,2024-02-01 00:00,5\n"
+    )
+    with open_store(tmp_path / "s", twin, {"e.csv": text}) as store:
+        ledger = build_ledger(store, twin, factors, JAN, MAR)
+    loc = ledger.select("location")
+    got = sorted(
+        (r.period_start, r.factor_id, r.amount, r.co2e_kg, r.readings) for r in loc.itertuples()
+    )
+    assert got == [
+        (JAN, "t.after", Decimal(20), Decimal("8.642"), 1),  # 20 x 0.4321 = 8.642
+        (JAN, "t.before", Decimal(10), Decimal("5.123"), 1),  # 10 x 0.5123 = 5.123
+        (FEB, "t.after", Decimal(5), Decimal("2.161"), 1),  # 5 x 0.4321 = 2.1605 -> 2.161
+    ]
+    jan = loc[loc.period_start == JAN]
+    assert jan.entry_id.nunique() == 2
+    assert (jan.dq_factor == "H").all()
+    # No market factor in this profile: the location factor stands in, flagged.
+    market = ledger.select("market")
+    assert sorted(market.factor_id) == ["t.after", "t.after", "t.before"]
+    assert set(market.notes) == {"market_fallback_location"}
+
+
+def test_region_falls_back_to_the_east_china_grid(tmp_path: Path, twin: Twin) -> None:
+    # cn-mee-2023 has no Shanghai factor for 2023: CN-SH -> CN-EAST-GRID, 0.5500 kgCO2/kWh.
+    factors = load_factor_set("cn-mee-2023")
+    text = "meter_id,timestamp,value\nE-KAIDIKE,2023-01-10 10:00,100\n"
+    with open_store(tmp_path, twin, {"e.csv": text}) as store:
+        ledger = build_ledger(store, twin, factors, "2023-01-01", "2023-02-01")
+    e = ledger.entries
+    loc = one(e, method="location")
+    # 100 kWh x 0.5500 = 55.000; a regional factor for a city: data quality M.
+    assert (loc.factor_id, loc.factor_co2e, loc.co2e_kg, loc.dq_factor, plain(loc.notes)) == (
+        "mee-nbs.2023.cn-east-grid",
+        Decimal("0.55"),
+        Decimal("55.000"),
+        "M",
+        None,
+    )
+    # Market-based: the 2023 national residual-like factor, in its own year (not carried).
+    market = one(e, method="market")
+    assert (market.factor_id, market.co2e_kg, plain(market.notes)) == (
+        MKT,
+        Decimal("60.960"),
+        None,
+    )
+
+
+# --- completeness, the GPC table and the totals -------------------------------------------------
+
+
+def _hours(meter_id: str, value: str, *, every: int = 1, skip_day: int | None = None) -> str:
+    start = dt.datetime(2024, 1, 1)
+    lines = []
+    for h in range(0, 744, every):
+        ts = start + dt.timedelta(hours=h)
+        if ts.day != skip_day:
+            lines.append(f"{meter_id},{ts:%Y-%m-%d %H:%M},{value}\n")
+    return "".join(lines)
+
+
+COVERAGE_FILES = {
+    "elec.csv": "meter_id,timestamp,value\n"
+    + _hours("E-KAIDIKE", "1")  # 744 of 744 hours, 744 kWh
+    + _hours("E-JIAFA", "1", skip_day=10)  # 720 of 744 hours, 720 kWh
+    + _hours("E-FENGXIAN-FENGXIANESTATE", "2", every=4),  # 186 of 744 hours, 372 kWh
+    "reg.csv": "meter_id,read_at,reading\n"
+    "W-KAIDIKE,2024-01-01,0\nW-KAIDIKE,2024-02-01,100\n"
+    "G-KAIDIKE,2024-01-01,0\nG-KAIDIKE,2024-02-01,10\n",
+    "waste.csv": "node_id,activity,period_start,period_end,amount,unit\n"
+    "shimen_erlu,waste.msw.landfill,2024-01-01,2024-02-01,2,t\n"
+    "shimen_erlu,waste.msw.incineration,2024-01-01,2024-02-01,10,t\n",
+}
+# Location-based, kg CO2e (chen-2023 waste factors: landfill 686.39, incineration -130.12 per t):
+#   I.2.2   kaidike 744 x 0.42 = 312.480, jiafa 720 x 0.42 = 302.400  -> 614.880
+#   I.1.2   fengxian 372 x 0.42 = 156.240
+#   I.2.1   gas 10 x 2.1622 = 21.622
+#   III.1.2 2 t x 686.39 = 1372.780;  III.3.2 10 t x -130.12 = -1301.200
+#   VI.1    water 100 x 0.1913 = 19.130 ('other': in no total)
+#   BASIC = BASIC+ = 614.880 + 156.240 + 21.622 + 1372.780 - 1301.200 = 864.322
+#   territorial (scope 1 only) = 21.622; scope2 = 614.880 + 156.240 = 771.120
+# Market-based scope 2: 744 x 0.6096 = 453.542, 720 x 0.6096 = 438.912, 372 x 0.6096 = 226.771
+#   scope2 = 1119.225; BASIC = 1119.225 + 21.622 + 71.580 = 1212.427
+
+
+@pytest.fixture(scope="module")
+def coverage_ledger(
+    tmp_path_factory: pytest.TempPathFactory, twin: Twin, shanghai: FactorSet
+) -> Iterator[Ledger]:
+    """Read-only for the tests that use it."""
+    store = open_store(tmp_path_factory.mktemp("coverage"), twin, COVERAGE_FILES)
+    yield build_ledger(store, twin, shanghai, JAN, FEB)
+    store.close()
+
+
+def test_completeness_per_meter(coverage_ledger: Ledger) -> None:
+    cov = coverage_ledger.coverage.set_index("meter_id")
+    got = {
+        m: (int(cov.loc[m, "expected"]), int(cov.loc[m, "present"]), cov.loc[m, "completeness"])
+        for m in ("E-KAIDIKE", "E-JIAFA", "E-FENGXIAN-FENGXIANESTATE", "W-KAIDIKE", "E-OFFICE01")
+    }
+    assert got == {
+        "E-KAIDIKE": (744, 744, 1.0),  # 31 x 24 hours, all present
+        "E-JIAFA": (744, 720, 0.967742),  # 720 / 744 to six decimals: day 10 missing
+        "E-FENGXIAN-FENGXIANESTATE": (744, 186, 0.25),
+        "W-KAIDIKE": (1, 1, 1.0),  # one register delta per month expected
+        "E-OFFICE01": (744, 0, 0.0),
+    }
+    e = coverage_ledger.entries
+    quality = {
+        r.node_id: (r.completeness, r.dq_activity)
+        for r in e[(e.method == "location") & (e.activity == "electricity.grid")].itertuples()
+    }
+    assert quality == {
+        "kaidike": (Decimal(1), "H"),
+        "jiafa": (Decimal("0.967742"), "H"),  # >= 0.9 and nothing estimated
+        "fengxian.fengxian_estate": (Decimal("0.25"), "L"),  # below 0.5
+    }
+    (low,) = [w for w in coverage_ledger.warnings if w.code == "coverage.low"]
+    assert ["E-FENGXIAN-FENGXIANESTATE", "2024-01-01"] in low.data["meter_months"]
+    assert ["E-KAIDIKE", "2024-01-01"] not in low.data["meter_months"]
+
+
+def test_gpc_table_numbers_and_notation_keys(
+    coverage_ledger: Ledger, twin: Twin, shanghai: FactorSet
+) -> None:
+    table = coverage_ledger.gpc_table().set_index("gpc_ref")
+    assert list(table.index) == [
+        "I.1.1", "I.1.2", "I.1.3", "I.2.1", "I.2.2", "I.2.3", "I.4.4", "II.1.1", "II.1.2",
+        "III.1.2", "III.2.2", "III.3.2", "III.4.2", "V.2", "VI.1",
+    ]  # fmt: skip
+    numbers = {ref: row.co2e_t for ref, row in table.iterrows() if plain(row.notation_key) is None}
+    assert numbers == pytest.approx(
+        {
+            "I.2.1": 0.021622,
+            "I.2.2": 0.61488,
+            "III.1.2": 1.37278,
+            "III.3.2": -1.3012,
+            "VI.1": 0.01913,
+        }
+    )
+    keys = {
+        ref: (row.notation_key, row.explanation)
+        for ref, row in table.iterrows()
+        if plain(row.notation_key) is not None
+    }
+    assert keys == {
+        # 25 % coverage is below the 50 % threshold: NE, with why, and no partial number.
+        "I.1.2": ("NE", "data coverage 25% is below the 50% threshold; partial value not reported"),
+        "I.1.1": ("NE", "meters exist but no readings fall in the period"),
+        "II.1.2": ("NE", "meters exist but no readings fall in the period"),
+        "I.1.3": ("NE", "T&D losses are not estimated (no loss factor in the set)"),
+        "I.2.3": ("NE", "T&D losses are not estimated (no loss factor in the set)"),
+        "I.4.4": ("NO", "no generation assets (PV arrays) in the twin"),
+        "II.1.1": ("NE", "no activity data for this row in the store"),
+        "III.2.2": ("NE", "no activity data for this row in the store"),
+        "III.4.2": ("NE", "no activity data for this row in the store"),
+        "V.2": ("IE", "removals are reported apart as kind 'removal' entries"),
+    }
+    assert plain(table.loc["I.1.2", "co2e_t"]) is None
+    assert table.loc["I.1.2", "completeness"] == 0.25
+    assert table.loc["I.2.2", "data_quality"] == "H/H"
+    assert table.loc["VI.1", "data_quality"] == "H/L"
+    assert (table.loc["I.2.2", "scope"], table.loc["I.2.2", "level"]) == (2, "basic")
+    # A lower threshold reports the partial number: 372 kWh x 0.42 = 156.240 kg.
+    lenient = build_ledger(coverage_ledger.store, twin, shanghai, JAN, FEB, ne_threshold=0.2)
+    row = lenient.gpc_table().set_index("gpc_ref").loc["I.1.2"]
+    assert (plain(row.notation_key), row.co2e_t) == (None, pytest.approx(0.15624))
+    # A block's table holds only its own nodes: kaidike and Fengxian are in nanjing_west,
+    # jiafa is not, nor the subdistrict's waste.
+    block = coverage_ledger.gpc_table("nanjing_west").set_index("gpc_ref")
+    assert block.loc["I.2.2", "co2e_t"] == pytest.approx(0.31248)
+    assert block.loc["III.1.2", "notation_key"] == "NE"
+    with pytest.raises(KeyError, match="atlantis"):
+        coverage_ledger.gpc_table("atlantis")
+
+
+def test_totals_follow_the_gpc_definitions(coverage_ledger: Ledger) -> None:
+    led = coverage_ledger
+    assert led.total() == pytest.approx(0.864322, abs=1e-12)
+    assert led.total("location", "BASIC+") == pytest.approx(0.864322, abs=1e-12)
+    assert led.total("location", "territorial") == pytest.approx(0.021622, abs=1e-12)
+    assert led.total("location", "scope2") == pytest.approx(0.771120, abs=1e-12)
+    assert led.total("market", "scope2") == pytest.approx(1.119225, abs=1e-12)
+    assert led.total("market", "BASIC") == pytest.approx(1.212427, abs=1e-12)
+    assert led.total("market", "territorial") == pytest.approx(0.021622, abs=1e-12)
+    # Every entry is in some view: the location view sums to BASIC + VI.1 (19.130 kg).
+    assert sum(led.select().co2e_kg, Decimal(0)) == Decimal("864.322") + Decimal("19.130")
+    with pytest.raises(KeyError, match="Unknown total 'NET'"):
+        led.total("location", "NET")
+    with pytest.raises(LedgerError, match="method must be 'location' or 'market', not 'average'"):
+        led.total("average")
+    monthly = led.monthly().set_index(["gpc_sector", "scope"]).co2e_t
+    assert monthly.to_dict() == pytest.approx(
+        {("I", 1): 0.021622, ("I", 2): 0.77112, ("III", 3): 0.07158, ("VI", 3): 0.01913}
+    )
+
+
+# --- roll-ups ------------------------------------------------------------------------------------
+
+
+def test_rollups_sum_to_the_total(coverage_ledger: Ledger) -> None:
+    everything = float(sum(coverage_ledger.select().co2e_kg, Decimal(0))) / 1000  # 0.883452 t
+    for by in ("subdistrict", "block", "unit", "node"):
+        r = coverage_ledger.rollup(by)
+        assert r.co2e_t.sum() == pytest.approx(everything, abs=1e-12), by
+    block = coverage_ledger.rollup("block").groupby("node_id").co2e_t.sum()
+    # nanjing_west: kaidike 312.480 + 21.622 + 19.130 and Fengxian 156.240 = 509.472 kg;
+    # central: jiafa 302.400; the subdistrict's own waste stays at the root: 71.580.
+    assert block.to_dict() == pytest.approx(
+        {"nanjing_west": 0.509472, "central": 0.3024, "shimen_erlu": 0.07158}
+    )
+    nw = coverage_ledger.rollup("block").set_index("node_id").loc["nanjing_west"]
+    # Residents of nanjing_west's areas: Fengxian 2100 + Dongwang 1900 + Xinde 1800.
+    assert set(nw.residents) == {5800}
+    assert list(nw.co2e_t_per_capita) == pytest.approx([0.509472 / 5800] * len(nw))
+    sub = coverage_ledger.rollup("subdistrict")
+    assert set(sub.node_id) == {"shimen_erlu"}
+    assert set(sub.residents) == {22000}
+    assert list(sub.co2e_t_per_capita) == pytest.approx([everything / 22000] * len(sub))
+    unit = coverage_ledger.rollup("unit").groupby("node_id").co2e_t.sum()
+    assert set(unit.index) == {"kaidike", "jiafa", "fengxian", "shimen_erlu"}
+    kaidike = coverage_ledger.rollup("unit").set_index("node_id").loc["kaidike"]
+    # 353.232 kg over the assumed 30,000 m2 of the Kaidike Building.
+    assert list(kaidike.co2e_kg_per_m2) == pytest.approx([353.232 / 30000] * len(kaidike))
+    assert kaidike.co2e_t_per_capita.isna().all()  # offices have no residents
+    node = coverage_ledger.rollup("node")
+    assert "fengxian.fengxian_estate" in set(node.node_id)
+    with pytest.raises(
+        LedgerError, match="by must be subdistrict, block, unit or node, not 'street'"
+    ):
+        coverage_ledger.rollup("street")
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2024-01-15", "2024-03-01"),  # not a first of month
+        ("2024-01-01", "2024-02-29"),
+        ("2024-03-01", "2024-01-01"),  # end before start
+        ("2024-01-01", "2024-01-01"),  # empty
+    ],
+)
+def test_bad_periods_raise(
+    tmp_path: Path, twin: Twin, shanghai: FactorSet, start: str, end: str
+) -> None:
+    with (
+        Store(tmp_path / "s.duckdb") as store,
+        pytest.raises(
+            LedgerError,
+            match=f"start {start} and end {end} must be first days of months, start before end",
+        ),
+    ):
+        build_ledger(store, twin, shanghai, start, end)
+
+
+def test_activity_without_factor_raises(tmp_path: Path, twin: Twin, shanghai: FactorSet) -> None:
+    text = (
+        "node_id,activity,period_start,period_end,amount,unit\n"
+        "shimen_erlu,transport.vehicle_km,2024-01-01,2024-02-01,100,km\n"
+    )
+    with open_store(tmp_path, twin, {"km.csv": text}) as store:
+        with pytest.raises(
+            FactorNotFoundError,
+            match=r"No emission factor for transport\.vehicle_km in 'CN-SH' on 2024-01-01",
+        ) as info:
+            build_ledger(store, twin, shanghai, JAN, MAR)
+    assert isinstance(info.value, LookupError)
+
+
+# --- append-only closed periods ---------------------------------------------------------------
+
+CLOSE_ORIGINAL = (
+    "meter_id,timestamp,value\nE-KAIDIKE,2024-01-01 00:00,300.5\nE-KAIDIKE,2024-02-01 00:00,20.25\n"
+)
+CLOSE_CORRECTION = (
+    "meter_id,timestamp,value\nE-KAIDIKE,2024-01-01 00:00,310.5\nE-KAIDIKE,2024-02-01 00:00,30\n"
+)
+
+
+def _closed_rows(store: Store) -> pd.DataFrame:
+    return (
+        store.con.sql("SELECT * FROM ledger_entries ORDER BY entry_id").to_arrow_table().to_pandas()
+    )
+
+
+def test_closed_periods_are_append_only(tmp_path: Path, twin: Twin, shanghai: FactorSet) -> None:
+    with open_store(tmp_path, twin, {"orig.csv": CLOSE_ORIGINAL}) as store:
+        first = build_ledger(store, twin, shanghai, JAN, MAR)
+        first.publish(tmp_path / "snapshots", close_through="2024-02-01")  # closes January only
+        closed = _closed_rows(store)
+        jan = first.entries[first.entries.period_start == JAN]
+        assert sorted(closed.entry_id) == sorted(jan.entry_id)
+        batch = store.ingest(write(tmp_path, "fix.csv", CLOSE_CORRECTION), supersede=True, now=NOW)
+        assert batch.accepted == 2
+        second = build_ledger(store, twin, shanghai, JAN, MAR)
+        e = second.entries
+        # January's closed entries are kept exactly as published.
+        kept = e[e.entry_id.isin(jan.entry_id)].set_index("entry_id").sort_index()
+        pd.testing.assert_frame_equal(
+            kept, jan.set_index("entry_id").sort_index(), check_dtype=False, check_index_type=False
+        )
+        # One adjustment per closed entry that changed:
+        #   location: 310.5 x 0.42 = 130.410 - 126.210 = 4.200
+        #   market:   310.5 x 0.6096 = 189.2808 -> 189.281 - 183.185 (300.5 x 0.6096) = 6.096
+        adj = e[e.kind == "adjustment"]
+        loc_id = one(jan, method="location").entry_id
+        mkt_id = one(jan, method="market").entry_id
+        got = {(r.adjusts, r.method, r.period_start, r.amount, r.co2e_kg) for r in adj.itertuples()}
+        assert got == {
+            (loc_id, "location", JAN, Decimal(10), Decimal("4.200")),
+            (mkt_id, "market", JAN, Decimal(10), Decimal("6.096")),
+        }
+        assert all(re.fullmatch(r"A[0-9a-f]{20}", i) for i in adj.entry_id)
+        assert set(adj.notes) == {"correction of a closed period"}
+        # February was open: simply recomputed from the correction (30 x 0.42 = 12.600).
+        feb = one(e, period_start=FEB, method="location")
+        assert (feb.kind, feb.amount, feb.co2e_kg) == ("emission", Decimal(30), Decimal("12.600"))
+        # The totals include the adjustments: 126.210 + 4.200 + 12.600 = 143.010 kg.
+        assert second.total() == pytest.approx(0.14301, abs=1e-12)
+        # Building does not touch the store's closed entries.
+        pd.testing.assert_frame_equal(_closed_rows(store), closed)
+        # Publishing again appends the adjustments (January is closed) and changes no row.
+        snapshot = second.publish(tmp_path / "snapshots", close_through="2024-02-01")
+        after = _closed_rows(store)
+        pd.testing.assert_frame_equal(
+            after[after.entry_id.isin(closed.entry_id)].reset_index(drop=True), closed
+        )  # same values, same snapshot_id and closed_at: no row was rewritten
+        assert sorted(set(after.entry_id) - set(closed.entry_id)) == sorted(adj.entry_id)
+        # The snapshot carries the closed entries it was built against.
+        assert snapshot.manifest["closed_entries"]["file"] == "closed_entries.parquet"
+        published = pd.read_parquet(snapshot.path / "closed_entries.parquet")
+        assert sorted(published.entry_id) == sorted(jan.entry_id)
+        # A rebuild with nothing new adds no second adjustment.
+        third = build_ledger(store, twin, shanghai, JAN, MAR)
+        pd.testing.assert_frame_equal(third.entries, second.entries, check_dtype=False)
+        assert third.publish(tmp_path / "again").id == snapshot.id  # same entries.parquet bytes
