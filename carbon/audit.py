@@ -65,18 +65,39 @@ FORMAT = "carbon-twin/snapshot/1"
 
 _DEC = pa.decimal128(38, 6)
 _KG = pa.decimal128(38, 3)
-ENTRY_SCHEMA = pa.schema([
-    ("entry_id", pa.string()), ("kind", pa.string()), ("period_start", pa.date32()),
-    ("period_end", pa.date32()), ("node_id", pa.string()), ("node_path", pa.string()),
-    ("node_kind", pa.string()), ("gpc_ref", pa.string()), ("gpc_sector", pa.string()),
-    ("scope", pa.int32()), ("method", pa.string()), ("activity", pa.string()),
-    ("amount", _DEC), ("unit", pa.string()), ("factor_id", pa.string()),
-    ("factor_co2e", pa.decimal128(18, 9)), ("co2_kg", _KG), ("ch4_kg", _KG), ("n2o_kg", _KG),
-    ("co2e_kg", _KG), ("dq_activity", pa.string()), ("dq_factor", pa.string()),
-    ("completeness", pa.decimal128(9, 6)), ("meters", pa.int32()), ("readings", pa.int64()),
-    ("estimated", pa.int64()), ("source_batches", pa.string()), ("adjusts", pa.string()),
-    ("notes", pa.string()),
-])
+ENTRY_SCHEMA = pa.schema(
+    [
+        ("entry_id", pa.string()),
+        ("kind", pa.string()),
+        ("period_start", pa.date32()),
+        ("period_end", pa.date32()),
+        ("node_id", pa.string()),
+        ("node_path", pa.string()),
+        ("node_kind", pa.string()),
+        ("gpc_ref", pa.string()),
+        ("gpc_sector", pa.string()),
+        ("scope", pa.int32()),
+        ("method", pa.string()),
+        ("activity", pa.string()),
+        ("amount", _DEC),
+        ("unit", pa.string()),
+        ("factor_id", pa.string()),
+        ("factor_co2e", pa.decimal128(18, 9)),
+        ("co2_kg", _KG),
+        ("ch4_kg", _KG),
+        ("n2o_kg", _KG),
+        ("co2e_kg", _KG),
+        ("dq_activity", pa.string()),
+        ("dq_factor", pa.string()),
+        ("completeness", pa.decimal128(9, 6)),
+        ("meters", pa.int32()),
+        ("readings", pa.int64()),
+        ("estimated", pa.int64()),
+        ("source_batches", pa.string()),
+        ("adjusts", pa.string()),
+        ("notes", pa.string()),
+    ]
+)
 """The Arrow schema of ``entries.parquet`` (columns as in :data:`carbon.ledger.ENTRY_COLUMNS`)."""
 assert ENTRY_SCHEMA.names == list(ENTRY_COLUMNS)
 
@@ -127,18 +148,28 @@ def _sha256(path: Path) -> str:
 def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _as_decimal(v: Any) -> Decimal | None:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return v if isinstance(v, Decimal) else Decimal(str(v))
+
+
 def _entries_table(entries: pd.DataFrame) -> pa.Table:
     frame = entries[list(ENTRY_COLUMNS)].copy()
-    for col in ("amount", "factor_co2e", "co2_kg", "ch4_kg", "n2o_kg", "co2e_kg",
-                "completeness"):
-        frame[col] = frame[col].map(lambda v: v if isinstance(v, Decimal) else Decimal(str(v)))
+    for col in ("amount", "factor_co2e", "co2_kg", "ch4_kg", "n2o_kg", "co2e_kg", "completeness"):
+        frame[col] = frame[col].map(_as_decimal)
     frame = frame.astype({"readings": "int64", "estimated": "int64", "meters": "int64"})
     table = pa.Table.from_pandas(frame, schema=ENTRY_SCHEMA, preserve_index=False)
     # Without pandas' metadata: it records the frame's in-memory dtypes (object or str for the
@@ -146,12 +177,19 @@ def _entries_table(entries: pd.DataFrame) -> pa.Table:
     return table.replace_schema_metadata(None)
 
 
-def write_entries(entries: pd.DataFrame, folder: Path, name: str = "entries",
-                  *, csv: bool = True) -> None:
+def write_entries(
+    entries: pd.DataFrame, folder: Path, name: str = "entries", *, csv: bool = True
+) -> None:
     """Write ``<name>.parquet`` (and ``<name>.csv``) deterministically, sorted by entry id."""
     table = _entries_table(entries.sort_values("entry_id", kind="stable"))
-    pq.write_table(table, folder / f"{name}.parquet", compression="zstd",
-                   row_group_size=1 << 20, use_dictionary=False, write_statistics=True)
+    pq.write_table(
+        table,
+        folder / f"{name}.parquet",
+        compression="zstd",
+        row_group_size=1 << 20,
+        use_dictionary=False,
+        write_statistics=True,
+    )
     if csv:
         table.to_pandas().to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
@@ -169,28 +207,44 @@ def _side_tables(ledger: Ledger, folder: Path) -> None:
     pd.concat(gpc).to_csv(folder / "gpc_table.csv", index=False, lineterminator="\n")
     cov = ledger.coverage.copy()
     cov["completeness"] = cov.completeness.map(float)
-    pq.write_table(pa.Table.from_pandas(cov, preserve_index=False), folder / "coverage.parquet",
-                   compression="zstd")
+    pq.write_table(
+        pa.Table.from_pandas(cov, preserve_index=False),
+        folder / "coverage.parquet",
+        compression="zstd",
+    )
     ids = ledger.batches.batch_id.tolist()
     rejects = store.frame(
         "SELECT r.batch_id, b.file_name, r.reason, count(*) AS rows, min(r.row_number) AS "
         "first_row, any_value(r.message ORDER BY r.row_number) AS example FROM rejects r "
         "JOIN batches b USING (batch_id) WHERE list_contains(?, r.batch_id) GROUP BY ALL "
-        "ORDER BY r.batch_id, r.reason", [ids])
+        "ORDER BY r.batch_id, r.reason",
+        [ids],
+    )
     rejects.to_csv(folder / "rejects.csv", index=False, lineterminator="\n")
     used = set(ledger.entries.factor_id) - {""}
     rows = []
     for f in ledger.factors:
         if f.id in used:
-            rows.append({"factor_id": f.id, "activity": f.activity, "region": f.region,
-                         "valid_from": str(f.valid_from), "valid_to": str(f.valid_to or ""),
-                         "method": f.method, "series": f.series,
-                         "value_as_published": "; ".join(f"{g}: {v}" for g, v in f.gases.items()),
-                         "co2e_per_unit": str(f.co2e_per_unit(ledger.factors.gwp)),
-                         "unit": f"kgCO2e/{f.canonical_unit}", "confidence": f.confidence,
-                         "confidence_detail": f.confidence_detail or "", "proxy": f.proxy,
-                         "citation": f.citation(), "url": f.source.url or "",
-                         "file": f.file or ""})
+            rows.append(
+                {
+                    "factor_id": f.id,
+                    "activity": f.activity,
+                    "region": f.region,
+                    "valid_from": str(f.valid_from),
+                    "valid_to": str(f.valid_to or ""),
+                    "method": f.method,
+                    "series": f.series,
+                    "value_as_published": "; ".join(f"{g}: {v}" for g, v in f.gases.items()),
+                    "co2e_per_unit": str(f.co2e_per_unit(ledger.factors.gwp)),
+                    "unit": f"kgCO2e/{f.canonical_unit}",
+                    "confidence": f.confidence,
+                    "confidence_detail": f.confidence_detail or "",
+                    "proxy": f.proxy,
+                    "citation": f.citation(),
+                    "url": f.source.url or "",
+                    "file": f.file or "",
+                }
+            )
     pd.DataFrame(rows).to_csv(folder / "factors.csv", index=False, lineterminator="\n")
     nodes = twin.to_frame()
     nodes.to_csv(folder / "nodes.csv", index=False, lineterminator="\n")
@@ -198,8 +252,9 @@ def _side_tables(ledger: Ledger, folder: Path) -> None:
         shutil.copyfile(twin.folder / "geometry.geojson", folder / "geometry.geojson")
 
 
-def publish(ledger: Ledger, out: str | Path, *, close_through: dt.date | str | None = None
-            ) -> Snapshot:
+def publish(
+    ledger: Ledger, out: str | Path, *, close_through: dt.date | str | None = None
+) -> Snapshot:
     """Publish a ledger as an immutable snapshot folder under ``out``.
 
     Parameters
@@ -221,22 +276,47 @@ def publish(ledger: Ledger, out: str | Path, *, close_through: dt.date | str | N
         write_entries(ledger.entries, tmp)
         _side_tables(ledger, tmp)
         # Through Arrow, not store.frame (.df()), which turns DECIMAL into float.
-        closed = ledger.store.con.sql(
-            "SELECT * EXCLUDE (snapshot_id, closed_at) FROM ledger_entries ORDER BY entry_id"
-        ).to_arrow_table().to_pandas()
+        closed = (
+            ledger.store.con.sql(
+                "SELECT * EXCLUDE (snapshot_id, closed_at) FROM ledger_entries ORDER BY entry_id"
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
         inputs = [
-            {"batch_id": b.batch_id, "kind": b.kind, "file_name": b.file_name,
-             "source_path": b.source_path, "sha256": b.sha256, "mapping": json.loads(b.mapping),
-             "supersede": bool(b.supersede), "ingested_at": b.started_at.isoformat(),
-             "rows": {"read": int(b.rows_read), "accepted": int(b.rows_accepted),
-                      "rejected": int(b.rows_rejected)}}
+            {
+                "batch_id": b.batch_id,
+                "kind": b.kind,
+                "file_name": b.file_name,
+                "source_path": b.source_path,
+                "sha256": b.sha256,
+                "mapping": json.loads(b.mapping),
+                "supersede": bool(b.supersede),
+                "ingested_at": b.started_at.isoformat(),
+                "rows": {
+                    "read": int(b.rows_read),
+                    "accepted": int(b.rows_accepted),
+                    "rejected": int(b.rows_rejected),
+                },
+            }
             for b in ledger.batches.itertuples()
         ]
         if len(closed):
             write_entries(closed, tmp, "closed_entries", csv=False)
         outputs = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-        sha = outputs["entries.parquet"]
-        snapshot_id = (f"{ledger.twin.name}_{ledger.start:%Y%m}-{ledger.end:%Y%m}_{sha[:12]}")
+        # The id covers the outputs and every recorded input, so new inputs (or closed
+        # entries) that leave the entries unchanged still make a new snapshot.
+        key = json.dumps(
+            {
+                "outputs": outputs,
+                "inputs": [i["sha256"] for i in inputs],
+                "factors": ledger.factors.content_hash,
+                "twin": ledger.twin.content_hash,
+            },
+            sort_keys=True,
+        )
+        sha = hashlib.sha256(key.encode()).hexdigest()
+        snapshot_id = f"{ledger.twin.name}_{ledger.start:%Y%m}-{ledger.end:%Y%m}_{sha[:12]}"
         e = ledger.entries
         manifest = {
             "format": FORMAT,
@@ -244,18 +324,31 @@ def publish(ledger: Ledger, out: str | Path, *, close_through: dt.date | str | N
             "carbon_version": __version__,
             "git_commit": _git_commit(),
             "period": {"start": str(ledger.start), "end": str(ledger.end)},
-            "params": {"ne_threshold": ledger.ne_threshold, "profile": ledger.factors.name},
-            "twin": {"name": ledger.twin.name, "content_hash": ledger.twin.content_hash,
-                     "files": ledger.twin.files, "timezone": ledger.twin.site.timezone},
-            "factor_set": {"name": ledger.factors.name, "content_hash":
-                           ledger.factors.content_hash, "gwp": ledger.factors.gwp.name,
-                           "files": ledger.factors.files},
+            "params": {
+                "ne_threshold": ledger.ne_threshold,
+                "profile": ledger.factors.name,
+                "profile_path": ledger.factors.source,
+            },
+            "twin": {
+                "name": ledger.twin.name,
+                "content_hash": ledger.twin.content_hash,
+                "files": ledger.twin.files,
+                "timezone": ledger.twin.site.timezone,
+            },
+            "factor_set": {
+                "name": ledger.factors.name,
+                "content_hash": ledger.factors.content_hash,
+                "gwp": ledger.factors.gwp.name,
+                "files": ledger.factors.files,
+            },
             "inputs": inputs,
             "store": str(ledger.store.path.resolve()) if ledger.store.path else None,
             "synthetic_inputs": any("synthetic" in i["file_name"] for i in inputs),
-            "closed_entries": ({"file": "closed_entries.parquet",
-                                "sha256": outputs["closed_entries.parquet"]}
-                               if len(closed) else None),
+            "closed_entries": (
+                {"file": "closed_entries.parquet", "sha256": outputs["closed_entries.parquet"]}
+                if len(closed)
+                else None
+            ),
             "outputs": outputs,
             "counts": {k: int(v) for k, v in e.kind.value_counts().sort_index().items()},
             "totals_t": {
@@ -266,8 +359,9 @@ def publish(ledger: Ledger, out: str | Path, *, close_through: dt.date | str | N
             "warnings": [{"code": w.code, "message": w.message} for w in ledger.warnings],
         }
         (tmp / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-            + "\n", encoding="utf-8")
+            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
+        )
         final = out / snapshot_id
         if final.exists():
             shutil.rmtree(tmp)
@@ -298,7 +392,9 @@ def _close(ledger: Ledger, snapshot_id: str, through: dt.date | str) -> None:
     try:
         con.execute(
             "INSERT INTO ledger_entries SELECT c.*, ?, now() FROM _closing c "
-            "WHERE c.entry_id NOT IN (SELECT entry_id FROM ledger_entries)", [snapshot_id])
+            "WHERE c.entry_id NOT IN (SELECT entry_id FROM ledger_entries)",
+            [snapshot_id],
+        )
     finally:
         con.unregister("_closing")
 
@@ -355,6 +451,14 @@ class VerifyResult:
         return "NOT verified: " + "; ".join(self.problems)
 
 
+def _factor_set(manifest: dict[str, Any]) -> Any:
+    """The manifest's factor set: by its profile file when it had one, else by name."""
+    from carbon.factors import load_factor_set
+
+    path = manifest["params"].get("profile_path")
+    return load_factor_set(path if path else manifest["factor_set"]["name"])
+
+
 def replay(snapshot: Snapshot, *, threads: int | None = None) -> Ledger:
     """Rebuild a snapshot's ledger from its recorded inputs in a fresh in-memory store.
 
@@ -363,7 +467,6 @@ def replay(snapshot: Snapshot, *, threads: int | None = None) -> Ledger:
     AuditError
         When a recorded input file is missing.
     """
-    from carbon.factors import load_factor_set
     from carbon.ingest import fill_gaps
     from carbon.ledger import build_ledger
     from carbon.store import Store
@@ -371,27 +474,40 @@ def replay(snapshot: Snapshot, *, threads: int | None = None) -> Ledger:
 
     m = snapshot.manifest
     twin = load_twin(m["twin"]["name"])
-    factors = load_factor_set(m["factor_set"]["name"])
+    factors = _factor_set(m)
     store = Store(":memory:", threads=threads)
     store.sync_twin(twin)
     for inp in m["inputs"]:
         if inp["kind"] == "estimate":
-            fill_gaps(store, inp["mapping"]["start"], inp["mapping"]["end"],
-                      meter_ids=inp["mapping"]["meters"])
+            fill_gaps(
+                store,
+                inp["mapping"]["start"],
+                inp["mapping"]["end"],
+                meter_ids=inp["mapping"]["meters"],
+            )
             continue
         path = Path(inp["source_path"])
         if not path.exists():
-            raise AuditError(f"input {inp['file_name']} ({inp['batch_id']}) is missing at "
-                             f"{path}")
-        store.ingest(path, inp["mapping"], supersede=inp["supersede"],
-                     now=dt.datetime.fromisoformat(inp["ingested_at"]))
+            raise AuditError(f"input {inp['file_name']} ({inp['batch_id']}) is missing at {path}")
+        store.ingest(
+            path,
+            inp["mapping"],
+            supersede=inp["supersede"],
+            now=dt.datetime.fromisoformat(inp["ingested_at"]),
+        )
     if m.get("closed_entries"):
         closed = pq.read_table(snapshot.path / m["closed_entries"]["file"])
         store.con.register("_closed", closed)
         store.con.execute("INSERT INTO ledger_entries SELECT *, 'replay', now() FROM _closed")
         store.con.unregister("_closed")
-    return build_ledger(store, twin, factors, m["period"]["start"], m["period"]["end"],
-                        ne_threshold=m["params"]["ne_threshold"])
+    return build_ledger(
+        store,
+        twin,
+        factors,
+        m["period"]["start"],
+        m["period"]["end"],
+        ne_threshold=m["params"]["ne_threshold"],
+    )
 
 
 def verify(path: str | Path, *, threads: int | None = None) -> VerifyResult:
@@ -401,7 +517,6 @@ def verify(path: str | Path, *, threads: int | None = None) -> VerifyResult:
     file and factor file against theirs; then rebuilds and compares ``entries.parquet`` and
     ``entries.csv`` byte for byte, naming the first differing entry.
     """
-    from carbon.factors import load_factor_set
     from carbon.twin import load_twin
 
     snapshot = load_snapshot(path)
@@ -425,7 +540,7 @@ def verify(path: str | Path, *, threads: int | None = None) -> VerifyResult:
     for name, sha in m["twin"]["files"].items():
         if twin.files.get(name) != sha:
             problems.append(f"twin file {name} changed")
-    factors = load_factor_set(m["factor_set"]["name"])
+    factors = _factor_set(m)
     for name, sha in m["factor_set"]["files"].items():
         if factors.files.get(name) != sha:
             problems.append(f"factor file {name} changed")
@@ -548,8 +663,11 @@ def trace(path: str | Path, entry_id: str) -> TraceResult:
     store, twin = _trace_store(snapshot)
     try:
         tz = snapshot.manifest["twin"]["timezone"].replace("'", "")
-        meters = [m.id for m in twin.meters.values()
-                  if m.node == entry["node_id"] and m.activity_id == entry["activity"]]
+        meters = [
+            m.id
+            for m in twin.meters.values()
+            if m.node == entry["node_id"] and m.activity_id == entry["activity"]
+        ]
         readings = store.frame(
             f"""SELECT meter_id, count(*) AS readings, sum(amount) AS amount,
                        min(ts_start) AS first, max(ts_end) AS last,
@@ -559,7 +677,8 @@ def trace(path: str | Path, entry_id: str) -> TraceResult:
                   AND timezone('{tz}', ts_start) >= CAST(? AS TIMESTAMP)
                   AND timezone('{tz}', ts_start) < CAST(? AS TIMESTAMP)
                 GROUP BY ALL ORDER BY meter_id""",
-            [meters, batch_ids, entry["period_start"], entry["period_end"]])
+            [meters, batch_ids, entry["period_start"], entry["period_end"]],
+        )
         if not meters:
             readings = store.frame(
                 """SELECT node_id, activity, count(*) AS readings, sum(amount) AS amount,
@@ -567,8 +686,14 @@ def trace(path: str | Path, entry_id: str) -> TraceResult:
                    FROM current_activities WHERE node_id = ? AND activity = ?
                      AND list_contains(?, batch_id)
                      AND period_start >= ? AND period_start < ? GROUP BY ALL""",
-                [entry["node_id"], entry["activity"], batch_ids, entry["period_start"],
-                 entry["period_end"]])
+                [
+                    entry["node_id"],
+                    entry["activity"],
+                    batch_ids,
+                    entry["period_start"],
+                    entry["period_end"],
+                ],
+            )
     finally:
         store.close()
     return TraceResult(entry, readings, factor, batches)
@@ -600,17 +725,30 @@ def diff(a: str | Path, b: str | Path) -> dict[str, Any]:
     why = [f"input added: {ib[s]}" for s in sorted(set(ib) - set(ia))]
     why += [f"input removed: {ia[s]}" for s in sorted(set(ia) - set(ib))]
     if ma["factor_set"]["content_hash"] != mb["factor_set"]["content_hash"]:
-        files = {k for k in set(ma["factor_set"]["files"]) | set(mb["factor_set"]["files"])
-                 if ma["factor_set"]["files"].get(k) != mb["factor_set"]["files"].get(k)}
-        why.append(f"factor set changed ({ma['factor_set']['name']} -> "
-                   f"{mb['factor_set']['name']}; files {sorted(files)})")
+        files = {
+            k
+            for k in set(ma["factor_set"]["files"]) | set(mb["factor_set"]["files"])
+            if ma["factor_set"]["files"].get(k) != mb["factor_set"]["files"].get(k)
+        }
+        why.append(
+            f"factor set changed ({ma['factor_set']['name']} -> "
+            f"{mb['factor_set']['name']}; files {sorted(files)})"
+        )
     if ma["twin"]["content_hash"] != mb["twin"]["content_hash"]:
-        why.append("twin changed: " + ", ".join(
-            k for k in sorted(set(ma["twin"]["files"]) | set(mb["twin"]["files"]))
-            if ma["twin"]["files"].get(k) != mb["twin"]["files"].get(k)))
+        why.append(
+            "twin changed: "
+            + ", ".join(
+                k
+                for k in sorted(set(ma["twin"]["files"]) | set(mb["twin"]["files"]))
+                if ma["twin"]["files"].get(k) != mb["twin"]["files"].get(k)
+            )
+        )
     if ma["period"] != mb["period"]:
         why.append(f"period changed {ma['period']} -> {mb['period']}")
-    return {"added": added.reset_index(), "removed": removed.reset_index(),
-            "changed": changed.reset_index(), "explanations": why,
-            "totals": {k: (ma["totals_t"].get(k), mb["totals_t"].get(k))
-                       for k in mb["totals_t"]}}
+    return {
+        "added": added.reset_index(),
+        "removed": removed.reset_index(),
+        "changed": changed.reset_index(),
+        "explanations": why,
+        "totals": {k: (ma["totals_t"].get(k), mb["totals_t"].get(k)) for k in mb["totals_t"]},
+    }

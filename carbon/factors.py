@@ -484,8 +484,9 @@ def load_factor_file(path: str | Path) -> list[EmissionFactor]:
         merged = dict(raw)
         own_source = raw.get("source") or {}
         if not file_source and not own_source:
-            raise FactorFileError(path, "no source: add [source] or factor.source", entry=entry,
-                                  field="source")
+            raise FactorFileError(
+                path, "no source: add [source] or factor.source", entry=entry, field="source"
+            )
         merged["source"] = {**file_source, **own_source}
         merged.setdefault("series", data.get("series"))
         try:
@@ -511,8 +512,9 @@ def _check_unique_and_disjoint(
     groups: dict[tuple[Any, ...], list[EmissionFactor]] = {}
     for f in factors:
         if f.id in seen:
-            raise FactorFileError(path, f"duplicate id (also in {seen[f.id].file})", entry=f.id,
-                                  field="id")
+            raise FactorFileError(
+                path, f"duplicate id (also in {seen[f.id].file})", entry=f.id, field="id"
+            )
         seen[f.id] = f
         groups.setdefault(tuple(getattr(f, k) for k in key), []).append(f)
     for group in groups.values():
@@ -551,6 +553,7 @@ class FactorSet:
     gwp : the GWP table used for CO2e.
     content_hash : SHA-256 over the profile and every file it takes [hex].
     files : the factor files, by name, with their SHA-256.
+    source : the profile file's path when it was loaded from a path (not by name).
     """
 
     def __init__(
@@ -563,6 +566,7 @@ class FactorSet:
         content_hash: str,
         files: Mapping[str, str],
         profile: Profile | None = None,
+        source: str | None = None,
     ) -> None:
         self.name = name
         self._factors = sorted(factors, key=lambda f: (f.activity, f.region, f.valid_from, f.id))
@@ -572,6 +576,7 @@ class FactorSet:
         self.content_hash = content_hash
         self.files = dict(files)
         self.profile = profile
+        self.source = source
 
     def __len__(self) -> int:
         return len(self._factors)
@@ -801,6 +806,7 @@ def load_factor_set(
         content_hash=content_hash,
         files=files,
         profile=prof,
+        source=str(path.resolve()) if Path(profile).suffix == ".toml" else None,
     )
 
 

@@ -12,14 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from carbon.errors import CarbonError
+
 __all__ = [
     "NOTATION_KEYS",
     "REFS",
     "TOTALS",
+    "GpcError",
     "GpcRef",
     "classify",
     "in_total",
 ]
+
+
+class GpcError(CarbonError, KeyError):
+    """An activity with no GPC row, or an unknown GPC total."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ def classify(activity: str, use_type: str | None) -> str:
         return "III.4.2"
     if activity == "water.supply":
         return "VI.1"
-    raise KeyError(f"No GPC row for activity {activity!r}")
+    raise GpcError(f"No GPC row for activity {activity!r}")
 
 
 def in_total(ref: str, total: str) -> bool:
@@ -166,4 +176,4 @@ def in_total(ref: str, total: str) -> bool:
         return row.scope == 1
     if total == "scope2":
         return row.scope == 2
-    raise KeyError(f"Unknown total {total!r}; known: {', '.join(TOTALS)}")
+    raise GpcError(f"Unknown total {total!r}; known: {', '.join(TOTALS)}")

@@ -713,7 +713,10 @@ def _parse_metered(
                    m.reading AS meter_reading, m.canonical_unit, {interval} AS step
             FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}
         )
-        SELECT b.*, u.factor, CAST(b.value * u.factor AS DECIMAL(18, 6)) AS amount,
+        SELECT b.*, u.factor,
+               CASE WHEN u.factor = 1 THEN b.value
+                    ELSE CAST(b.value * CAST(u.factor AS DECIMAL(38, 12)) AS DECIMAL(18, 6))
+               END AS amount,
                CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
         FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
              AND u.canonical = b.canonical_unit""",
@@ -1015,7 +1018,10 @@ def _activity(
                    {unit_expr} AS unit, a.canonical_unit
             FROM _raw r LEFT JOIN _acts a ON a.activity = {_text(cols["activity"])}
         )
-        SELECT b.*, u.factor, CAST(b.value * u.factor AS DECIMAL(18, 6)) AS amount,
+        SELECT b.*, u.factor,
+               CASE WHEN u.factor = 1 THEN b.value
+                    ELSE CAST(b.value * CAST(u.factor AS DECIMAL(38, 12)) AS DECIMAL(18, 6))
+               END AS amount,
                CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
         FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
              AND u.canonical = b.canonical_unit""",

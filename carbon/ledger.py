@@ -63,9 +63,9 @@ ENTRY_COLUMNS: dict[str, str] = {
     "unit": "canonical unit of the activity",
     "factor_id": "id of the emission factor applied",
     "factor_co2e": "factor [kgCO2e / unit], GWP-weighted",
-    "co2_kg": "CO2 [kg]",
-    "ch4_kg": "CH4 [kg]",
-    "n2o_kg": "N2O [kg]",
+    "co2_kg": "CO2 [kg]; empty where the factor is published as CO2e only",
+    "ch4_kg": "CH4 [kg]; empty likewise",
+    "n2o_kg": "N2O [kg]; empty likewise",
     "co2e_kg": "CO2-equivalent [kg], rounded to the gram",
     "dq_activity": "activity-data quality H / M / L (GPC v1.1)",
     "dq_factor": "emission-factor quality H / M / L",
@@ -171,6 +171,7 @@ def factor_segments(
                         )
                     )
                 gases = {g: f.per_canonical(g) for g in f.gases}
+                split = set(gases) != {"CO2e"}  # CO2e-only factors have no per-gas split
                 rows.append(
                     {
                         "activity": activity,
@@ -180,7 +181,7 @@ def factor_segments(
                         "valid_to": b,
                         "factor_id": f.id,
                         "f_co2e": co2e,
-                        "f_co2": gases.get("CO2", Decimal(0)) + gases.get("CO2e", Decimal(0)),
+                        "f_co2": gases.get("CO2", Decimal(0)) if split else None,
                         "f_ch4": gases.get("CH4", Decimal(0)),
                         "f_n2o": gases.get("N2O", Decimal(0)),
                         "dq_factor": _dq_factor(f, region),
@@ -365,9 +366,9 @@ class Ledger:
                     "name_zh": row.name_zh,
                     "scope": row.scope,
                     "level": row.level,
-                    "co2_t": float(sum(sub.co2_kg, Decimal(0))) / 1000 if not key else None,
-                    "ch4_t": float(sum(sub.ch4_kg, Decimal(0))) / 1000 if not key else None,
-                    "n2o_t": float(sum(sub.n2o_kg, Decimal(0))) / 1000 if not key else None,
+                    "co2_t": _gas_t(sub.co2_kg) if not key else None,
+                    "ch4_t": _gas_t(sub.ch4_kg) if not key else None,
+                    "n2o_t": _gas_t(sub.n2o_kg) if not key else None,
                     "co2e_t": float(total) / 1000 if not key else None,
                     "notation_key": key or None,
                     "explanation": why or None,
@@ -383,6 +384,13 @@ class Ledger:
         from carbon.audit import publish
 
         return publish(self, out, close_through=close_through)
+
+
+def _gas_t(column: pd.Series) -> float | None:
+    """Sum of one gas [t]; None when any entry has no per-gas split (CO2e-only factor)."""
+    if column.isna().any():
+        return None
+    return float(sum(column, Decimal(0))) / 1000
 
 
 def _as_date(value: str | dt.date) -> dt.date:
@@ -481,12 +489,39 @@ def build_ledger(
         _build_activities(con, twin, start_d, end_d)
         entries = _assemble(con, twin)
         coverage = store.frame("SELECT * FROM _coverage ORDER BY meter_id, month")
+        unused = store.frame(
+            """SELECT g.node_id, g.period_start, g.kwh AS certificates_kwh,
+                      coalesce(sum(e.amount), 0) AS covered_kwh
+               FROM _gec g LEFT JOIN _raw_entries e ON e.node_id = g.node_id
+                    AND e.period_start = g.period_start
+                    AND e.activity = 'electricity.green_certificate'
+               GROUP BY ALL HAVING g.kwh > coalesce(sum(e.amount), 0)
+               ORDER BY ALL"""
+        )
     finally:
         for name in ("_meter_info", "_segments_df", "_node_frame"):
             con.unregister(name)
-        for t in ("_seg", "_daily", "_coverage", "_groups", "_metered", "_acts_in", "_raw_entries"):
+        for t in (
+            "_seg",
+            "_daily",
+            "_coverage",
+            "_groups",
+            "_metered",
+            "_acts_in",
+            "_gec",
+            "_raw_entries",
+        ):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
+    if len(unused):
+        warnings.append(
+            QualityWarning(
+                "gec.unused",
+                f"{len(unused)} node-months hold green-power certificates beyond their metered "
+                "electricity; the excess is not claimed",
+                {"node_months": unused.astype(str).values.tolist()[:50]},
+            )
+        )
     if extra_entries is not None and len(extra_entries):
         entries = pd.concat([entries, _stamp(extra_entries, twin)], ignore_index=True)
     entries = _adjust_closed(store, entries, start_d, end_d)

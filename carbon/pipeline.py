@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from carbon.errors import CarbonError
 
@@ -73,6 +73,15 @@ class LedgerSettings(BaseModel):
     fill_gaps: bool = False
     close_through: dt.date | None = None
     threads: int | None = None
+
+    @model_validator(mode="after")
+    def _whole_months(self) -> LedgerSettings:
+        if self.start.day != 1 or self.end.day != 1 or self.end <= self.start:
+            raise ValueError(
+                f"start {self.start} and end {self.end} must be first days of "
+                "months, start before end"
+            )
+        return self
 
 
 class LedgerConfig(BaseModel):
@@ -171,8 +180,15 @@ def run(
             progress("ledger", len(cfg.input), len(cfg.input))
         if s.fill_gaps:
             batches.append(fill_gaps(store, s.start, s.end))
-        ledger = build_ledger(store, twin, factors, s.start, s.end, ne_threshold=s.ne_threshold,
-                              extra_entries=extra_entries)
+        ledger = build_ledger(
+            store,
+            twin,
+            factors,
+            s.start,
+            s.end,
+            ne_threshold=s.ne_threshold,
+            extra_entries=extra_entries,
+        )
         snapshot = ledger.publish(out, close_through=s.close_through)
     except BaseException:
         store.close()

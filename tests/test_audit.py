@@ -173,8 +173,17 @@ def test_publish_writes_every_file_and_a_manifest(
     # BASIC = 131.355 + 16.800 + 51.828 + 216.761 (gas, 100.25 m3) + 1372.780 = 1789.524 kg
     assert m["totals_t"]["BASIC_location"] == pytest.approx(1.789524)
     assert m["closed_entries"] is None
-    # The id names the twin, the period and the entries' bytes; LATEST names it.
-    assert snap.id == f"shimen_erlu_202401-202403_{sha256(snap.path / 'entries.parquet')[:12]}"
+    # The id names the twin, the period and a hash over every output and input; LATEST names it.
+    key = json.dumps(
+        {
+            "outputs": m["outputs"],
+            "inputs": [i["sha256"] for i in m["inputs"]],
+            "factors": shanghai.content_hash,
+            "twin": twin.content_hash,
+        },
+        sort_keys=True,
+    )
+    assert snap.id == "shimen_erlu_202401-202403_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     assert snap.path == published.out / snap.id
     assert (published.out / "LATEST").read_text(encoding="utf-8") == snap.id + "\n"
     assert latest_snapshot(published.out).id == snap.id
@@ -526,3 +535,28 @@ def test_loading_what_is_not_a_snapshot_raises(published: Published, tmp_path: P
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(AuditError, match="unknown snapshot format 'carbon-twin/snapshot/0'"):
         load_snapshot(copy)
+
+
+def test_new_input_with_unchanged_entries_makes_a_new_snapshot(tmp_path: Path) -> None:
+    # An input that adds nothing to the entries (here: only rows for an unknown meter, all
+    # rejected) must still be recorded: a new snapshot id, the input in its manifest.
+    twin = load_twin("shimen_erlu")
+    factors = load_factor_set("shanghai-2022")
+    good = tmp_path / "elec.csv"
+    good.write_text("meter_id,timestamp,kwh\nE-KAIDIKE,2024-01-01 00:00,10\n", encoding="utf-8")
+    noise = tmp_path / "noise.csv"
+    noise.write_text("meter_id,timestamp,kwh\nE-NOWHERE,2024-01-01 00:00,10\n", encoding="utf-8")
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ingest(good, twin=twin)
+        first = build_ledger(store, twin, factors, "2024-01-01", "2024-02-01").publish(
+            tmp_path / "o"
+        )
+        store.ingest(noise)
+        second = build_ledger(store, twin, factors, "2024-01-01", "2024-02-01").publish(
+            tmp_path / "o"
+        )
+    assert (first.path / "entries.parquet").read_bytes() == (
+        second.path / "entries.parquet"
+    ).read_bytes()
+    assert second.id != first.id
+    assert [i["file_name"] for i in second.manifest["inputs"]] == ["elec.csv", "noise.csv"]

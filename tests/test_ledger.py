@@ -129,12 +129,12 @@ HAND_ENTRIES = [
     # 1150.75 - 1100.25 = 50.5 m3 x 2.1622 = 109.1911 -> 109.191
     ("kaidike", FEB, "I.2.1", 1, "n/a", "natural_gas.combustion", "50.5", GAS, "2.1622",
      "109.191", "109.191", "H", "M", None, 1),
-    # kaidike water: 520 - 500 = 20 m3 x 0.1913 = 3.826 (a CO2e factor, booked as CO2 too)
+    # kaidike water: 520 - 500 = 20 m3 x 0.1913 = 3.826 (a CO2e-only factor: no CO2 split)
     ("kaidike", JAN, "VI.1", 3, "n/a", "water.supply", "20", WATER, "0.1913",
-     "3.826", "3.826", "H", "L", "proxy_factor", 1),
+     "None", "3.826", "H", "L", "proxy_factor", 1),
     # 545 - 520 = 25 m3 x 0.1913 = 4.7825 -> 4.783 (a tie: half away from zero)
     ("kaidike", FEB, "VI.1", 3, "n/a", "water.supply", "25", WATER, "0.1913",
-     "4.783", "4.783", "H", "L", "proxy_factor", 1),
+     "None", "4.783", "H", "L", "proxy_factor", 1),
     # Fengxian Estate, January: 100 + 23.4 = 123.4 kWh; x 0.42 = 51.828;
     #   x 0.6096 = 75.22464 -> 75.225
     ("fengxian.fengxian_estate", JAN, "I.1.2", 2, "location", "electricity.grid", "123.4", SH,
@@ -191,7 +191,14 @@ def test_hand_computed_ledger_to_the_gram(hand: Ledger, twin: Twin) -> None:
     # Exactly to the gram: the kg columns carry three decimals, amounts six.
     kaidike_jan = one(e, node_id="kaidike", period_start=JAN, method="location")
     assert str(kaidike_jan.amount) == "312.750000"
-    assert all(isinstance(v, Decimal) for col in KG_COLUMNS | DECIMAL_COLUMNS for v in e[col])
+    assert all(
+        isinstance(v, Decimal) or (v is None and col in ("co2_kg", "ch4_kg", "n2o_kg"))
+        for col in KG_COLUMNS | DECIMAL_COLUMNS
+        for v in e[col]
+    )
+    # A CO2e-only factor (water supply) gives no per-gas split: the gas columns stay empty.
+    water = e[e.activity == "water.supply"]
+    assert water.co2_kg.isna().all() and water.co2e_kg.notna().all()
     assert set(e.kind) == {"emission"}
     assert (e.ch4_kg == 0).all() and (e.n2o_kg == 0).all()
     assert (e.period_end == e.period_start.map(lambda d: FEB if d == JAN else MAR)).all()
@@ -781,4 +788,7 @@ def test_closed_periods_are_append_only(tmp_path: Path, twin: Twin, shanghai: Fa
         # A rebuild with nothing new adds no second adjustment.
         third = build_ledger(store, twin, shanghai, JAN, MAR)
         pd.testing.assert_frame_equal(third.entries, second.entries, check_dtype=False)
-        assert third.publish(tmp_path / "again").id == snapshot.id  # same entries.parquet bytes
+        again = third.publish(tmp_path / "again")
+        assert (again.path / "entries.parquet").read_bytes() == (
+            snapshot.path / "entries.parquet"
+        ).read_bytes()  # same entries, byte for byte
