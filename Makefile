@@ -6,7 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_OUT ?= demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean browser
+
+# Debian packages the browser tests need (a real headless Chromium, its driver, CJK fonts).
+APT_PACKAGES := chromium chromium-driver fonts-noto-cjk
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -20,10 +23,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/carbon demo --out $(DEMO_OUT)
 
-## Lint and run the test suite.
-test: $(STAMP)
+## Lint and run the test suite (installs Chromium for the wall-screen browser tests).
+test: $(STAMP) browser
 	$(BIN)/ruff check carbon dashboard tests examples benchmarks
 	$(BIN)/python -m pytest
+
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $(APT_PACKAGES) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "WARNING: run as root or install $(APT_PACKAGES) to run the browser tests"; \
+	  fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check carbon dashboard tests examples benchmarks
