@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import run_child  # noqa: E402
+from _common import run_child
 
 RAW = r"""
 import sys, time, json, duckdb

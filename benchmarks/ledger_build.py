@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import run_child, write_city_twin  # noqa: E402
+from _common import run_child, write_city_twin
 
 MAKE = r"""
 import sys, duckdb, json

@@ -66,6 +66,7 @@ _CATALOGUE = [
         "sorted MSW: digestion + recycling + incineration",
     ),
     Activity("transport.vehicle_km", "km", "车辆行驶里程", "vehicle-kilometres"),
+    Activity("removal.vegetation", "kgCO2", "植被碳汇", "CO2 removed by vegetation (GPC V.2)"),
 ]
 
 ACTIVITIES: dict[str, Activity] = {a.id: a for a in _CATALOGUE}

@@ -161,6 +161,8 @@ def classify(activity: str, use_type: str | None) -> str:
         return "III.4.2"
     if activity == "water.supply":
         return "VI.1"
+    if activity.startswith("removal."):
+        return "V.2"
     raise GpcError(f"No GPC row for activity {activity!r}")
 
 

@@ -125,6 +125,7 @@ CLASSIFY = [
     ("wastewater.treatment", None, "III.4.2"),
     ("water.supply", "residential", "VI.1"),
     ("water.supply", "office", "VI.1"),
+    ("removal.vegetation", None, "V.2"),  # sinks: research/gpc.md §1.4
 ]
 
 
