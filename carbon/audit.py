@@ -253,9 +253,18 @@ def _side_tables(ledger: Ledger, folder: Path) -> None:
 
 
 def publish(
-    ledger: Ledger, out: str | Path, *, close_through: dt.date | str | None = None
+    ledger: Ledger,
+    out: str | Path,
+    *,
+    close_through: dt.date | str | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Snapshot:
     """Publish a ledger as an immutable snapshot folder under ``out``.
+
+    Entries made by models (kinds ``avoided`` and ``removal``, from
+    :mod:`carbon.interventions` and :mod:`carbon.mv`) are also written apart as
+    ``model_entries.parquet``, an input of the snapshot that :func:`replay` feeds back.
 
     Parameters
     ----------
@@ -264,6 +273,8 @@ def publish(
         names it.
     close_through : close every period ending on or before this date: its entries are recorded
         in the store (append-only) and later builds add adjustments instead of changing them.
+    tables : extra side tables to publish as ``<name>.csv`` (e.g. ``interventions``).
+    meta : extra JSON-ready facts for the manifest (e.g. ``target``, ``register_sha256``).
 
     Returns
     -------
@@ -275,6 +286,11 @@ def publish(
     try:
         write_entries(ledger.entries, tmp)
         _side_tables(ledger, tmp)
+        for name, frame in sorted((tables or {}).items()):
+            frame.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+        models = ledger.entries[ledger.entries.kind.isin(["avoided", "removal"])]
+        if len(models):
+            write_entries(models, tmp, "model_entries", csv=False)
         # Through Arrow, not store.frame (.df()), which turns DECIMAL into float.
         closed = (
             ledger.store.con.sql(
@@ -358,6 +374,10 @@ def publish(
             },
             "warnings": [{"code": w.code, "message": w.message} for w in ledger.warnings],
         }
+        clash = set(meta or {}) & set(manifest)
+        if clash:
+            raise AuditError(f"meta keys {sorted(clash)} would overwrite manifest fields")
+        manifest.update(meta or {})
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n",
             encoding="utf-8",
@@ -495,6 +515,9 @@ def replay(snapshot: Snapshot, *, threads: int | None = None) -> Ledger:
             supersede=inp["supersede"],
             now=dt.datetime.fromisoformat(inp["ingested_at"]),
         )
+    models = None
+    if (snapshot.path / "model_entries.parquet").exists():
+        models = pq.read_table(snapshot.path / "model_entries.parquet").to_pandas()
     if m.get("closed_entries"):
         closed = pq.read_table(snapshot.path / m["closed_entries"]["file"])
         store.con.register("_closed", closed)
@@ -507,6 +530,7 @@ def replay(snapshot: Snapshot, *, threads: int | None = None) -> Ledger:
         m["period"]["start"],
         m["period"]["end"],
         ne_threshold=m["params"]["ne_threshold"],
+        extra_entries=models,
     )
 
 

@@ -358,7 +358,7 @@ def print_ledger_summary(result: Any) -> None:
         table.add_row(f"{group.name_zh.iloc[0]}", *(f"{by.get(s, 0):,.1f}" for s in sectors),
                       f"{by.sum():,.1f}", "-" if per_cap != per_cap else f"{per_cap:.2f}")
     console.print(table)
-    totals = Table(title="GPC totals [t CO2e]", title_justify="left")
+    totals = Table(title="GPC totals, t CO2e", title_justify="left")
     for col in ("total", "location-based", "market-based"):
         totals.add_column(col, justify="right")
     for name in ("BASIC", "BASIC+", "territorial", "scope2"):
@@ -372,9 +372,37 @@ def print_ledger_summary(result: Any) -> None:
         f"({cov.present.sum() / max(cov.expected.sum(), 1):.2%}); "
         f"{int(cov.estimated.sum()):,} estimated; "
         f"{(cov.completeness.map(float) < 0.9).sum()} meter-months below 90 %.")
+    interventions = snapshot.path / "interventions.csv"
+    if interventions.exists():
+        console.print(interventions_table(snapshot.table("interventions")))
     for w in ledger.warnings[:5]:
         console.print(f"[yellow]warning[/] {w}", highlight=False)
     console.print(f"Snapshot: [bold]{snapshot.path}[/] ({len(ledger.entries):,} entries)")
+
+
+def interventions_table(frame: Any) -> Table:
+    """Estimated (ex-ante) vs verified (ex-post) savings per intervention."""
+    table = Table(title="Interventions: estimated vs verified, t CO2e over the period (never netted)",
+                  title_justify="left")
+    for col, just in (("intervention", "left"), ("status", "left"), ("estimated", "right"),
+                      ("verified", "right"), ("rate", "right"), ("removal", "right"),
+                      ("CNY / t", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def num(v: Any, fmt: str = "{:,.2f}") -> str:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return "-"
+        return "-" if x != x else fmt.format(x)
+
+    for r in frame.itertuples():
+        est = f"{num(r.estimated_t)} ({num(r.low_t)}–{num(r.high_t)})"
+        ver = (f"{num(r.verified_t)} ±{num(float(r.verified_high_t) - float(r.verified_t))}"
+               if num(r.verified_t) != "-" else "-")
+        table.add_row(r.name_zh, r.status, est, ver, num(r.realisation_rate),
+                      num(r.removal_t), num(r.cost_per_t_cny, "{:,.0f}"))
+    return table
 
 
 @ledger_app.command("verify")

@@ -143,6 +143,16 @@ def factor_segments(
                         activity, region, a, method="location" if method == "n/a" else method
                     )
                 except FactorNotFoundError:
+                    if activity == "electricity.green_certificate":
+                        warnings.append(
+                            QualityWarning(
+                                "gec.no_factor",
+                                f"green-power certificates in {region} cannot be claimed for "
+                                f"{a}..{b}: no certificate factor is in force",
+                                {"from": str(a), "to": str(b)},
+                            )
+                        )
+                        continue
                     if method != "market":
                         raise
                     f = factors.lookup(activity, region, a, method="location")
@@ -384,6 +394,10 @@ class Ledger:
         from carbon.audit import publish
 
         return publish(self, out, close_through=close_through)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _gas_t(column: pd.Series) -> float | None:
@@ -667,10 +681,14 @@ def _build_activities(con: Any, twin: Twin, start: dt.date, end: dt.date) -> Non
     # market row of the month (ties by factor id), never beyond its consumption.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _gec AS
-        SELECT node_id, CAST(date_trunc('month', period_start) AS DATE) AS period_start,
-               sum(amount) AS kwh, list_sort(list_distinct(list(batch_id))) AS batches
-        FROM current_activities WHERE activity = 'electricity.green_certificate'
-          AND period_start >= ? AND period_start < ? GROUP BY ALL""",
+        SELECT a.node_id, CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
+               sum(a.amount) AS kwh, list_sort(list_distinct(list(a.batch_id))) AS batches
+        FROM current_activities a
+        -- only certificates a certificate factor covers can be claimed (see gec.no_factor)
+        SEMI JOIN _seg s ON s.activity = a.activity
+             AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
+        WHERE a.activity = 'electricity.green_certificate'
+          AND a.period_start >= ? AND a.period_start < ? GROUP BY ALL""",
         [start, end],
     )
 
@@ -780,6 +798,8 @@ def _stamp(extra: pd.DataFrame, twin: Twin) -> pd.DataFrame:
     for col, value in defaults.items():
         if col not in out:
             out[col] = [value] * len(out)
+        elif value is not None:  # frames concatenated from several models leave gaps
+            out[col] = [value if _missing(v) else v for v in out[col]]
     out["entry_id"] = [
         "E"
         + hashlib.sha256("|".join(map(str, (k, n, p, g, a, m, f, nt))).encode()).hexdigest()[:20]

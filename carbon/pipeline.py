@@ -31,16 +31,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from carbon.errors import CarbonError
 
 if TYPE_CHECKING:
     from carbon.audit import Snapshot
+    from carbon.factors import FactorSet
     from carbon.ingest import Batch
     from carbon.ledger import Ledger
+    from carbon.store import Store
+    from carbon.twin import Twin
 
-__all__ = ["ConfigError", "InputSpec", "LedgerConfig", "RunResult", "load_config", "run"]
+__all__ = [
+    "ConfigError",
+    "InputSpec",
+    "LedgerConfig",
+    "ModelOutput",
+    "RunResult",
+    "load_config",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +137,22 @@ def load_config(path: str | Path) -> LedgerConfig:
 
 
 @dataclass
+class ModelOutput:
+    """What a models callback of :func:`run` hands back.
+
+    Attributes
+    ----------
+    entries : ledger extra entries of kinds ``avoided`` / ``removal``.
+    tables : side tables for the snapshot (``interventions`` ...).
+    meta : extra manifest facts (``target``, ``register_sha256`` ...).
+    """
+
+    entries: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class RunResult:
     """What a ledger script did."""
 
@@ -138,6 +166,7 @@ def run(
     out: str | Path,
     *,
     extra_entries: Any = None,
+    models: Callable[[Store, Twin, FactorSet], ModelOutput] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> RunResult:
     """Run a ledger script: ingest its inputs (in order), build, publish to ``out``.
@@ -150,8 +179,12 @@ def run(
     config : a :class:`LedgerConfig` or a path to its TOML.
     out : the snapshots folder.
     extra_entries : model-made entries (avoided, removals) to include.
+    models : called after ingestion with the store, twin and factor set; returns the model
+        entries (estimated and verified savings, removals) plus side tables and manifest facts
+        to publish (see :class:`ModelOutput`).
     progress : optional ``(stage, done, total)`` callback; stage names the input file.
     """
+    from carbon.audit import publish
     from carbon.factors import load_factor_set
     from carbon.ingest import fill_gaps
     from carbon.ledger import build_ledger
@@ -180,6 +213,8 @@ def run(
             progress("ledger", len(cfg.input), len(cfg.input))
         if s.fill_gaps:
             batches.append(fill_gaps(store, s.start, s.end))
+        made = models(store, twin, factors) if models else ModelOutput()
+        entries = [e for e in (extra_entries, made.entries) if e is not None and len(e)]
         ledger = build_ledger(
             store,
             twin,
@@ -187,9 +222,11 @@ def run(
             s.start,
             s.end,
             ne_threshold=s.ne_threshold,
-            extra_entries=extra_entries,
+            extra_entries=pd.concat(entries, ignore_index=True) if entries else None,
         )
-        snapshot = ledger.publish(out, close_through=s.close_through)
+        snapshot = publish(
+            ledger, out, close_through=s.close_through, tables=made.tables, meta=made.meta
+        )
     except BaseException:
         store.close()
         raise

@@ -315,16 +315,19 @@ def test_certificates_outside_the_period_need_no_factor(
     with open_store(tmp_path, twin, {"gec.csv": CERTIFICATES}) as store:
         ledger = build_ledger(store, twin, shanghai, "2022-01-01", "2022-03-01")
         assert ledger.entries.empty
-        # A certificate inside a period before the GEC factor exists is an error.
+        # A certificate inside a period before the GEC factor exists cannot be claimed: no
+        # certificate entry, market electricity untouched, and a gec.no_factor warning.
         late = "kaidike,electricity.green_certificate,2022-01-01,2022-02-01,1,MWh\n"
+        elec = "meter_id,timestamp,kwh\nE-KAIDIKE,2022-01-05 10:00,700\n"
         batch = store.ingest(write(tmp_path, "gec2022.csv", ACTIVITY_HEADER + late), now=NOW)
+        store.ingest(write(tmp_path, "elec2022.csv", elec), now=NOW)
         assert batch.accepted == 1
-        with pytest.raises(
-            FactorNotFoundError,
-            match=r"No emission factor for electricity\.green_certificate in 'CN-SH' on "
-            r"2022-01-01.*cn-gec\.zero",
-        ):
-            build_ledger(store, twin, shanghai, "2022-01-01", "2022-03-01")
+        ledger = build_ledger(store, twin, shanghai, "2022-01-01", "2022-03-01")
+        assert "electricity.green_certificate" not in set(ledger.entries.activity)
+        market = ledger.entries[ledger.entries.method == "market"]
+        assert [str(a) for a in market.amount] == ["700.000000"]
+        codes = {w.code for w in ledger.warnings}
+        assert "gec.no_factor" in codes
 
 
 # --- kinds kept apart ---------------------------------------------------------------------------
