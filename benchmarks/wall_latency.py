@@ -172,8 +172,8 @@ function plotted(id) {
     seen.text = performance.now();
   }
   if (!seen.map && plotted('map-graph')) { seen.map = performance.now(); }
-  const charts = ['map-graph', 'trend-graph', 'ranking-graph', 'quality-graph',
-                  'interventions-graph', 'macc-graph'].filter(id => document.getElementById(id));
+  const charts = ['map-graph', 'trend-graph', 'ranking-graph', 'quality-graph'].concat(
+      ['interventions-graph', 'macc-graph'].filter(id => document.getElementById(id)));
   if (!seen.all && charts.every(plotted)) { seen.all = performance.now(); }
   if (seen.text && seen.map && seen.all) { done(seen); } else { requestAnimationFrame(poll); }
 })();

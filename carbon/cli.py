@@ -382,8 +382,10 @@ def print_ledger_summary(result: Any) -> None:
 
 def interventions_table(frame: Any) -> Table:
     """Estimated (ex-ante) vs verified (ex-post) savings per intervention."""
-    table = Table(title="Interventions: estimated vs verified, t CO2e over the period (never netted)",
-                  title_justify="left")
+    table = Table(
+        title="Interventions: estimated vs verified, t CO2e over the period (never netted)",
+        title_justify="left",
+    )
     for col, just in (("intervention", "left"), ("status", "left"), ("estimated", "right"),
                       ("verified", "right"), ("rate", "right"), ("removal", "right"),
                       ("CNY / t", "right")):
