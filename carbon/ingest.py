@@ -592,7 +592,7 @@ def ingest_file(
             "events": _events,
             "activity": _activity,
         }[resolved.kind]
-        handler(store, resolved, cols, headers, tz, batch_id, now, supersede, step)
+        handler(_Job(store, resolved, cols, headers, tz, batch_id, now, supersede, step))
         counts = con.execute(
             "SELECT (SELECT count(*) FROM _raw), (SELECT count(*) FROM rejects WHERE batch_id = ?)",
             [batch_id],
@@ -661,6 +661,21 @@ def _reason_counts(store: Store, batch_id: str) -> tuple[tuple[str, int], ...]:
 
 _REJECT = """INSERT INTO rejects
     SELECT ?, _row, raw, reason, message FROM _parsed WHERE reason IS NOT NULL"""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything a kind-specific ingest step needs about the batch being ingested."""
+
+    store: Store
+    mapping: Mapping
+    cols: dict[str, str]
+    headers: list[str]
+    tz: str
+    batch_id: str
+    now: dt.datetime
+    supersede: bool
+    step: Callable[[int], None]
 
 
 def _apply_rules(con: Any, rules: list[tuple[str, str, str]], now: dt.datetime) -> None:
@@ -756,17 +771,9 @@ def _parse_metered(
     _duplicates(con, "meter_id, ts", "amount")
 
 
-def _interval(
-    store: Store,
-    mapping: Mapping,
-    cols: dict[str, str],
-    headers: list[str],
-    tz: str,
-    batch_id: str,
-    now: dt.datetime,
-    supersede: bool,
-    step: Callable[[int], None],
-) -> None:
+def _interval(job: _Job) -> None:
+    store, mapping, cols, headers, tz = job.store, job.mapping, job.cols, job.headers, job.tz
+    batch_id, now, supersede, step = job.batch_id, job.now, job.supersede, job.step
     con = store.con
     _parse_metered(store, mapping, cols, headers, tz, "value", now)
     step(2)
@@ -840,17 +847,9 @@ def _against_stored(
         )
 
 
-def _register(
-    store: Store,
-    mapping: Mapping,
-    cols: dict[str, str],
-    headers: list[str],
-    tz: str,
-    batch_id: str,
-    now: dt.datetime,
-    supersede: bool,
-    step: Callable[[int], None],
-) -> None:
+def _register(job: _Job) -> None:
+    store, mapping, cols, headers, tz = job.store, job.mapping, job.cols, job.headers, job.tz
+    batch_id, now, step = job.batch_id, job.now, job.step
     con = store.con
     _parse_metered(store, mapping, cols, headers, tz, "reading", now)
     step(2)
@@ -923,17 +922,9 @@ def _register(
     con.execute(_REJECT, [batch_id])
 
 
-def _events(
-    store: Store,
-    mapping: Mapping,
-    cols: dict[str, str],
-    headers: list[str],
-    tz: str,
-    batch_id: str,
-    now: dt.datetime,
-    supersede: bool,
-    step: Callable[[int], None],
-) -> None:
+def _events(job: _Job) -> None:
+    store, cols, headers, tz = job.store, job.cols, job.headers, job.tz
+    batch_id, now, step = job.batch_id, job.now, job.step
     con = store.con
     old = _number(cols["old_final"]) if "old_final" in cols else "NULL"
     new = _number(cols["new_initial"]) if "new_initial" in cols else "NULL"
@@ -979,17 +970,9 @@ def _events(
     con.execute(_REJECT, [batch_id])
 
 
-def _activity(
-    store: Store,
-    mapping: Mapping,
-    cols: dict[str, str],
-    headers: list[str],
-    tz: str,
-    batch_id: str,
-    now: dt.datetime,
-    supersede: bool,
-    step: Callable[[int], None],
-) -> None:
+def _activity(job: _Job) -> None:
+    store, mapping, cols, headers, tz = job.store, job.mapping, job.cols, job.headers, job.tz
+    batch_id, now, supersede, step = job.batch_id, job.now, job.supersede, job.step
     con = store.con
     acts = pd.DataFrame(
         {
