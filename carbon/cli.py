@@ -80,8 +80,16 @@ def factors_list(
     fs = load_factor_set(profile) if profile else load_catalogue()
     title = f"{fs.name} · {len(fs)} factors · GWP {fs.gwp.name} · sha256 {fs.content_hash[:12]}"
     table = Table(title=title, title_justify="left")
-    for col in ("id", "activity", "region", "valid", "method", "value as published",
-                "kgCO2e / unit", "confidence"):
+    for col in (
+        "id",
+        "activity",
+        "region",
+        "valid",
+        "method",
+        "value as published",
+        "kgCO2e / unit",
+        "confidence",
+    ):
         table.add_column(col, overflow="fold")
     for f in fs:
         if activity and f.activity != activity:
@@ -176,14 +184,22 @@ def twin_summary_table(twin: Any) -> Table:
     for col in ("item", "twin", "published"):
         table.add_column(col)
     table.add_row("street blocks", str(kinds.count("block")), str(facts.get("street_blocks")))
-    table.add_row("residential areas", str(kinds.count("residential_area")),
-                  str(facts.get("residential_areas")))
-    table.add_row("office buildings", str(kinds.count("office_building")),
-                  str(facts.get("office_buildings")))
-    table.add_row("residents", f"{twin.total('residents', 'residential_area'):,.0f}",
-                  f"{facts.get('residents', 0):,}")
-    table.add_row("street-front shops", f"{twin.total('shops'):,.0f}",
-                  f"{facts.get('shops_at_least')}+")
+    table.add_row(
+        "residential areas",
+        str(kinds.count("residential_area")),
+        str(facts.get("residential_areas")),
+    )
+    table.add_row(
+        "office buildings", str(kinds.count("office_building")), str(facts.get("office_buildings"))
+    )
+    table.add_row(
+        "residents",
+        f"{twin.total('residents', 'residential_area'):,.0f}",
+        f"{facts.get('residents', 0):,}",
+    )
+    table.add_row(
+        "street-front shops", f"{twin.total('shops'):,.0f}", f"{facts.get('shops_at_least')}+"
+    )
     table.add_row("meters", str(len(twin.meters)), "-")
     table.add_row("assets", str(len(twin.assets)), "-")
     return table
@@ -236,14 +252,16 @@ def run_synth(twin: Any, out: Path, start: str, end: str, seed: int, faults: boo
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return generate(twin, out, start=start, end=end, seed=seed, faults=faults,
-                        progress=progress)
+        return generate(
+            twin, out, start=start, end=end, seed=seed, faults=faults, progress=progress
+        )
 
 
 def print_synth_result(result: Any) -> None:
     """Show the files written and the faults injected."""
-    table = Table(title="SYNTHETIC data written (labelled synthetic in every file name)",
-                  title_justify="left")
+    table = Table(
+        title="SYNTHETIC data written (labelled synthetic in every file name)", title_justify="left"
+    )
     for col in ("file", "rows", "sha256"):
         table.add_column(col)
     for f in result.manifest["files"]:
@@ -283,31 +301,43 @@ def ingest(
         batches = []
         for f in files:
             task = bar.add_task(f.name, total=5)
-            batches.append(st.ingest(
-                f, mapping, supersede=supersede,
-                progress=lambda stage, done, total, t=task, name=f.name: bar.update(
-                    t, completed=done, description=f"{name}: {stage}")))
+
+            def step(stage: str, done: int, total: int, t: Any = task, name: str = f.name) -> None:
+                bar.update(t, completed=done, description=f"{name}: {stage}")
+
+            batches.append(st.ingest(f, mapping, supersede=supersede, progress=step))
     console.print(batch_table(batches))
 
 
 def _stage_bar() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                    transient=True)
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 def batch_table(batches: list[Any]) -> Table:
     """Rows read, accepted and rejected per batch, then rejected rows per reason."""
     table = Table(title="Batches: read = accepted + rejected", title_justify="left")
-    for col, just in (("file", "left"), ("kind", "left"), ("read", "right"),
-                      ("accepted", "right"), ("rejected", "right")):
+    for col, just in (
+        ("file", "left"),
+        ("kind", "left"),
+        ("read", "right"),
+        ("accepted", "right"),
+        ("rejected", "right"),
+    ):
         table.add_column(col, justify=just, no_wrap=col != "file")  # type: ignore[arg-type]
     for b in batches:
         skipped = " [dim](seen before)[/]" if b.skipped else ""
-        table.add_row(Path(b.file).name + skipped, b.kind, f"{b.read:,}", f"{b.accepted:,}",
-                      f"{b.rejected:,}")
+        table.add_row(
+            Path(b.file).name + skipped, b.kind, f"{b.read:,}", f"{b.accepted:,}", f"{b.rejected:,}"
+        )
     reasons = [(Path(b.file).name, r, n) for b in batches if not b.skipped for r, n in b.reasons]
     if reasons:
         table.add_section()
@@ -325,16 +355,20 @@ app.add_typer(ledger_app, name="ledger")
 @friendly
 def ledger_build(
     config: Annotated[Path, typer.Argument(help="Ledger script TOML.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Snapshots folder.")] = Path(
-        "snapshots"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Snapshots folder.")] = Path("snapshots"),
 ) -> None:
     """Ingest the script's inputs, build the ledger and publish a snapshot."""
     from carbon.pipeline import run
 
     with _stage_bar() as bar:
         task = bar.add_task("ledger", total=None)
-        result = run(config, out, progress=lambda stage, done, total: bar.update(
-            task, completed=done, total=total, description=stage))
+        result = run(
+            config,
+            out,
+            progress=lambda stage, done, total: bar.update(
+                task, completed=done, total=total, description=stage
+            ),
+        )
     print_ledger_summary(result)
     result.ledger.store.close()
 
@@ -344,8 +378,11 @@ def print_ledger_summary(result: Any) -> None:
     ledger, snapshot = result.ledger, result.snapshot
     console.print(batch_table(result.batches))
     roll = ledger.rollup("block")
-    table = Table(title=f"{ledger.twin.site.name_zh} · {ledger.start} .. {ledger.end} · "
-                        "t CO2e by block and GPC sector (location-based)", title_justify="left")
+    table = Table(
+        title=f"{ledger.twin.site.name_zh} · {ledger.start} .. {ledger.end} · "
+        "t CO2e by block and GPC sector (location-based)",
+        title_justify="left",
+    )
     sectors = sorted(roll.gpc_sector.unique())
     table.add_column("block")
     for sector in sectors:
@@ -355,15 +392,20 @@ def print_ledger_summary(result: Any) -> None:
     for _, group in roll.groupby("node_id"):
         by = group.groupby("gpc_sector").co2e_t.sum()
         per_cap = group.co2e_t_per_capita.iloc[0]
-        table.add_row(f"{group.name_zh.iloc[0]}", *(f"{by.get(s, 0):,.1f}" for s in sectors),
-                      f"{by.sum():,.1f}", "-" if per_cap != per_cap else f"{per_cap:.2f}")
+        table.add_row(
+            f"{group.name_zh.iloc[0]}",
+            *(f"{by.get(s, 0):,.1f}" for s in sectors),
+            f"{by.sum():,.1f}",
+            "-" if per_cap != per_cap else f"{per_cap:.2f}",
+        )
     console.print(table)
     totals = Table(title="GPC totals, t CO2e", title_justify="left")
     for col in ("total", "location-based", "market-based"):
         totals.add_column(col, justify="right")
     for name in ("BASIC", "BASIC+", "territorial", "scope2"):
-        totals.add_row(name, f"{ledger.total('location', name):,.1f}",
-                       f"{ledger.total('market', name):,.1f}")
+        totals.add_row(
+            name, f"{ledger.total('location', name):,.1f}", f"{ledger.total('market', name):,.1f}"
+        )
     console.print(totals)
     cov = ledger.coverage
     console.print(
@@ -371,7 +413,8 @@ def print_ledger_summary(result: Any) -> None:
         "intervals "
         f"({cov.present.sum() / max(cov.expected.sum(), 1):.2%}); "
         f"{int(cov.estimated.sum()):,} estimated; "
-        f"{(cov.completeness.map(float) < 0.9).sum()} meter-months below 90 %.")
+        f"{(cov.completeness.map(float) < 0.9).sum()} meter-months below 90 %."
+    )
     interventions = snapshot.path / "interventions.csv"
     if interventions.exists():
         console.print(interventions_table(snapshot.table("interventions")))
@@ -386,9 +429,15 @@ def interventions_table(frame: Any) -> Table:
         title="Interventions: estimated vs verified, t CO2e over the period (never netted)",
         title_justify="left",
     )
-    for col, just in (("intervention", "left"), ("status", "left"), ("estimated", "right"),
-                      ("verified", "right"), ("rate", "right"), ("removal", "right"),
-                      ("CNY / t", "right")):
+    for col, just in (
+        ("intervention", "left"),
+        ("status", "left"),
+        ("estimated", "right"),
+        ("verified", "right"),
+        ("rate", "right"),
+        ("removal", "right"),
+        ("CNY / t", "right"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
 
     def num(v: Any, fmt: str = "{:,.2f}") -> str:
@@ -400,10 +449,20 @@ def interventions_table(frame: Any) -> Table:
 
     for r in frame.itertuples():
         est = f"{num(r.estimated_t)} ({num(r.low_t)}–{num(r.high_t)})"
-        ver = (f"{num(r.verified_t)} ±{num(float(r.verified_high_t) - float(r.verified_t))}"
-               if num(r.verified_t) != "-" else "-")
-        table.add_row(r.name_zh, r.status, est, ver, num(r.realisation_rate),
-                      num(r.removal_t), num(r.cost_per_t_cny, "{:,.0f}"))
+        ver = (
+            f"{num(r.verified_t)} ±{num(float(r.verified_high_t) - float(r.verified_t))}"
+            if num(r.verified_t) != "-"
+            else "-"
+        )
+        table.add_row(
+            r.name_zh,
+            r.status,
+            est,
+            ver,
+            num(r.realisation_rate),
+            num(r.removal_t),
+            num(r.cost_per_t_cny, "{:,.0f}"),
+        )
     return table
 
 
@@ -435,13 +494,17 @@ def ledger_trace(
     t = trace(snapshot, entry_id)
     e = t.entry
     console.rule(f"[bold]{e['entry_id']}[/] · {e['kind']} · {e['node_path']}")
-    console.print(f"{e['period_start']} .. {e['period_end']} · GPC {e['gpc_ref']} scope "
-                  f"{e['scope']} · {e['method']} · {e['activity']}: {e['amount']} {e['unit']} "
-                  f"x {e['factor_co2e']} kgCO2e/{e['unit']} = [bold]{e['co2e_kg']} kgCO2e[/]")
+    console.print(
+        f"{e['period_start']} .. {e['period_end']} · GPC {e['gpc_ref']} scope "
+        f"{e['scope']} · {e['method']} · {e['activity']}: {e['amount']} {e['unit']} "
+        f"x {e['factor_co2e']} kgCO2e/{e['unit']} = [bold]{e['co2e_kg']} kgCO2e[/]"
+    )
     console.print(t.readings.to_string(index=False))
     if t.factor:
-        console.print(f"Factor [bold]{t.factor['factor_id']}[/]: {t.factor['value_as_published']}"
-                      f" — {t.factor['citation']} · confidence {t.factor['confidence']}")
+        console.print(
+            f"Factor [bold]{t.factor['factor_id']}[/]: {t.factor['value_as_published']}"
+            f" — {t.factor['citation']} · confidence {t.factor['confidence']}"
+        )
     for b in t.batches:
         console.print(f"Input {b['file_name']} sha256 {b['sha256'][:16]}… rows {b['rows']}")
 
@@ -456,8 +519,10 @@ def ledger_diff(
     from carbon.audit import diff
 
     d = diff(a, b)
-    console.print(f"{len(d['added'])} entries added, {len(d['removed'])} removed, "
-                  f"{len(d['changed'])} changed.")
+    console.print(
+        f"{len(d['added'])} entries added, {len(d['removed'])} removed, "
+        f"{len(d['changed'])} changed."
+    )
     for why in d["explanations"]:
         console.print(f"- {why}")
     for name, (old, new) in d["totals"].items():
@@ -485,14 +550,47 @@ def demo(
     with _stage_bar() as bar:
         task = bar.add_task("synthetic data", total=None)
         result = build_demo(
-            out, seed=seed,
+            out,
+            seed=seed,
             synth_progress=lambda done, total: bar.update(task, completed=done, total=total),
             progress=lambda stage, done, total: bar.update(
-                task, completed=done, total=total, description=f"ingest {stage}"))
+                task, completed=done, total=total, description=f"ingest {stage}"
+            ),
+        )
     print_ledger_summary(result)
     result.ledger.store.close()
     if serve:
-        console.print("[yellow]The wall screen is not built yet (issue 5); nothing to serve.[/]")
+        from dashboard import serve as serve_wall
+
+        console.print("[bold]Wall screen:[/] http://127.0.0.1:8050/  (Ctrl+C to stop)")
+        serve_wall(out / "snapshots")
+
+
+# --------------------------------------------------------------------------- wall
+@app.command("wall")
+@friendly
+def wall(
+    snapshots: Annotated[
+        Path, typer.Argument(help="Snapshots folder (follows LATEST) or one snapshot folder.")
+    ] = Path("demo/snapshots"),
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to bind; anything but loopback needs CARBON_WALL_USER and "
+            "CARBON_WALL_PASSWORD."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8050,
+    carousel: Annotated[
+        int, typer.Option(help="Seconds per carousel view (start it with ?carousel=1).")
+    ] = 30,
+    lang: Annotated[str, typer.Option(help="Starting language: zh or en.")] = "zh",
+) -> None:
+    """Serve the carbon wall screen over published ledger snapshots (read-only)."""
+    from dashboard import serve
+
+    console.print(f"[bold]Wall screen:[/] http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(snapshots, host=host, port=port, carousel_seconds=carousel, lang=lang)
 
 
 def main() -> None:

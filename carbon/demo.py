@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -129,17 +129,25 @@ def intervention_models(
         table = estimate_register(register, factors, start, end)
         ex_ante = register_entries(register, factors, start, end)
         verified: list[pd.DataFrame] = []
-        extra: dict[str, dict[str, float]] = {}
+        extra: dict[str, dict[str, Any]] = {}
         for iid, (meter_id, _) in (verify_meters or {}).items():
             iv = register[iid]
             meter = twin.meters[meter_id]
             use_type = meter.use_type or twin.use_type_of(meter.node)
-            day_types = "weekday_weekend" if use_type == "office" else "all"
+            day_types: Literal["all", "weekday_weekend"] = (
+                "weekday_weekend" if use_type == "office" else "all"
+            )
             usage = mv.daily_usage(store, meter_id, tz=twin.site.timezone, end=end)
             result = mv.verify(usage, temperature, iv.commissioned, day_types=day_types)
             entries = mv.verified_entries(
-                iid, meter.node, "electricity.grid", classify("electricity.grid", use_type),
-                result, factors, twin.region_of(meter.node))
+                iid,
+                meter.node,
+                "electricity.grid",
+                classify("electricity.grid", use_type),
+                result,
+                factors,
+                twin.region_of(meter.node),
+            )
             verified.append(entries)
             verified_t = float(sum(entries.co2e_kg, Decimal(0))) / 1000
             share = result.uncertainty_kwh / result.avoided_kwh if result.avoided_kwh else 0.0
@@ -153,19 +161,27 @@ def intervention_models(
                 "cvrmse": result.g14.get("cvrmse"),
                 "g14_ok": bool(result.g14.get("ok", result.g14.get("cvrmse_ok"))),
             }
-            log.info("verified %s: %.3f t (estimate %.3f t over the same months)", iid,
-                     verified_t, est_t)
-        for col in ("verified_t", "verified_low_t", "verified_high_t", "realisation_rate",
-                    "cvrmse", "g14_ok"):
+            log.info(
+                "verified %s: %.3f t (estimate %.3f t over the same months)", iid, verified_t, est_t
+            )
+        for col in (
+            "verified_t",
+            "verified_low_t",
+            "verified_high_t",
+            "realisation_rate",
+            "cvrmse",
+            "g14_ok",
+        ):
             table[col] = table.intervention_id.map(lambda i, c=col: extra.get(i, {}).get(c))
         parts = [e for e in (ex_ante, *verified) if len(e)]
-        meta: dict[str, Any] = {"register": {"file": register.path.name,
-                                             "sha256": register.sha256}}
+        meta: dict[str, Any] = {"register": {"file": register.path.name, "sha256": register.sha256}}
         if target:
             meta["target"] = target
         return ModelOutput(
             entries=pd.concat(parts, ignore_index=True) if parts else None,
-            tables={"interventions": table.round(6)}, meta=meta)
+            tables={"interventions": table.round(6)},
+            meta=meta,
+        )
 
     return models
 
@@ -200,15 +216,27 @@ def build_demo(
     out.mkdir(parents=True, exist_ok=True)
     twin = load_twin("shimen_erlu")
     register = load_register(twin)
-    adjustments = {meter: [(str(register[iid].commissioned), multiplier)]
-                   for iid, (meter, multiplier) in DEMO_TRUE_SAVINGS.items()}
+    adjustments = {
+        meter: [(str(register[iid].commissioned), multiplier)]
+        for iid, (meter, multiplier) in DEMO_TRUE_SAVINGS.items()
+    }
     # A year of baseline before the earliest commissioning date, for the M&V.
-    first = min(dt.date.fromisoformat(start), *(register[i].commissioned
-                                                 for i in DEMO_TRUE_SAVINGS))
+    first = min(
+        dt.date.fromisoformat(start), *(register[i].commissioned for i in DEMO_TRUE_SAVINGS)
+    )
     synth_start = dt.date(first.year - 1, first.month, 1)
-    synth = generate(twin, out / "synthetic", start=str(synth_start), end=end, seed=seed,
-                     faults=faults, progress=synth_progress, adjustments=adjustments)
+    synth = generate(
+        twin,
+        out / "synthetic",
+        start=str(synth_start),
+        end=end,
+        seed=seed,
+        faults=faults,
+        progress=synth_progress,
+        adjustments=adjustments,
+    )
     config = write_demo_config(out, synth.files, start=start, end=end)
-    models = intervention_models(register, synth.temperature, start, end,
-                                 verify_meters=DEMO_TRUE_SAVINGS, target=DEMO_TARGET)
+    models = intervention_models(
+        register, synth.temperature, start, end, verify_meters=DEMO_TRUE_SAVINGS, target=DEMO_TARGET
+    )
     return run(config, out / "snapshots", models=models, progress=progress)

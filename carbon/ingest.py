@@ -299,7 +299,7 @@ def guess_mapping(headers: list[str]) -> Mapping:
             f"(e.g. mapping={{'kind': '{kind}', 'columns': {{'{missing[0]}': '<header>'}}}})."
         )
     cols = {f: found[f] for f in (*required, *optional) if f in found}
-    return Mapping(kind=kind, columns=cols)  # type: ignore[arg-type]
+    return Mapping(kind=kind, columns=cols)
 
 
 def _known_headers(headers: list[str]) -> dict[str, str]:

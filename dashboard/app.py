@@ -1,0 +1,986 @@
+"""The wall screen's layout and callbacks (Dash).
+
+Callbacks do no accounting: each one validates its inputs (node ids against the snapshot,
+views and languages against fixed lists), asks the read-only :mod:`dashboard.data` module for
+a small frame and hands it to a pure function of :mod:`dashboard.figures`. Every callback is
+guarded: whatever fails, the panel shows a calm status line, never a stack trace (DESIGN: 'never
+a stack trace'). The page is laid out on a 1920 x 1080 canvas that scales to any screen
+(research/wallscreen.md §2.2-2.3): a header, a row of KPI tiles, and three columns with the map
+in the centre.
+
+Use :func:`dashboard.server.create_app` (or :func:`dashboard.server.serve`) rather than
+:func:`build_app` directly.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pandas as pd
+from dash import (
+    ALL,
+    Dash,
+    Input,
+    Output,
+    State,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
+
+from dashboard import figures
+from dashboard.data import (
+    BREAKDOWNS,
+    METHODS,
+    METRICS,
+    Kpis,
+    SnapshotSource,
+    WallDataError,
+    WallSnapshot,
+)
+from dashboard.i18n import (
+    LANGS,
+    fmt_count,
+    fmt_energy,
+    fmt_number,
+    fmt_percent,
+    fmt_tonnes,
+    name_of,
+    t,
+)
+
+__all__ = ["KPI_KEYS", "build_app", "layout"]
+
+log = logging.getLogger(__name__)
+
+CLIENT_TEXT = ("carousel_on", "carousel_off", "carousel_play", "carousel_pause")
+"""Labels the browser fills in itself (the clock callback runs client side)."""
+
+KPI_KEYS = ("emissions", "per_capita", "avoided", "removals", "pv", "target", "completeness")
+"""The KPI tiles, left to right; each opens its provenance when selected."""
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+GRAPH_CONFIG: Any = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False,
+                "responsive": True}
+
+
+# ------------------------------------------------------------------------------ validation
+def _choice(value: object, allowed: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``allowed``, else the first allowed value."""
+    return value if isinstance(value, str) and value in allowed else allowed[0]
+
+
+def _clicked_node(click: object) -> str | None:
+    """The node id a plotly click reports in ``customdata`` (unvalidated), if any."""
+    if not isinstance(click, dict):
+        return None
+    points = click.get("points")
+    if not isinstance(points, list) or not points or not isinstance(points[0], dict):
+        return None
+    custom = points[0].get("customdata")
+    if isinstance(custom, list) and custom:
+        custom = custom[0]
+    return custom if isinstance(custom, str) and len(custom) < 200 else None
+
+
+def _calm(lang: str, message: str | None = None) -> html.Div:
+    return html.Div([html.Div(t("unavailable", lang), className="calm-title"),
+                     html.Div(message or t("panel_failed", lang), className="calm-text")],
+                    className="calm")
+
+
+def _calm_message(exc: BaseException, lang: str) -> str:
+    if isinstance(exc, WallDataError):
+        text = str(exc)
+        return text if len(text) < 240 else text[:237] + "…"
+    return t("panel_failed", lang)
+
+
+def guarded(fallback: Callable[[str, str], Any]) -> Callable[[Callable[..., Any]],
+                                                                 Callable[..., Any]]:
+    """Turn any exception of a callback into ``fallback(lang, message)`` (logged, never shown
+    as a trace). The callback's last input, when it is a language, picks the language."""
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def inner(*args: Any) -> Any:
+            lang = args[-1] if args and isinstance(args[-1], str) and args[-1] in LANGS \
+                else "zh"
+            try:
+                return func(*args)
+            except WallDataError as exc:
+                log.warning("wall: %s: %s", func.__name__, exc)
+                return fallback(lang, _calm_message(exc, lang))
+            except Exception as exc:
+                log.exception("wall: callback %s failed", func.__name__)
+                return fallback(lang, _calm_message(exc, lang))
+
+        return inner
+
+    return wrap
+
+
+# ------------------------------------------------------------------------------ layout
+def _panel(pid: str, *children: Any, controls: Any = None, extra_class: str = "") -> html.Div:
+    head = [html.Div(id=f"{pid}-title", className="panel-title")]
+    if controls is not None:
+        head.append(html.Div(controls, className="panel-controls"))
+    return html.Div([html.Div(head, className="panel-head"),
+                     html.Div(list(children), className="panel-body")],
+                    id=f"{pid}-panel", className=f"panel {extra_class}".strip())
+
+
+def _graph(gid: str) -> dcc.Graph:
+    return dcc.Graph(id=gid, config=GRAPH_CONFIG, className="graph",
+                     figure=figures.empty_spec(""))
+
+
+def _toggle(rid: str, values: tuple[str, ...], value: str) -> dcc.RadioItems:
+    return dcc.RadioItems(id=rid, options=[{"label": v, "value": v} for v in values],
+                          value=value, inline=True, className="toggle",
+                          inputClassName="toggle-input", labelClassName="toggle-label")
+
+
+def _kpi_tile(key: str) -> html.Button:
+    return html.Button(
+        [html.Div(id=f"kpi-{key}-label", className="kpi-label"),
+         html.Div(id=f"kpi-{key}-value", className="kpi-value"),
+         html.Div(id=f"kpi-{key}-sub", className="kpi-sub"),
+         html.Div(id=f"kpi-{key}-foot", className="kpi-foot")],
+        id=f"kpi-{key}", className="kpi", n_clicks=0)
+
+
+def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: float,
+           timezone: str, initial: dict[str, Any] | None = None) -> html.Div:
+    """The page: its skeleton, with the first view's texts and figures already in place
+    (``initial`` maps ``"id.property"`` to a value, as the callbacks return them), so the
+    first render needs no callback round trip."""
+    header = html.Div([
+        html.Div(id="title", className="title"),
+        html.Div([html.Div(id="clock", className="clock"),
+                  html.Div(id="status", className="status")], className="header-mid"),
+        html.Div([
+            html.Div(id="carousel-state", className="carousel-state"),
+            html.Button(id="carousel-btn", className="hbtn", n_clicks=0),
+            html.Button(id="fullscreen-btn", className="hbtn", n_clicks=0),
+            html.Button(id="lang-btn", className="hbtn lang", n_clicks=0),
+        ], className="header-right"),
+    ], className="header")
+    kpis = html.Div([_kpi_tile(k) for k in KPI_KEYS], className="kpis")
+    left = html.Div([
+        _panel("ranking", html.Div(id="ranking-note", className="note"),
+               _graph("ranking-graph"), extra_class="grow-5"),
+        _panel("quality", html.Div(id="quality-body", className="quality"),
+               extra_class="grow-5"),
+    ], className="col")
+    centre = html.Div([
+        _panel("map", html.Div(id="crumbs", className="crumbs"), _graph("map-graph"),
+               controls=_toggle("metric", METRICS, "emissions"), extra_class="grow-6"),
+        _panel("trend", html.Div(id="trend-note", className="note"), _graph("trend-graph"),
+               controls=[_toggle("method", METHODS, "location"),
+                         _toggle("breakdown", BREAKDOWNS, "sector")], extra_class="grow-4"),
+    ], className="col centre")
+    right = html.Div([
+        _panel("interventions", html.Div(id="interventions-note", className="note"),
+               html.Div(id="interventions-body", className="interventions"),
+               extra_class="grow-55"),
+        _panel("suggest", html.Div(id="suggest-body", className="suggest"),
+               extra_class="grow-45"),
+    ], className="col")
+    overlay = html.Div([
+        html.Div([
+            html.Div([html.Div(id="prov-title", className="prov-title"),
+                      html.Button(id="prov-close", className="hbtn", n_clicks=0)],
+                     className="prov-head"),
+            html.Div(id="prov-body", className="prov-body"),
+        ], className="prov-card"),
+    ], id="prov-overlay", className="prov-overlay hidden")
+    page = html.Div([
+        dcc.Location(id="url", refresh=False),
+        dcc.Store(id="lang", data=lang),
+        dcc.Store(id="sel", data=(initial or {}).get("sel.data")),
+        dcc.Store(id="snap", data=(initial or {}).get("snap.data")),
+        dcc.Store(id="prov", data=None),
+        dcc.Store(id="carousel", data={"on": carousel, "i": 0, "at": None,
+                                       "n": 1, "seconds": carousel_seconds}),
+        dcc.Store(id="cfg", data={"tz": timezone, "started": time.time() * 1000,
+                                  "seconds": carousel_seconds, "text": {
+                                      lg: {k: t(k, lg) for k in CLIENT_TEXT} for lg in LANGS}}),
+        dcc.Interval(id="clock-tick", interval=1000),
+        dcc.Interval(id="poll", interval=int(poll_seconds * 1000)),
+        dcc.Interval(id="carousel-tick", interval=int(carousel_seconds * 1000)),
+        html.Div(id="fullscreen-dummy", style={"display": "none"}),
+        html.Div([header, kpis, html.Div([left, centre, right], className="main"), overlay],
+                 id="screen", className="screen"),
+    ], className="root")
+    if initial:
+        _fill(page, initial)
+    return page
+
+
+def _fill(component: Any, values: dict[str, Any]) -> None:
+    """Set ``id.property`` values on the components of a layout tree."""
+    cid = getattr(component, "id", None)
+    if isinstance(cid, str):
+        for key, value in values.items():
+            target, _, prop = key.rpartition(".")
+            if target == cid:
+                setattr(component, prop, value)
+    children = getattr(component, "children", None)
+    if isinstance(children, list | tuple):
+        for child in children:
+            _fill(child, values)
+    elif children is not None and hasattr(children, "to_plotly_json"):
+        _fill(children, values)
+
+
+# ------------------------------------------------------------------------------ KPI text
+def _dash_value(lang: str) -> list[Any]:
+    return [html.Span("—", className="num muted"), html.Span("", className="unit")]
+
+
+def _value(number: str, unit: str) -> list[Any]:
+    size = "num long" if len(number) > 6 else "num"
+    return [html.Span(number, className=size), html.Span(unit, className="unit")]
+
+
+def kpi_texts(k: Kpis, snap: WallSnapshot, lang: str) -> dict[str, tuple[Any, Any, Any, Any]]:
+    """Label, value, sub-line and status footer of every KPI tile of one node."""
+    view = t("v_location" if k.method == "location" else "v_market", lang)
+    out: dict[str, tuple[Any, Any, Any, Any]] = {}
+    # emissions
+    if k.emissions_t is not None:
+        f = fmt_tonnes(k.emissions_t, lang)
+        value = _value(f.value, f.unit)
+        if k.change is not None and k.last_year is not None:
+            arrow = "▲" if k.change > 0 else "▼"
+            cls = "up" if k.change > 0 else "down"
+            sub: Any = html.Span(f"{arrow} " + t("kpi_vs_last", lang, year=k.last_year,
+                                                 change=fmt_percent(k.change, lang,
+                                                                    signed=True)),
+                                 className=cls)
+        else:
+            sub = t("kpi_no_last", lang)
+        foot = " · ".join(x for x in (view, k.factor_note) if x)
+    else:
+        value, sub, foot = _dash_value(lang), t("no_data", lang), view
+    out["emissions"] = (t("kpi_emissions", lang, year=k.year or ""), value, sub, foot)
+    # per capita
+    est = t("pv_estimated_mark", lang) if k.residents_estimated else ""
+    if k.per_capita_t is not None and k.residents:
+        value = _value(fmt_number(k.per_capita_t, lang), t("u_t_per_cap", lang))
+        sub = t("kpi_residents", lang, n=fmt_count(k.residents, lang), est=est)
+    else:
+        value, sub = _dash_value(lang), t("kpi_no_residents", lang)
+    out["per_capita"] = (t("kpi_per_capita", lang), value, sub, view)
+    # avoided
+    if k.avoided_estimated_t is not None or k.avoided_verified_t is not None:
+        e = fmt_tonnes(k.avoided_estimated_t, lang)
+        v = fmt_tonnes(k.avoided_verified_t, lang) if k.avoided_verified_t is not None else None
+        value = _value(f"{e.value} / {v.value if v else '—'}", e.unit)
+        bits = []
+        if k.avoided_realisation is not None:
+            bits.append(t("kpi_realisation", lang,
+                          rate=fmt_percent(k.avoided_realisation, lang, 0)))
+        if k.avoided_low_t is not None and k.avoided_high_t is not None:
+            bits.append(t("kpi_range", lang, low=fmt_number(k.avoided_low_t, lang),
+                          high=fmt_number(k.avoided_high_t, lang)))
+        sub, foot = " · ".join(bits), f"{t('estimated', lang)} / {t('verified', lang)}"
+    else:
+        value, sub, foot = _dash_value(lang), t("no_interventions", lang), ""
+    out["avoided"] = (t("kpi_avoided", lang), value, sub, foot)
+    # removals
+    if k.removals_t is not None:
+        f = fmt_tonnes(k.removals_t, lang)
+        value, sub = _value(f.value, f.unit), ""
+    else:
+        value, sub = _dash_value(lang), t("no_removals", lang)
+    out["removals"] = (t("kpi_removals", lang), value, sub, "")
+    # PV
+    if k.pv_kwh is not None:
+        f = fmt_energy(k.pv_kwh, lang)
+        value, sub = _value(f.value, f.unit), ""
+    else:
+        value, sub = _dash_value(lang), t("no_pv", lang)
+    out["pv"] = (t("kpi_pv", lang), value, sub, "")
+    # target
+    target = k.target
+    if target is None:
+        value, sub = _dash_value(lang), t("no_target", lang)
+    else:
+        reduction = fmt_percent(float(target.get("reduction", math.nan)), lang, 0)
+        sub = t("kpi_target_text", lang, base=target.get("base_year", "?"),
+                reduction=reduction, year=target.get("target_year", "?"))
+        if k.target_progress is not None:
+            value = _value(fmt_percent(k.target_progress, lang, 0), "")
+        else:
+            value = _dash_value(lang)
+            if k.target_base_missing:
+                sub = t("kpi_target_base_missing", lang, base=target.get("base_year", "?"))
+    basis = str(target.get("basis", "")) if target else ""
+    foot = t("kpi_target_assumed", lang) if "ASSUMPTION" in basis.upper() else basis[:60]
+    out["target"] = (t("kpi_target", lang), value, sub, foot)
+    # completeness
+    if k.completeness is not None:
+        value = _value(fmt_percent(k.completeness, lang, 1), "")
+        sub = t("kpi_meters", lang, n=fmt_count(k.meters, lang))
+        foot = t("kpi_estimated_share", lang, share=fmt_percent(k.estimated_share or 0.0, lang,
+                                                                   3))
+    else:
+        value, sub, foot = _dash_value(lang), t("no_data", lang), ""
+    out["completeness"] = (t("kpi_completeness", lang), value, sub, foot)
+    return out
+
+
+# ------------------------------------------------------------------------------ panels
+def _rows(items: list[Any], empty: str) -> list[Any]:
+    return items if items else [html.Div(empty, className="row muted")]
+
+
+def quality_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
+    """The data-quality panel: completeness by month, meters with gaps, rejected rows,
+    notation keys and ledger warnings."""
+    q = snap.quality(node)
+    gaps = [html.Div([html.Span(r.meter_id, className="mono"),
+                      html.Span(t("dq_missing", lang, n=fmt_count(r.missing, lang)),
+                                className="right warn")], className="row")
+            for r in q["gaps"].head(4).itertuples()]
+    rejects = []
+    for r in q["rejects"].head(4).itertuples():
+        try:
+            reason = t(f"reason_{r.reason}", lang)
+        except KeyError:
+            reason = str(r.reason)
+        rejects.append(html.Div([html.Span(reason),
+                                 html.Span(t("dq_rows", lang, n=fmt_count(r.rows, lang)),
+                                           className="right")], className="row"))
+    keys: dict[str, list[str]] = {}
+    for r in q["notation"].itertuples():
+        keys.setdefault(str(r.notation_key), []).append(str(r.gpc_ref))
+    notation = []
+    for key, refs in sorted(keys.items()):
+        try:
+            label = t(f"nk_{key}", lang)
+        except KeyError:
+            label = key
+        notation.append(html.Div([html.Span(label, className="nk"),
+                                  html.Span(" ".join(refs), className="right mono small")],
+                                 className="row wrap"))
+    nnode = q["notation_node"]
+    note = ("" if nnode in (None, node) else
+            t("dq_block_table", lang, name=name_of(snap.node(nnode), lang)))
+    warnings = []
+    for w in q["warnings"][:2]:
+        code = str(w.get("code", ""))
+        try:
+            label = t(f"cw_{code}", lang)
+        except KeyError:
+            label = code
+        warnings.append(html.Div([html.Span(label, className="warn"),
+                                  html.Span(str(w.get("message", ""))[:90],
+                                            className="small muted")], className="row col2"))
+    return [
+        dcc.Graph(id="quality-graph", config=GRAPH_CONFIG, className="graph-small",
+                  figure=figures.completeness_spec(q["monthly"], lang)),
+        html.Div([
+            html.Div([html.Div(t("dq_meters_gaps", lang), className="sub-title"),
+                      *_rows(gaps, t("dq_none_gaps", lang)),
+                      html.Div(t("dq_rejects", lang), className="sub-title"),
+                      *_rows(rejects, t("dq_none_rejects", lang))], className="qcol"),
+            html.Div([html.Div([t("dq_notation", lang), html.Span(note, className="small")],
+                               className="sub-title"),
+                      *_rows(notation, t("no_data", lang)),
+                      *([html.Div(t("dq_warnings", lang), className="sub-title"), *warnings]
+                        if warnings else [])], className="qcol"),
+        ], className="qgrid"),
+    ]
+
+
+def suggest_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
+    """Suggested measures (most t per yuan, not yet in place) and meter alerts."""
+    s = snap.suggestions(node)
+    measures = []
+    for r in s.to_dict("records"):
+        cost = r.get("cost_per_t_cny")
+        where = (name_of(snap.node(r["node_id"]), lang) if r.get("node_id") in snap.node_ids
+                 else str(r.get("node_id", "")))
+        measures.append(html.Div([
+            html.Span(name_of(r, lang), className="measure"),
+            html.Span(where, className="muted"),
+            html.Span(t("sg_line", lang, t=str(fmt_tonnes(r.get("abatement_t"), lang)),
+                        cost=f"{fmt_number(cost, lang)} {t('u_cny_per_t', lang)}"),
+                      className="right")], className="row big-row"))
+    alerts = []
+    for r in snap.alerts(node, limit=5).to_dict("records"):
+        month = r["month"].strftime("%Y-%m") if isinstance(r["month"], pd.Timestamp) else ""
+        meter = r["meter_id"] or r["node_id"]
+        node_name = name_of(snap.node(r["node_id"]), lang) if r["node_id"] in snap.node_ids \
+            else r["node_id"]
+        try:
+            activity = t(f"act_{r['activity']}", lang)
+        except KeyError:
+            activity = r["activity"]
+        if r["kind"] == "stopped":
+            text, cls = t("al_stopped", lang, meter=meter, month=month), "alert-red"
+        elif r["kind"] == "gap":
+            text, cls = t("al_gap", lang, meter=meter, month=month,
+                          share=fmt_percent(r["value"], lang, 0)), "alert-amber"
+        else:
+            key = "al_high" if r["kind"] == "high" else "al_low"
+            text = t(key, lang, node=node_name, activity=activity, month=month,
+                     change=fmt_percent(abs(r["value"]), lang, 0))
+            cls = "alert-amber"
+        alerts.append(html.Div([html.Span("●", className=f"dot {cls}"), html.Span(text)],
+                               className="row alert"))
+    return [html.Div(t("sg_measures", lang), className="sub-title"),
+            *_rows(measures, t("sg_none", lang)),
+            html.Div(t("al_alerts", lang), className="sub-title"),
+            *_rows(alerts, t("al_none", lang))]
+
+
+def interventions_children(snap: WallSnapshot, node: str, lang: str) -> tuple[Any, list[Any]]:
+    """Estimated vs verified per intervention, the realisation rate, and a MACC when
+    scenarios exist; a calm empty state otherwise."""
+    records = snap.interventions_frame(node)
+    macc = snap.macc_frame(node)
+    if records.empty:  # a calm line, not an empty chart (one plotly graph fewer to draw)
+        return "", [html.Div(html.Div(t("no_interventions", lang), className="calm-title"),
+                             className="calm")]
+    placed = records[records["in_place"]] if "in_place" in records else records
+    est, ver = placed["estimated_t"].sum(), placed["verified_t"].sum(min_count=1)
+    basis = placed["verified_basis_t"].sum(min_count=1)  # the estimate of the verified months
+    rate = ver / basis if pd.notna(ver) and pd.notna(basis) and basis > 0 else None
+    note = " · ".join([
+        f"{t('estimated', lang)} {fmt_tonnes(est, lang)}",
+        f"{t('verified', lang)} {fmt_tonnes(ver, lang) if pd.notna(ver) else '—'}",
+        f"{t('realisation', lang)} {fmt_percent(rate, lang, 0) if rate is not None else '—'}"])
+    body = [dcc.Graph(id="interventions-graph", config=GRAPH_CONFIG,
+                      className="graph" if macc.empty else "graph-tall",
+                      figure=figures.interventions_spec(records, lang))]
+    if not macc.empty:
+        body.append(dcc.Graph(id="macc-graph", config=GRAPH_CONFIG, className="graph-half",
+                              figure=figures.macc_spec(macc, lang, title=t("macc", lang))))
+    return note, body
+
+
+def provenance_children(snap: WallSnapshot, key: str, node: str, method: str, lang: str
+                        ) -> tuple[str, list[Any]]:
+    """Title and body of the provenance overlay of one KPI of one node."""
+    p = snap.provenance(key, node, method)
+    label_key = {"emissions": "kpi_emissions", "per_capita": "kpi_per_capita",
+                 "avoided": "kpi_avoided", "removals": "kpi_removals", "pv": "kpi_pv",
+                 "target": "kpi_target", "completeness": "kpi_completeness"}[p.key]
+    title = t("pv_for", lang, what=t(label_key, lang, year=p.year or ""),
+              node=name_of(snap.node(p.node_id), lang))
+    body: list[Any] = [html.Div(t("pv_entries", lang, n=fmt_count(p.entries, lang), id=snap.id),
+                                className="row muted")]
+    for a in p.attributes:
+        est = t("pv_estimated_mark", lang) if a.get("estimated") else ""
+        body.append(html.Div(t("pv_attribute", lang, name=a["name"],
+                               value=fmt_count(a["value"], lang), est=est), className="row"))
+    if p.coverage is not None:
+        body.append(html.Div(t("pv_coverage", lang, present=fmt_count(p.coverage[0], lang),
+                               expected=fmt_count(p.coverage[1], lang)), className="row"))
+    body.append(html.Div(t("pv_factors", lang), className="sub-title"))
+    if p.factors.empty:
+        body.append(html.Div(t("pv_no_factors", lang), className="row muted"))
+    else:
+        head = html.Tr([html.Th(x) for x in ("factor_id", t("pv_value", lang),
+                                             t("pv_share", lang), t("pv_confidence", lang),
+                                             t("pv_source", lang))])
+        rows = []
+        for r in p.factors.head(8).to_dict("records"):
+            source = [html.Div(str(r.get("citation", "")))]
+            if r.get("url"):
+                source.append(html.Div(str(r["url"]), className="small muted mono"))
+            rows.append(html.Tr([
+                html.Td(str(r["factor_id"]), className="mono"),
+                html.Td(f"{r.get('co2e_per_unit', '')} {r.get('unit', '')}"),
+                html.Td(fmt_percent(r.get("share"), lang, 1)),
+                html.Td(str(r.get("confidence", ""))),
+                html.Td(source)]))
+        body.append(html.Table([html.Thead(head), html.Tbody(rows)], className="prov-table"))
+    if p.records is not None and not p.records.empty:
+        body.append(html.Div(t("pv_interventions", lang), className="sub-title"))
+        for r in p.records.head(8).to_dict("records"):
+            body.append(html.Div(f"{r.get('intervention_id', '')} · {name_of(r, lang)} · "
+                                 f"{fmt_tonnes(r.get('estimated_t'), lang)}", className="row"))
+    body.append(html.Div(t("pv_meters", lang), className="sub-title"))
+    if p.meters.empty:
+        body.append(html.Div(t("pv_no_meters", lang), className="row muted"))
+    else:
+        ids = list(p.meters["meter_id"])
+        chips = [html.Span(m, className="chip mono") for m in ids[:48]]
+        if len(ids) > 48:
+            chips.append(html.Span(t("pv_more_meters", lang, n=len(ids) - 48), className="chip"))
+        body.append(html.Div(chips, className="chips"))
+    if not p.inputs.empty:
+        body.append(html.Div(t("pv_inputs", lang), className="sub-title"))
+        body.append(html.Div([html.Span(f"{r.file_name} · {r.sha256}", className="chip mono")
+                              for r in p.inputs.itertuples()], className="chips"))
+    return title, body
+
+
+# ------------------------------------------------------------------------------ renderers
+# Each renderer returns {"id.property": value} for the outputs of one callback; the same
+# values fill the first page (layout) and answer the callbacks.
+STATIC_KEYS = ("title.children", "title.className", "lang-btn.children", "fullscreen-btn.children",
+               "prov-close.children", "map-title.children", "trend-title.children",
+               "ranking-title.children", "interventions-title.children",
+               "quality-title.children", "suggest-title.children", "metric.options",
+               "method.options", "breakdown.options")
+KPI_OUTPUT_KEYS = tuple(f"kpi-{k}-{part}.children" for k in KPI_KEYS
+                        for part in ("label", "value", "sub", "foot"))
+
+
+def render_static(snap: WallSnapshot | None, lang: str) -> dict[str, Any]:
+    """Titles, buttons and toggle labels."""
+    site = name_of(snap.node(snap.root), lang) if snap is not None else "carbon-twin"
+
+    def opts(keys: dict[str, str]) -> list[dict[str, str]]:
+        return [{"label": t(v, lang), "value": k} for k, v in keys.items()]
+
+    title = t("title", lang, site=site)
+    values = [
+        title, "title long" if len(title) > 24 else "title", t("lang_button", lang),
+        "⛶ " + t("fullscreen", lang),
+        t("close", lang), t("p_map", lang), t("p_trend", lang), t("p_ranking", lang),
+        t("p_interventions", lang), t("p_quality", lang), t("p_suggest", lang),
+        opts({"emissions": "m_emissions", "intensity": "m_intensity"}),
+        opts({"location": "v_location", "market": "v_market"}),
+        opts({"sector": "b_sector", "scope": "b_scope"}),
+    ]
+    return dict(zip(STATIC_KEYS, values, strict=True))
+
+
+def render_status(source: SnapshotSource, lang: str) -> dict[str, Any]:
+    """The snapshot shown, how fresh its data are, and any problem with a newer one."""
+    try:
+        snap = source.current()
+    except WallDataError as exc:
+        waiting = "no published snapshot" in str(exc)
+        text = (t("waiting", lang) if waiting
+                else f"{t('unavailable', lang)} · {_calm_message(exc, lang)}")
+        return {"snap.data": None, "status.children": html.Span(text, className="badge stale")}
+    fresh = snap.freshness()
+    bits: list[Any] = [html.Span(t("snapshot", lang, id=snap.id), className="snap-id")]
+    if fresh["data_end"] is not None:
+        bits.append(html.Span(t("data_through", lang, date=fresh["data_end"].isoformat())
+                              + " · " + t("age_days", lang, days=fresh["age_days"])))
+    bits.append(html.Span(t(fresh["level"], lang), className=f"badge {fresh['level']}"))
+    if snap.manifest.get("synthetic_inputs"):
+        bits.append(html.Span(t("synthetic", lang), className="badge synthetic"))
+    if source.problem and source.failed_name:
+        bits.append(html.Span(t("still_showing", lang, new=source.failed_name[:32],
+                                old=snap.id[:32]), className="badge ageing"))
+    return {"snap.data": snap.id, "status.children": bits}
+
+
+def render_kpis(snap: WallSnapshot, node: str, method: str, lang: str) -> dict[str, Any]:
+    """The seven KPI tiles."""
+    texts = kpi_texts(snap.kpis(node, method), snap, lang)
+    values: list[Any] = []
+    for key in KPI_KEYS:
+        values.extend(texts[key])
+    return dict(zip(KPI_OUTPUT_KEYS, values, strict=True))
+
+
+def render_map(snap: WallSnapshot, node: str, metric: str, method: str, lang: str
+               ) -> dict[str, Any]:
+    """The map and its breadcrumb."""
+    spec = figures.map_spec(snap.map_data(node, method), metric, lang)
+    crumbs: list[Any] = []
+    for i, nid in enumerate(snap.ancestors(node)):
+        if i:
+            crumbs.append(html.Span("›", className="crumb-sep"))
+        crumbs.append(html.Button(name_of(snap.node(nid), lang),
+                                  id={"type": "crumb", "node": nid}, n_clicks=0,
+                                  className="crumb current" if nid == node else "crumb"))
+    crumbs.append(html.Span(t("map_hint", lang), className="crumb-hint"))
+    return {"map-graph.figure": spec, "crumbs.children": crumbs}
+
+
+def render_trend(snap: WallSnapshot, node: str, method: str, by: str, lang: str
+                 ) -> dict[str, Any]:
+    """The monthly trend and its note."""
+    spec = figures.trend_spec(snap.monthly(node, method, by), by, lang)
+    note = " · ".join([name_of(snap.node(node), lang),
+                       t("v_location" if method == "location" else "v_market", lang),
+                       t("hatched_estimated", lang)])
+    return {"trend-graph.figure": spec, "trend-note.children": note}
+
+
+def render_ranking(snap: WallSnapshot, node: str, method: str, metric: str, lang: str
+                   ) -> dict[str, Any]:
+    """The ranking and its note."""
+    unit = t("u_kg_m2" if metric == "intensity" else "u_t", lang)
+    spec = figures.ranking_spec(snap.ranking(node, method), metric, lang)
+    note = t("rank_note", lang, year=snap.latest_year or "", unit=unit)
+    return {"ranking-graph.figure": spec, "ranking-note.children": note}
+
+
+def render_interventions(snap: WallSnapshot, node: str, lang: str) -> dict[str, Any]:
+    """The interventions panel."""
+    note, body = interventions_children(snap, node, lang)
+    return {"interventions-note.children": note, "interventions-body.children": body}
+
+
+def render_quality(snap: WallSnapshot, node: str, lang: str) -> dict[str, Any]:
+    """The data-quality panel."""
+    return {"quality-body.children": quality_children(snap, node, lang)}
+
+
+def render_suggest(snap: WallSnapshot, node: str, lang: str) -> dict[str, Any]:
+    """Suggested measures and alerts."""
+    return {"suggest-body.children": suggest_children(snap, node, lang)}
+
+
+class _Cache:
+    """A small thread-safe LRU of rendered panels, keyed by snapshot id and arguments (a
+    snapshot never changes, so neither does a panel rendered from it)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = build()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+
+def _out(keys: Iterable[str]) -> list[Output]:
+    pairs = [k.rsplit(".", 1) for k in keys]
+    return [Output(component, prop) for component, prop in pairs]
+
+
+# ------------------------------------------------------------------------------ app
+def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = False,
+              carousel_seconds: int = 30, poll_seconds: float = 3.0,
+              title: str = "carbon-twin wall") -> Dash:
+    """The Dash app over a snapshot source (no server started, no auth; see
+    :func:`dashboard.server.create_app`).
+
+    Parameters
+    ----------
+    source : where snapshots come from (read-only).
+    lang : the starting language, ``zh`` or ``en``.
+    carousel : start cycling views (also ``?carousel=1`` in the URL).
+    carousel_seconds : time per carousel view [s].
+    poll_seconds : how often the page asks for a newer snapshot [s].
+    title : the browser tab title.
+    """
+    default_lang = _choice(lang, LANGS)
+    carousel_seconds = max(5, int(carousel_seconds))
+    cache = _Cache()
+    options: dict[str, Any] = {"enable_mcp": False, "websocket_callbacks": False}  # Dash 4
+    accepted = inspect.signature(Dash.__init__).parameters
+    app = Dash(
+        "dashboard", assets_folder=str(ASSETS), serve_locally=True, title=title,
+        update_title="", compress=False, suppress_callback_exceptions=True,
+        **{k: v for k, v in options.items() if k in accepted},
+    )
+
+    def snapshot(snap_id: object) -> WallSnapshot:
+        return source.get(snap_id) or source.current()
+
+    def cached(render: Callable[..., dict[str, Any]], snap: WallSnapshot, *args: Any
+               ) -> dict[str, Any]:
+        return cache.get((render.__name__, snap.id, *args), lambda: render(snap, *args))
+
+    def first_view() -> dict[str, Any]:
+        """Every panel of the default view of the current snapshot, for the first page."""
+        values = render_status(source, default_lang)
+        try:
+            snap = source.current()
+        except WallDataError as exc:
+            message = _calm_message(exc, default_lang)
+            values.update(render_static(None, default_lang))
+            values.update({k: t("unavailable", default_lang) for k in KPI_OUTPUT_KEYS[::4]})
+            values.update({k: message for k in KPI_OUTPUT_KEYS[2:3]})
+            for gid in ("map-graph", "trend-graph", "ranking-graph"):
+                values[f"{gid}.figure"] = figures.empty_spec(message)
+            for body in ("quality-body", "suggest-body", "interventions-body"):
+                values[f"{body}.children"] = _calm(default_lang, message)
+            return values
+        root, method, lang = snap.root, "location", default_lang
+        values.update(cached(render_static, snap, lang))
+        values.update(cached(render_kpis, snap, root, method, lang))
+        values.update(cached(render_map, snap, root, "emissions", method, lang))
+        values.update(cached(render_trend, snap, root, method, "sector", lang))
+        values.update(cached(render_ranking, snap, root, method, "emissions", lang))
+        values.update(cached(render_interventions, snap, root, lang))
+        values.update(cached(render_quality, snap, root, lang))
+        values.update(cached(render_suggest, snap, root, lang))
+        values["sel.data"] = root
+        return values
+
+    def serve_layout() -> html.Div:
+        try:
+            timezone = str(source.current().manifest.get("twin", {}).get("timezone")
+                           or "Asia/Shanghai")
+        except WallDataError:
+            timezone = "Asia/Shanghai"
+        try:
+            initial = first_view()
+        except Exception:  # the page must still come up; the callbacks will say why
+            log.exception("wall: first view failed")
+            initial = None
+        return layout(lang=default_lang, carousel=carousel, carousel_seconds=carousel_seconds,
+                      poll_seconds=poll_seconds, timezone=timezone, initial=initial)
+
+    app.layout = serve_layout
+
+    # ---------------------------------------------------------------- language and text
+    @app.callback(Output("lang", "data"), Input("lang-btn", "n_clicks"), Input("url", "search"),
+                  State("lang", "data"))
+    def switch_language(clicks: int | None, search: str | None, current: str) -> Any:
+        current = _choice(current, LANGS)
+        wanted = current
+        if ctx.triggered_id == "lang-btn" and clicks:
+            wanted = "en" if current == "zh" else "zh"
+        elif ctx.triggered_id in ("url", None) and isinstance(search, str):  # None: first call
+            asked = parse_qs(search.lstrip("?")).get("lang", [None])[0]
+            if asked in LANGS:
+                wanted = asked
+        return wanted if wanted != current else no_update
+
+    @app.callback(*_out(STATIC_KEYS), Input("snap", "data"), Input("lang", "data"),
+                  prevent_initial_call=True)
+    @guarded(lambda lang, msg: [no_update] * len(STATIC_KEYS))
+    def static_text(snap_id: Any, lang: str) -> list[Any]:
+        lang = _choice(lang, LANGS)
+        try:
+            snap: WallSnapshot | None = snapshot(snap_id)
+        except WallDataError:
+            snap = None
+        values = (cached(render_static, snap, lang) if snap is not None
+                  else render_static(None, lang))
+        return [values[k] for k in STATIC_KEYS]
+
+    # ---------------------------------------------------------------- snapshot status
+    @app.callback(Output("snap", "data"), Output("status", "children"),
+                  Input("poll", "n_intervals"), Input("lang", "data"), State("snap", "data"),
+                  prevent_initial_call=True)
+    def poll(_n: int | None, lang: str, shown: str | None) -> tuple[Any, Any]:
+        try:
+            values = render_status(source, _choice(lang, LANGS))
+        except Exception:
+            log.exception("wall: poll failed")
+            return no_update, html.Span(t("unavailable", _choice(lang, LANGS)),
+                                        className="badge stale")
+        new = values["snap.data"]
+        return (new if new != shown else no_update), values["status.children"]
+
+    # ---------------------------------------------------------------- selection, carousel
+    @app.callback(
+        Output("sel", "data"), Output("carousel", "data"),
+        Input("map-graph", "clickData"), Input("ranking-graph", "clickData"),
+        Input({"type": "crumb", "node": ALL}, "n_clicks"), Input("carousel-tick", "n_intervals"),
+        Input("carousel-btn", "n_clicks"), Input("snap", "data"), Input("url", "search"),
+        State("sel", "data"), State("carousel", "data"))
+    def select(map_click: Any, rank_click: Any, crumbs: list[Any], _tick: Any,
+               carousel_clicks: Any, snap_id: Any, search: Any, sel: Any, car: Any
+               ) -> tuple[Any, Any]:
+        try:
+            snap = snapshot(snap_id)
+        except WallDataError:
+            return no_update, no_update
+        car = dict(car) if isinstance(car, dict) else {"on": False, "i": 0}
+        trig = ctx.triggered_id
+        now = time.time() * 1000
+        current = snap.valid_node(sel)
+        keep = no_update if current == sel else current
+        tour = snap.tour()
+        car["n"] = len(tour)
+        if trig == "url" or not car.get("ready"):  # the page's first call, or a new address
+            asked = parse_qs(str(search or "").lstrip("?")).get("carousel", [None])[0]
+            if asked in ("1", "0"):
+                car["on"] = asked == "1"
+            car["at"], car["ready"] = now, True
+            return keep, car
+        if trig == "carousel-btn" and carousel_clicks:
+            car["on"] = not car.get("on")
+            car["at"] = now
+            if car["on"]:
+                i = tour.index(current) if current in tour else -1
+                car["i"] = (i + 1) % len(tour)
+                return tour[car["i"]], car
+            return no_update, car
+        if trig == "carousel-tick":
+            if not car.get("on"):
+                return no_update, no_update
+            car["i"] = (int(car.get("i", 0)) + 1) % len(tour)
+            car["at"] = now
+            return tour[car["i"]], car
+        picked: str | None = None
+        if trig == "map-graph":
+            picked = _clicked_node(map_click)
+        elif trig == "ranking-graph":
+            picked = _clicked_node(rank_click)
+        elif isinstance(trig, dict) and trig.get("type") == "crumb":
+            clicked = ctx.triggered[0].get("value") if ctx.triggered else None
+            picked = trig.get("node") if clicked else None
+        if picked is not None:
+            if picked not in snap.node_ids:  # validated: only known node ids
+                return no_update, no_update
+            car["on"], car["at"] = False, now
+            return (picked if picked != sel else no_update), car
+        return keep, no_update
+
+    # ---------------------------------------------------------------- data panels
+    def panel(keys: tuple[str, ...], render: Callable[..., dict[str, Any]],
+              inputs: list[Input], fallback: Callable[[str, str], list[Any]],
+              prepare: Callable[..., tuple[Any, ...]]) -> None:
+        single = len(keys) == 1  # Dash: one Output takes the value itself, not a list
+
+        @app.callback(*_out(keys), *inputs, prevent_initial_call=True)
+        @guarded(lambda lang, msg: fallback(lang, msg)[0] if single else fallback(lang, msg))
+        def update(*args: Any) -> Any:
+            snap = snapshot(args[0])
+            lang = _choice(args[-1], LANGS)
+            node = snap.valid_node(args[1])
+            values = cached(render, snap, node, *prepare(*args[2:-1]), lang)
+            return values[keys[0]] if single else [values[k] for k in keys]
+
+        update.__name__ = f"update_{render.__name__}"
+
+    def figure_fallback(n_extra: int) -> Callable[[str, str], list[Any]]:
+        return lambda lang, msg: [figures.empty_spec(msg)] + [""] * n_extra
+
+    base = [Input("snap", "data"), Input("sel", "data")]
+    lang_in = Input("lang", "data")
+    panel(KPI_OUTPUT_KEYS, render_kpis, [*base, Input("method", "value"), lang_in],
+          lambda lang, msg: [t("unavailable", lang) if i % 4 == 0 else (msg if i == 2 else "")
+                             for i in range(len(KPI_OUTPUT_KEYS))],
+          lambda method: (_choice(method, METHODS),))
+    panel(("map-graph.figure", "crumbs.children"), render_map,
+          [*base, Input("metric", "value"), Input("method", "value"), lang_in],
+          lambda lang, msg: [figures.empty_spec(msg), no_update],
+          lambda metric, method: (_choice(metric, METRICS), _choice(method, METHODS)))
+    panel(("trend-graph.figure", "trend-note.children"), render_trend,
+          [*base, Input("method", "value"), Input("breakdown", "value"), lang_in],
+          figure_fallback(1),
+          lambda method, by: (_choice(method, METHODS), _choice(by, BREAKDOWNS)))
+    panel(("ranking-graph.figure", "ranking-note.children"), render_ranking,
+          [*base, Input("method", "value"), Input("metric", "value"), lang_in],
+          figure_fallback(1),
+          lambda method, metric: (_choice(method, METHODS), _choice(metric, METRICS)))
+    panel(("interventions-note.children", "interventions-body.children"),
+          render_interventions, [*base, lang_in], lambda lang, msg: ["", _calm(lang, msg)],
+          lambda: ())
+    panel(("quality-body.children",), render_quality, [*base, lang_in],
+          lambda lang, msg: [_calm(lang, msg)], lambda: ())
+    panel(("suggest-body.children",), render_suggest, [*base, lang_in],
+          lambda lang, msg: [_calm(lang, msg)], lambda: ())
+
+    # ---------------------------------------------------------------- provenance
+    @app.callback(Output("prov", "data"),
+                  *[Input(f"kpi-{k}", "n_clicks") for k in KPI_KEYS],
+                  Input("prov-close", "n_clicks"), prevent_initial_call=True)
+    def open_provenance(*clicks: Any) -> Any:
+        trig = ctx.triggered_id
+        if trig == "prov-close":
+            return None
+        if isinstance(trig, str) and trig.startswith("kpi-"):
+            key = trig.removeprefix("kpi-")
+            if key in KPI_KEYS and ctx.triggered and ctx.triggered[0].get("value"):
+                return key
+        return no_update
+
+    @app.callback(Output("prov-overlay", "className"), Output("prov-title", "children"),
+                  Output("prov-body", "children"),
+                  Input("prov", "data"), Input("snap", "data"), Input("sel", "data"),
+                  Input("method", "value"), Input("lang", "data"), prevent_initial_call=True)
+    @guarded(lambda lang, msg: ("prov-overlay", t("p_provenance", lang), _calm(lang, msg)))
+    def provenance_panel(key: Any, snap_id: Any, sel: Any, method: Any, lang: str
+                         ) -> tuple[Any, Any, Any]:
+        if key not in KPI_KEYS:
+            return "prov-overlay hidden", no_update, no_update
+        snap = snapshot(snap_id)
+        title, body = provenance_children(snap, key, snap.valid_node(sel),
+                                          _choice(method, METHODS), _choice(lang, LANGS))
+        return "prov-overlay", title, body
+
+    # ---------------------------------------------------------------- client side
+    clientside_callback(
+        """
+        function(n, lang, car, cfg) {
+            const now = new Date();
+            const tz = (cfg && cfg.tz) || 'Asia/Shanghai';
+            const loc = lang === 'en' ? 'en-GB' : 'zh-CN';
+            let clock = '';
+            try {
+                clock = now.toLocaleDateString(loc, {year: 'numeric', month: 'long',
+                    day: 'numeric', weekday: 'long', timeZone: tz}) + '  ' +
+                    now.toLocaleTimeString(loc, {hour12: false, timeZone: tz});
+            } catch (e) { clock = now.toISOString().slice(0, 19).replace('T', ' '); }
+            // labels come from the one i18n table, via the cfg store
+            const text = (cfg && cfg.text && (cfg.text[lang] || cfg.text.zh)) || {};
+            let state = '';
+            const secs = (cfg && cfg.seconds) || 30;
+            if (car && car.on) {
+                const left = Math.max(0, Math.round(secs - (Date.now() - (car.at || Date.now()))
+                    / 1000));
+                state = (text.carousel_on || '').replace('{i}', String((car.i || 0) + 1))
+                    .replace('{n}', String(car.n || 1)).replace('{s}', String(left));
+            } else {
+                state = text.carousel_off || '';
+            }
+            const btn = (car && car.on) ? (text.carousel_pause || '')
+                                        : (text.carousel_play || '');
+            // self-health: a long-running wall reloads itself once a day at 04:00
+            // (research/wallscreen.md §3 item 2); at most once per 2 h of uptime.
+            try {
+                const hour = Number(now.toLocaleTimeString('en-GB', {hour12: false,
+                    timeZone: tz}).slice(0, 2));
+                if (hour === 4 && cfg && cfg.started && Date.now() - cfg.started > 7.2e6) {
+                    window.location.reload();
+                }
+            } catch (e) {}
+            return [clock, state, btn];
+        }
+        """,
+        Output("clock", "children"), Output("carousel-state", "children"),
+        Output("carousel-btn", "children"),
+        Input("clock-tick", "n_intervals"), Input("lang", "data"), Input("carousel", "data"),
+        State("cfg", "data"),
+    )
+    clientside_callback(
+        """
+        function(n) {
+            if (!n) { return ''; }
+            const el = document.documentElement;
+            try {
+                if (document.fullscreenElement) {
+                    document.exitFullscreen().catch(function () {});
+                } else if (el.requestFullscreen) {
+                    el.requestFullscreen().catch(function () {});
+                }
+            } catch (e) {}
+            return String(n);
+        }
+        """,
+        Output("fullscreen-dummy", "children"), Input("fullscreen-btn", "n_clicks"),
+    )
+    return app

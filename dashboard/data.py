@@ -1,0 +1,1347 @@
+"""Read-only access to published ledger snapshots for the wall screen.
+
+The wall never touches the store or the ledger: it reads the immutable snapshot folders that
+:func:`carbon.audit.publish` writes (DESIGN decision 8). A snapshot is loaded whole, checked
+against the SHA-256 of every file its ``manifest.json`` lists, and turned into small
+pre-aggregated frames; the app's callbacks then only select from them and hand the frames to
+the pure figure functions of :mod:`dashboard.figures`. No SQL, no path and no file name ever
+comes from the browser: the snapshots folder is fixed when the server starts, and a snapshot is
+looked up by an id only among those already loaded.
+
+:class:`SnapshotSource` follows a snapshots folder: it re-reads ``LATEST`` when asked (the
+server asks every few seconds from a background thread), loads the newer snapshot completely
+before it swaps the reference, and keeps showing the previous one when the newer one fails its
+checks. A snapshot folder given directly (one with ``manifest.json``) is pinned.
+
+In a notebook::
+
+    from dashboard import data, figures
+    snap = data.load_snapshot("demo/snapshots")          # the LATEST one
+    figures.trend_figure(snap.monthly("shimen_erlu", "location", by="sector"))
+
+Numbers shown are sums of ledger entries (GPC totals as in :meth:`carbon.ledger.Ledger.total`:
+kinds ``emission`` and ``adjustment``, rows of level ``basic``, scope-2 entries of one view plus
+the ``n/a`` rows); they are converted from DECIMAL kilograms to float tonnes for display only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from carbon.errors import CarbonError
+from carbon.gpc import REFS
+
+__all__ = [
+    "METHODS",
+    "METRICS",
+    "RANK_KINDS",
+    "Kpis",
+    "MapData",
+    "Provenance",
+    "SnapshotSource",
+    "WallDataError",
+    "WallSnapshot",
+    "load_snapshot",
+]
+
+log = logging.getLogger(__name__)
+
+METHODS = ("location", "market")
+"""Scope-2 views (GPC v1.1 §6.3 and the GHG Protocol Scope 2 Guidance, dual reporting)."""
+
+METRICS = ("emissions", "intensity")
+"""What the map colours: emissions [t CO2e] or intensity [kg CO2e / m2 floor area]."""
+
+BREAKDOWNS = ("sector", "scope")
+"""How the monthly trend is split."""
+
+RANK_KINDS = ("compound", "office_building", "street")
+"""Node kinds ranked against each other (buildings join when a compound is selected)."""
+
+_FLOAT_COLUMNS = ("amount", "co2e_kg", "completeness")
+_READ_COLUMNS = ("kind", "period_start", "period_end", "node_id", "node_path", "node_kind",
+                 "gpc_ref", "gpc_sector", "scope", "method", "activity", "amount", "unit",
+                 "factor_id", "co2e_kg", "completeness", "meters", "readings", "estimated",
+                 "notes")
+_OPTIONAL_TABLES = ("interventions.csv", "scenarios.csv", "meters.csv")
+_INTERVENTION_COLUMNS = ("intervention_id", "name_zh", "name_en", "node_id", "kind",
+                         "estimated_t", "verified_t", "low_t", "high_t", "cost_per_t_cny",
+                         "in_place")
+
+FRESH_DAYS = 35
+"""Data up to this many days old is 'fresh' [d] (a monthly ledger closes a month at a time)."""
+AGEING_DAYS = 70
+"""Data older than this is 'stale' [d]; in between it is 'ageing'."""
+
+ALERT_DEPARTURE = 0.3
+"""A month departing from the meter's own baseline by more than this share raises an alert
+[dimensionless]."""
+MEMO_SIZE = 4096
+"""Query results kept per loaded snapshot."""
+
+ALERT_COMPLETENESS = 0.9
+"""A meter-month below this completeness raises a gap alert [dimensionless]."""
+
+
+class WallDataError(CarbonError, RuntimeError):
+    """A snapshot the wall screen cannot show (missing, unreadable or failing its checksums)."""
+
+
+# ------------------------------------------------------------------------------ helpers
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_entries(path: Path) -> pd.DataFrame:
+    """Entries with DECIMAL columns cast to float64 (display only) and dates as datetimes."""
+    schema = pq.read_schema(path)
+    columns = [c for c in _READ_COLUMNS if c in schema.names]
+    table = pq.read_table(path, columns=columns)
+    for name in _FLOAT_COLUMNS:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, pc.cast(table[name], pa.float64(), safe=False))
+    frame = table.to_pandas()
+    for col in ("period_start", "period_end"):
+        frame[col] = pd.to_datetime(frame[col])
+    for col in ("notes", "factor_id", "activity", "unit", "method", "gpc_ref", "gpc_sector"):
+        if col in frame:
+            frame[col] = frame[col].fillna("").astype(str)
+    return frame
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _bool(series: pd.Series) -> pd.Series:
+    return series.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y"])
+
+
+def _top_down(nodes: pd.DataFrame, children: dict[str, list[str]], root: str, column: str
+              ) -> tuple[dict[str, float], dict[str, bool]]:
+    """A node's own value of an attribute, or else the sum of its children's (recursively).
+
+    Taking the highest node of each branch that has the attribute avoids counting residents
+    twice when both an area and its compounds carry them. Also returns, per node, whether any
+    contributing value is an estimate (the node's ``estimated`` list names the attribute).
+    """
+    own = _num(nodes[column]) if column in nodes else pd.Series(np.nan, index=nodes.index)
+    attr = column.removesuffix("_m2").removesuffix("_km2")
+    est = nodes.get("estimated", pd.Series("", index=nodes.index)).astype(str)
+    own_est = est.map(lambda s: attr in s.replace(" ", "").split(","))
+    value: dict[str, float] = {}
+    estimated: dict[str, bool] = {}
+    order: list[str] = []
+    stack = [root]
+    while stack:
+        nid = stack.pop()
+        order.append(nid)
+        stack.extend(children.get(nid, []))
+    for nid in reversed(order):
+        v = own.get(nid, np.nan)
+        if pd.notna(v):
+            value[nid], estimated[nid] = float(v), bool(own_est.get(nid, False))
+            continue
+        kids = [k for k in children.get(nid, []) if not math.isnan(value.get(k, math.nan))]
+        if kids:
+            value[nid] = float(sum(value[k] for k in kids))
+            estimated[nid] = any(estimated[k] for k in kids)
+        else:
+            value[nid], estimated[nid] = math.nan, False
+    return value, estimated
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class Kpis:
+    """The headline numbers of one node in one scope-2 view.
+
+    Attributes
+    ----------
+    node_id : the node.
+    method : ``location`` or ``market``.
+    year : the latest calendar year with entries; None when there are none.
+    months : months of ``year`` with entries [month].
+    emissions_t : GPC BASIC emissions of ``year`` [t CO2e].
+    last_year : the year before, when the snapshot has it.
+    last_year_t : BASIC emissions of the same months of ``last_year`` [t CO2e].
+    change : emissions_t / last_year_t - 1 [dimensionless].
+    residents : residents of the node (twin attribute) [person].
+    residents_estimated : True when the twin marks the residents as an estimate.
+    per_capita_t : emissions_t / residents [t CO2e / person].
+    avoided_estimated_t, avoided_verified_t : avoided by interventions [t CO2e]; None when the
+        snapshot holds no intervention results.
+    avoided_low_t, avoided_high_t : the range of the estimate, where the records give one
+        [t CO2e].
+    avoided_realisation : verified / the estimate over the same months, over the verified
+        records [dimensionless].
+    removals_t : removals by green space [t CO2e]; None when the snapshot holds none.
+    pv_kwh : rooftop PV generation recorded in the ledger [kWh]; None when there is none.
+    target : the manifest's target, or None.
+    target_progress : share of the targeted reduction achieved [dimensionless].
+    completeness : present / expected meter intervals of ``year`` [dimensionless].
+    meters : meters behind the node (from the snapshot's meter mapping).
+    estimated_share : estimated / present intervals [dimensionless].
+    factor_note : the factor behind most of the tonnes, with its short source.
+    """
+
+    node_id: str
+    method: str
+    year: int | None = None
+    months: int = 0
+    emissions_t: float | None = None
+    last_year: int | None = None
+    last_year_t: float | None = None
+    change: float | None = None
+    residents: float | None = None
+    residents_estimated: bool = False
+    per_capita_t: float | None = None
+    avoided_estimated_t: float | None = None
+    avoided_verified_t: float | None = None
+    avoided_low_t: float | None = None
+    avoided_high_t: float | None = None
+    avoided_realisation: float | None = None
+    removals_t: float | None = None
+    pv_kwh: float | None = None
+    target: dict[str, Any] | None = None
+    target_progress: float | None = None
+    target_base_missing: bool = False
+    completeness: float | None = None
+    meters: int = 0
+    estimated_share: float | None = None
+    factor_note: str = ""
+
+
+@dataclass(frozen=True)
+class MapData:
+    """What the map draws for a selection.
+
+    Attributes
+    ----------
+    selected : the selected node.
+    focus : the node whose children are drawn (the selection, or its parent for a leaf).
+    items : one row per drawn node: ``node_id, name_zh, name_en, kind, geometry_type,
+        co2e_t`` [t CO2e], ``floor_area_m2`` [m2], ``intensity_kg_m2`` [kg CO2e / m2].
+    features : GeoJSON geometry of every drawn node, and of ``focus`` and the root as context.
+    root : the root node id.
+    """
+
+    selected: str
+    focus: str
+    items: pd.DataFrame
+    features: dict[str, dict[str, Any]]
+    root: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where one number on the screen comes from.
+
+    Attributes
+    ----------
+    key : which number (``emissions``, ``per_capita``, ``avoided``, ``removals``, ``pv``,
+        ``target``, ``completeness``).
+    node_id, method, year : what it was computed for.
+    factors : ``factor_id, co2e_t, share, value, unit, confidence, citation, url`` of every
+        factor behind it, largest first.
+    meters : ``meter_id, node_id, activity`` of the meters behind it.
+    entries : number of ledger entries behind it.
+    inputs : ``file_name, kind, sha256`` of the snapshot's input files.
+    attributes : twin attributes used (``name, value, estimated``).
+    records : intervention records behind it (avoided), if any.
+    coverage : ``(present, expected)`` intervals, for completeness.
+    """
+
+    key: str
+    node_id: str
+    method: str
+    year: int | None
+    factors: pd.DataFrame
+    meters: pd.DataFrame
+    entries: int
+    inputs: pd.DataFrame
+    attributes: list[dict[str, Any]] = field(default_factory=list)
+    records: pd.DataFrame | None = None
+    coverage: tuple[float, float] | None = None
+
+
+# ------------------------------------------------------------------------------ snapshot
+class WallSnapshot:
+    """One published snapshot, loaded and pre-aggregated for the wall (read-only).
+
+    Build it with :func:`load_snapshot`. Every query takes a node id that must be one of
+    :attr:`node_ids` (use :meth:`valid_node`), returns a fresh frame, and is memoised per
+    snapshot (a snapshot never changes).
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any], tables: dict[str, Any]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.id: str = str(manifest["snapshot_id"])
+        self.nodes: pd.DataFrame = tables["nodes"]
+        self.geometry: dict[str, dict[str, Any]] = tables["geometry"]
+        self.coverage: pd.DataFrame = tables["coverage"]
+        self.rejects: pd.DataFrame = tables["rejects"]
+        self.factors: pd.DataFrame = tables["factors"]
+        self.gpc: pd.DataFrame = tables["gpc"]
+        self.interventions: pd.DataFrame = tables["interventions"]
+        self.scenarios: pd.DataFrame = tables["scenarios"]
+        self.meter_map: pd.DataFrame = tables["meter_map"]
+        self._node_of_meter: dict[str, str] = dict(zip(self.meter_map["meter_id"],
+                                                       self.meter_map["node_id"], strict=True))
+        self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._memo_lock = threading.Lock()
+        self._prepare(tables["entries"])
+
+    def __repr__(self) -> str:
+        return f"WallSnapshot({self.id!r}, {len(self.nodes)} nodes, {self.n_entries} entries)"
+
+    # ---------------------------------------------------------------- preparation
+    def _prepare(self, e: pd.DataFrame) -> None:
+        nodes = self.nodes
+        roots = nodes.index[nodes["parent"].fillna("") == ""]
+        if len(roots) != 1:
+            raise WallDataError(f"{self.path}: nodes.csv must have exactly one root, found "
+                                f"{len(roots)}")
+        self.root: str = str(roots[0])
+        self.node_ids: frozenset[str] = frozenset(nodes.index)
+        children: dict[str, list[str]] = {}
+        for nid, parent in nodes["parent"].items():
+            if parent:
+                children.setdefault(parent, []).append(str(nid))
+        self.children_of = children
+        self.kind_of: dict[str, str] = {str(k): str(v) for k, v in
+                                        nodes.get("kind", pd.Series(dtype=str)).items()}
+        self.parent_of: dict[str, str] = {str(k): str(v) for k, v in nodes["parent"].items()}
+        self._prepare_coverage()
+        self.residents, self.residents_est = _top_down(nodes, children, self.root, "residents")
+        self.floor_area, self.floor_area_est = _top_down(nodes, children, self.root,
+                                                         "floor_area_m2")
+        self.n_entries = len(e)
+        e = e.copy()
+        e["co2e_t"] = e["co2e_kg"] / 1000.0
+        level = {ref: r.level for ref, r in REFS.items()}
+        e["basic"] = e["gpc_ref"].map(level).fillna("other").eq("basic")
+        e["month"] = e["period_start"].dt.to_period("M").dt.to_timestamp()
+        e["year"] = e["period_start"].dt.year.astype("int32")
+        e["pv"] = e["activity"].str.startswith("electricity.pv")
+        e["amount_pv_kwh"] = np.where(e["pv"], e["amount"], 0.0)
+        # verified (ex-post, carbon.mv) avoided entries vs ex-ante estimates
+        e["est_verified"] = e["notes"].str.contains(r"\bex_post\b|verified", regex=True)
+        e["readings"] = e["readings"].astype("float64")
+        e["estimated"] = e["estimated"].astype("float64")
+        e["n"] = 1
+        self.months: list[pd.Timestamp] = sorted(e["month"].unique())
+        self.latest_year: int | None = int(e["year"].max()) if len(e) else None
+        self.data_end: dt.date | None = (
+            (e["period_end"].max() - pd.Timedelta(days=1)).date() if len(e) else None)
+        # one row per (view, entry): n/a rows count in both scope-2 views
+        views = [e[e["method"].isin([m, "n/a"])].assign(view=m) for m in METHODS]
+        ev = pd.concat(views, ignore_index=True)
+        keys = ["view", "node_path", "kind", "year", "month", "gpc_sector", "scope", "basic",
+                "pv", "factor_id", "est_verified"]
+        vals = ["co2e_t", "amount_pv_kwh", "readings", "estimated", "n"]
+        base = ev.groupby(keys, observed=True, sort=False)[vals].sum().reset_index()
+        paths = pd.DataFrame({"node_path": base["node_path"].unique()})
+        paths["anc"] = paths["node_path"].str.split("/")
+        paths = paths.explode("anc")
+        cube = base.merge(paths, on="node_path").drop(columns="node_path")
+        keys = ["anc", *[k for k in keys if k != "node_path"]]
+        cube = cube.groupby(keys, observed=True, sort=False)[vals].sum().reset_index()
+        for col in ("anc", "view", "kind", "gpc_sector", "factor_id"):
+            cube[col] = cube[col].astype("category")
+        self._cube = cube
+        self._cube_index: dict[str, np.ndarray] = {
+            str(k): v for k, v in cube.groupby("anc", observed=True).indices.items()}
+        basic = cube[cube["kind"].isin(["emission", "adjustment"]) & cube["basic"]
+                     & cube["year"].eq(self.latest_year)]
+        sums = basic.groupby(["view", "anc"], observed=True)["co2e_t"].sum()
+        self._year_totals: dict[str, pd.Series] = {
+            m: sums.xs(m, level="view") if m in sums.index.get_level_values("view")
+            else pd.Series(dtype=float) for m in METHODS}
+        # node-level monthly activity of emissions, for meter alerts (location view)
+        loc = e[e["kind"].eq("emission") & e["method"].isin(["location", "n/a"])]
+        self._series = (loc.groupby(["node_id", "node_path", "activity", "month"],
+                                    observed=True)["amount"].sum().reset_index())
+        self._departures_all = self._all_departures()
+
+    def _prepare_coverage(self) -> None:
+        """Per-ancestor monthly coverage sums and per-meter totals (meters of a node are
+        those of its subtree, via the meter -> node mapping)."""
+        cov, mm = self.coverage, self.meter_map
+        mm = mm[mm["node_id"].isin(self.node_ids)] if not mm.empty else mm
+        if mm.empty:  # no mapping: every meter counts for the root only
+            anc = pd.DataFrame({"anc": self.root, "meter_id": cov["meter_id"].unique()})
+        else:
+            anc = mm[["meter_id", "node_id"]].drop_duplicates("meter_id").copy()
+            anc["anc"] = anc["node_id"].map(lambda n: self.ancestors(n))
+            anc = anc.explode("anc")[["anc", "meter_id"]]
+        self._meter_index: dict[str, np.ndarray] = {
+            str(k): anc["meter_id"].to_numpy()[v]
+            for k, v in anc.groupby("anc").indices.items()}
+        cols = ["expected", "present", "estimated"]
+        if cov.empty:
+            self._cov_anc = pd.DataFrame(columns=["anc", "month", *cols])
+            self._cov_index: dict[str, np.ndarray] = {}
+            self._cov_meter = pd.DataFrame(columns=["meter_id", *cols, "last_present",
+                                                    "last_completeness"])
+            return
+        merged = cov.merge(anc, on="meter_id")
+        by_anc = merged.groupby(["anc", "month"], as_index=False)[cols].sum()
+        self._cov_anc = by_anc
+        self._cov_index = {str(k): v for k, v in by_anc.groupby("anc").indices.items()}
+        last = cov["month"].max()
+        per = cov.groupby("meter_id")[cols].sum()
+        per["last_present"] = cov[cov["present"] > 0].groupby("meter_id")["month"].max()
+        latest = cov[cov["month"] == last].set_index("meter_id")
+        per["last_completeness"] = latest["completeness"].reindex(per.index)
+        self._cov_meter = per
+        self.coverage_first, self.coverage_last = cov["month"].min(), last
+
+    # ---------------------------------------------------------------- tree
+    def valid_node(self, node_id: object) -> str:
+        """``node_id`` when it names a node of this snapshot, else the root."""
+        return node_id if isinstance(node_id, str) and node_id in self.node_ids else self.root
+
+    def node(self, node_id: str) -> dict[str, Any]:
+        """A node's row of ``nodes.csv`` as a dict (with ``id``)."""
+        row = self.nodes.loc[node_id].to_dict()
+        row["id"] = node_id
+        return row
+
+    def children(self, node_id: str) -> list[str]:
+        """The children of a node, in twin order."""
+        return list(self.children_of.get(node_id, []))
+
+    def ancestors(self, node_id: str) -> list[str]:
+        """Ids from the root down to the node (inclusive)."""
+        out = [node_id]
+        while self.parent_of.get(out[-1], ""):
+            out.append(self.parent_of[out[-1]])
+        return out[::-1]
+
+    def subtree(self, node_id: str) -> list[str]:
+        """The node and all its descendants."""
+        out, stack = [], [node_id]
+        while stack:
+            nid = stack.pop()
+            out.append(nid)
+            stack.extend(self.children_of.get(nid, []))
+        return out
+
+    def tour(self) -> list[str]:
+        """The carousel's views: the root, then each of its children with entries."""
+        return [self.root, *[c for c in self.children(self.root) if c in self._cube_index]]
+
+    def _rows(self, node_id: str) -> pd.DataFrame:
+        idx = self._cube_index.get(node_id)
+        if idx is None:
+            return self._cube.iloc[0:0]
+        return self._cube.take(idx)
+
+    def _memoised(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """A query's result, computed once per snapshot (least recently used dropped past
+        :data:`MEMO_SIZE` results, so memory stays bounded however many nodes are asked)."""
+        with self._memo_lock:
+            hit = key in self._memo
+            if hit:
+                self._memo.move_to_end(key)
+                value = self._memo[key]
+        if not hit:
+            value = build()
+            with self._memo_lock:
+                self._memo[key] = value
+                while len(self._memo) > MEMO_SIZE:
+                    self._memo.popitem(last=False)
+        return value.copy() if isinstance(value, pd.DataFrame) else value
+
+    # ---------------------------------------------------------------- freshness
+    def freshness(self, today: dt.date | None = None) -> dict[str, Any]:
+        """How old the data are: ``data_end`` (last day with entries), ``age_days`` [d] and
+        ``level`` (``fresh``, ``ageing``, ``stale``; thresholds :data:`FRESH_DAYS`,
+        :data:`AGEING_DAYS`)."""
+        if self.data_end is None:
+            return {"data_end": None, "age_days": None, "level": "stale"}
+        today = today or dt.date.today()
+        age = (today - self.data_end).days
+        level = "fresh" if age <= FRESH_DAYS else "ageing" if age <= AGEING_DAYS else "stale"
+        return {"data_end": self.data_end, "age_days": age, "level": level}
+
+    # ---------------------------------------------------------------- KPIs
+    def _emission_rows(self, node_id: str, method: str) -> pd.DataFrame:
+        r = self._rows(node_id)
+        return r[(r["view"] == method) & r["kind"].isin(["emission", "adjustment"])
+                 & r["basic"]]
+
+    def _meters_under(self, node_id: str) -> pd.DataFrame:
+        """Meter mapping rows of the meters in a node's subtree."""
+        mm = self.meter_map
+        if mm.empty:
+            return mm
+        ids = self._meter_index.get(node_id)
+        return mm[mm["meter_id"].isin(ids)] if ids is not None else mm.iloc[0:0]
+
+    def _coverage_months(self, node_id: str) -> pd.DataFrame | None:
+        """Monthly ``expected, present, estimated`` intervals of the meters under a node;
+        None when the snapshot cannot tell which meters those are."""
+        if self.meter_map.empty and node_id != self.root:
+            return None
+        idx = self._cov_index.get(node_id)
+        return self._cov_anc.take(idx) if idx is not None else self._cov_anc.iloc[0:0]
+
+    def _coverage_meters(self, node_id: str) -> pd.DataFrame:
+        """Per-meter coverage totals of the meters under a node (index ``meter_id``)."""
+        ids = self._meter_index.get(node_id)
+        if ids is None or self._cov_meter.empty:
+            return self._cov_meter.iloc[0:0]
+        return self._cov_meter.reindex(ids).dropna(subset=["expected"])
+
+    def kpis(self, node_id: str, method: str = "location") -> Kpis:
+        """The headline numbers of a node (see :class:`Kpis`)."""
+        node_id = self.valid_node(node_id)
+        method = method if method in METHODS else "location"
+        return self._memoised(("kpis", node_id, method), lambda: self._kpis(node_id, method))
+
+    def _kpis(self, node_id: str, method: str) -> Kpis:
+        out: dict[str, Any] = {"node_id": node_id, "method": method}
+        year = self.latest_year
+        rows = self._emission_rows(node_id, method)
+        if year is not None:
+            this = rows[rows["year"] == year]
+            months = sorted(this["month"].unique())
+            out.update(year=year, months=len(months), emissions_t=float(this["co2e_t"].sum()))
+            last = rows[rows["year"] == year - 1]
+            if len(last):
+                same = last[last["month"].dt.month.isin([m.month for m in months])]
+                out.update(last_year=year - 1, last_year_t=float(same["co2e_t"].sum()))
+                if out["last_year_t"]:
+                    out["change"] = out["emissions_t"] / out["last_year_t"] - 1.0
+            if len(this):
+                by_factor = this.groupby("factor_id", observed=True)["co2e_t"].sum()
+                top = str(by_factor.idxmax()) if len(by_factor) else ""
+                out["factor_note"] = self._factor_short(top)
+        residents = self.residents.get(node_id, math.nan)
+        if residents and not math.isnan(residents):
+            out["residents"] = residents
+            out["residents_estimated"] = self.residents_est.get(node_id, False)
+            if out.get("emissions_t") is not None:
+                out["per_capita_t"] = out["emissions_t"] / residents
+        out.update(self._avoided(node_id, method, year))
+        r = self._rows(node_id)
+        r = r[r["view"] == method]
+        if year is not None:
+            r = r[r["year"] == year]
+        removal = r[r["kind"] == "removal"]
+        if len(removal):
+            out["removals_t"] = abs(float(removal["co2e_t"].sum()))
+        pv = r[r["pv"]]
+        if len(pv):
+            out["pv_kwh"] = float(pv["amount_pv_kwh"].sum())
+        out.update(self._target(node_id, method))
+        cov = self._coverage_months(node_id)
+        if cov is not None and len(cov):
+            if year is not None:
+                cov = cov[cov["month"].dt.year == year]
+            expected, present = float(cov["expected"].sum()), float(cov["present"].sum())
+            out["completeness"] = present / expected if expected else None
+            out["estimated_share"] = float(cov["estimated"].sum()) / present if present else None
+            out["meters"] = len(self._coverage_meters(node_id))
+        return Kpis(**out)
+
+    def _avoided(self, node_id: str, method: str, year: int | None) -> dict[str, Any]:
+        """Avoided emissions of ``year`` from the ledger's ``avoided`` entries (ex-ante
+        estimates and ex-post verified values kept apart), with the range and realisation
+        rate from ``interventions.csv``; the table alone when the ledger has no such entries.
+
+        The table's range covers the snapshot's whole period; it is scaled to the year by the
+        ratio of the year's estimate to the period's (a model's relative uncertainty does not
+        depend on the months it covers).
+        """
+        out: dict[str, Any] = {}
+        recs = self._records(node_id, self.interventions)
+        placed = recs[recs["in_place"]] if len(recs) else recs
+        r = self._rows(node_id)
+        r = r[(r["view"] == method) & (r["kind"] == "avoided")]
+        if year is not None:
+            r = r[r["year"] == year]
+        if len(r):
+            est = abs(float(r.loc[~r["est_verified"], "co2e_t"].sum()))
+            ver = abs(float(r.loc[r["est_verified"], "co2e_t"].sum()))
+            out = {"avoided_estimated_t": est, "avoided_verified_t": ver if ver else None}
+            period = placed["estimated_t"].sum() if len(placed) else 0.0
+            low, high = (placed["low_t"].sum(min_count=1), placed["high_t"].sum(min_count=1)
+                         ) if len(placed) else (np.nan, np.nan)
+            if period > 0 and pd.notna(low) and pd.notna(high):
+                out["avoided_low_t"] = float(low) * est / period
+                out["avoided_high_t"] = float(high) * est / period
+        elif len(placed):
+            est_t = placed["estimated_t"].sum(min_count=1)
+            ver_t = placed["verified_t"].sum(min_count=1)
+            low_t = placed["low_t"].sum(min_count=1)
+            high_t = placed["high_t"].sum(min_count=1)
+            out = {"avoided_estimated_t": None if pd.isna(est_t) else float(est_t),
+                   "avoided_verified_t": None if pd.isna(ver_t) else float(ver_t),
+                   "avoided_low_t": None if pd.isna(low_t) else float(low_t),
+                   "avoided_high_t": None if pd.isna(high_t) else float(high_t)}
+        if len(placed):
+            ver_t = placed["verified_t"].sum(min_count=1)
+            basis = placed["verified_basis_t"].sum(min_count=1)
+            if pd.notna(ver_t) and pd.notna(basis) and basis > 0:
+                out["avoided_realisation"] = float(ver_t / basis)
+        return out
+
+    def _target(self, node_id: str, method: str) -> dict[str, Any]:
+        target = self.manifest.get("target")
+        if not isinstance(target, dict) or node_id != self.root:
+            return {"target": target if isinstance(target, dict) else None}
+        try:
+            base_year = int(target["base_year"])
+            reduction = float(target["reduction"])
+        except (KeyError, TypeError, ValueError):
+            return {"target": None}
+        out: dict[str, Any] = {"target": target}
+        rows = self._emission_rows(node_id, method)
+        year = self.latest_year
+        if year is None or reduction <= 0:
+            return out
+        this = rows[rows["year"] == year]
+        months = {m.month for m in this["month"].unique()}
+        base_rows = rows[(rows["year"] == base_year) & rows["month"].dt.month.isin(months)]
+        if len(base_rows):
+            base = float(base_rows["co2e_t"].sum())
+            current = float(this["co2e_t"].sum())
+        elif target.get("base_t") is not None:
+            base = float(target["base_t"])
+            current = float(this["co2e_t"].sum()) * 12.0 / max(len(months), 1)
+        else:
+            out["target_base_missing"] = True
+            return out
+        if base > 0:
+            out["target_progress"] = (base - current) / (base * reduction)
+        return out
+
+    def _factor_short(self, factor_id: str) -> str:
+        f = self.factors
+        if not factor_id or f.empty or factor_id not in set(f["factor_id"]):
+            return factor_id
+        row = f[f["factor_id"] == factor_id].iloc[0]
+        value = _num(pd.Series([row.get("co2e_per_unit", "")])).iloc[0]
+        unit = row.get("unit", "")
+        series = row.get("series", "") or factor_id
+        return f"{series} {value:.4g} {unit}" if pd.notna(value) else series
+
+    # ---------------------------------------------------------------- trend
+    def monthly(self, node_id: str, method: str = "location", by: str = "sector"
+                ) -> pd.DataFrame:
+        """Monthly BASIC emissions of a node split by GPC sector or scope.
+
+        Returns
+        -------
+        DataFrame
+            ``month`` (first day), ``group`` (sector ``I``.. or scope ``1``..), ``co2e_t``
+            [t CO2e], ``estimated_share`` [dimensionless] (estimated / all readings).
+        """
+        node_id = self.valid_node(node_id)
+        method = method if method in METHODS else "location"
+        by = by if by in BREAKDOWNS else "sector"
+        return self._memoised(("monthly", node_id, method, by),
+                              lambda: self._monthly(node_id, method, by))
+
+    def _monthly(self, node_id: str, method: str, by: str) -> pd.DataFrame:
+        rows = self._emission_rows(node_id, method)
+        col = "gpc_sector" if by == "sector" else "scope"
+        g = (rows.groupby(["month", col], observed=True)[["co2e_t", "readings", "estimated"]]
+             .sum().reset_index().rename(columns={col: "group"}))
+        g["group"] = g["group"].astype(str)
+        g["estimated_share"] = np.where(g["readings"] > 0, g["estimated"] / g["readings"], 0.0)
+        return g[["month", "group", "co2e_t", "estimated_share"]].sort_values(
+            ["month", "group"], ignore_index=True)
+
+    # ---------------------------------------------------------------- map and ranking
+    def _totals(self, ids: Iterable[str], method: str) -> pd.DataFrame:
+        ids = list(ids)
+        nodes = self.nodes.reindex(ids)
+        out = pd.DataFrame({
+            "node_id": ids,
+            "name_zh": nodes.get("name_zh", pd.Series(ids, index=ids)).to_numpy(),
+            "name_en": nodes.get("name_en", pd.Series(ids, index=ids)).to_numpy(),
+            "kind": nodes.get("kind", pd.Series("", index=ids)).to_numpy(),
+        })
+        totals = self._year_totals.get(method, pd.Series(dtype=float))
+        out["co2e_t"] = totals.reindex(ids).to_numpy(dtype=float)
+        out["floor_area_m2"] = [self.floor_area.get(i, math.nan) for i in ids]
+        area = out["floor_area_m2"].where(out["floor_area_m2"] > 0)
+        out["intensity_kg_m2"] = out["co2e_t"] * 1000.0 / area
+        return out
+
+    def map_focus(self, node_id: str) -> str:
+        """The node whose children the map draws: the selection if it has children with
+        geometry, else its parent."""
+        node_id = self.valid_node(node_id)
+        if any(c in self.geometry for c in self.children(node_id)):
+            return node_id
+        parent = self.parent_of.get(node_id, "")
+        return parent if parent else node_id
+
+    def map_data(self, node_id: str, method: str = "location") -> MapData:
+        """What the map draws for a selection (see :class:`MapData`)."""
+        node_id = self.valid_node(node_id)
+        method = method if method in METHODS else "location"
+        return self._memoised(("map", node_id, method), lambda: self._map(node_id, method))
+
+    def _map(self, node_id: str, method: str) -> MapData:
+        focus = self.map_focus(node_id)
+        ids = [c for c in self.children(focus) if c in self.geometry]
+        items = self._totals(ids, method)
+        items["geometry_type"] = [self.geometry[i].get("type", "") for i in ids]
+        features = {i: self.geometry[i] for i in ids}
+        for ctx in (self.root, focus):
+            if ctx in self.geometry:
+                features[ctx] = self.geometry[ctx]
+        return MapData(node_id, focus, items, features, self.root)
+
+    def ranking(self, node_id: str, method: str = "location", limit: int = 10) -> pd.DataFrame:
+        """The highest-emitting compounds, office buildings and street frontages under a node
+        (under its parent when it has none), this year.
+
+        Returns
+        -------
+        DataFrame
+            ``node_id, name_zh, name_en, kind, co2e_t`` [t CO2e], ``floor_area_m2`` [m2],
+            ``intensity_kg_m2`` [kg CO2e / m2], ``selected`` (bool), largest first.
+        """
+        node_id = self.valid_node(node_id)
+        method = method if method in METHODS else "location"
+        return self._memoised(("ranking", node_id, method, int(limit)),
+                              lambda: self._ranking(node_id, method, int(limit)))
+
+    def _ranking(self, node_id: str, method: str, limit: int) -> pd.DataFrame:
+        def rankable(scope: str) -> list[str]:
+            kinds = set(RANK_KINDS)
+            if self.kind_of.get(scope) in ("compound", "building"):
+                kinds.add("building")
+            return [n for n in self.subtree(scope)
+                    if n != scope and self.kind_of.get(n) in kinds]
+
+        scope = node_id
+        ids = rankable(scope)
+        while not ids and self.parent_of.get(scope, ""):
+            scope = self.parent_of[scope]
+            ids = rankable(scope)
+        out = self._totals(ids, method).dropna(subset=["co2e_t"])
+        out = out.sort_values("co2e_t", ascending=False, ignore_index=True).head(limit)
+        out["selected"] = out["node_id"].eq(node_id)
+        return out
+
+    # ---------------------------------------------------------------- interventions
+    def _records(self, node_id: str, table: pd.DataFrame) -> pd.DataFrame:
+        if table.empty:
+            return table
+        if node_id == self.root:
+            return table
+        return table[table["node_id"].isin(set(self.subtree(node_id)))]
+
+    def interventions_frame(self, node_id: str) -> pd.DataFrame:
+        """Intervention records under a node (``interventions.csv``), with ``realisation``
+        (verified / the estimate over the same months) [dimensionless]; empty when the
+        snapshot has none."""
+        node_id = self.valid_node(node_id)
+        recs = self._records(node_id, self.interventions).copy()
+        if len(recs):
+            basis = recs["verified_basis_t"]
+            recs["realisation"] = recs["verified_t"] / basis.where(basis > 0)
+        return recs.reset_index(drop=True)
+
+    def macc_frame(self, node_id: str) -> pd.DataFrame:
+        """Measures for a marginal abatement cost curve: scenario rows (or intervention rows)
+        with an estimate and a cost, cheapest tonne first; empty when there are none.
+
+        Returns
+        -------
+        DataFrame
+            ``intervention_id, name_zh, name_en, abatement_t`` [t CO2e / yr] (``annual_t``
+            where the table has it, else ``estimated_t``), ``cost_per_t_cny``
+            [CNY / t CO2e], ``in_place``.
+        """
+        node_id = self.valid_node(node_id)
+        table = self.scenarios if not self.scenarios.empty else self.interventions
+        recs = self._records(node_id, table)
+        if recs.empty:
+            return recs
+        recs = recs.dropna(subset=["abatement_t", "cost_per_t_cny"])
+        recs = recs[recs["abatement_t"] > 0]
+        return recs.sort_values("cost_per_t_cny", kind="stable", ignore_index=True)
+
+    def suggestions(self, node_id: str, limit: int = 3) -> pd.DataFrame:
+        """The interventions with the most tonnes avoided per yuan that are not yet in place
+        under a node (from ``interventions.csv`` and ``scenarios.csv``; a measure already in
+        place on a node, by name, is not suggested there again).
+
+        Returns
+        -------
+        DataFrame
+            ``intervention_id, name_zh, name_en, node_id, abatement_t`` [t CO2e / yr],
+            ``cost_per_t_cny`` [CNY / t CO2e], ``t_per_10k_cny`` [t CO2e / 10^4 CNY]; at most
+            ``limit`` rows, best first; empty when there are no candidates.
+        """
+        node_id = self.valid_node(node_id)
+        frames = [self._records(node_id, t) for t in (self.interventions, self.scenarios)]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return pd.DataFrame(columns=[*_INTERVENTION_COLUMNS, "abatement_t",
+                                         "t_per_10k_cny"])
+        recs = pd.concat(frames, ignore_index=True)
+        placed = recs[recs["in_place"]]
+        done = set(zip(placed["node_id"], placed["name_en"].where(placed["name_en"] != "",
+                                                                  placed["name_zh"]),
+                       strict=True))
+        label = recs["name_en"].where(recs["name_en"] != "", recs["name_zh"])
+        already = pd.Series([(n, lab) in done for n, lab in zip(recs["node_id"], label,
+                                                                 strict=True)], index=recs.index)
+        recs = recs[~recs["in_place"] & ~already].dropna(subset=["cost_per_t_cny",
+                                                                  "abatement_t"])
+        recs = recs[recs["abatement_t"] > 0]
+        recs = (recs.assign(_label=label).drop_duplicates(["node_id", "_label"])
+                .drop(columns="_label"))
+        recs = recs.sort_values(["cost_per_t_cny", "abatement_t"], ascending=[True, False],
+                                ignore_index=True)
+        cost = recs["cost_per_t_cny"]
+        recs["t_per_10k_cny"] = np.where(cost > 0, 1e4 / cost.where(cost > 0), np.inf)
+        return recs.head(limit)
+
+    # ---------------------------------------------------------------- data quality
+    def quality(self, node_id: str) -> dict[str, Any]:
+        """The data-quality panel of a node.
+
+        Returns
+        -------
+        dict
+            ``monthly``: ``month, completeness`` [dimensionless] of the node's meters;
+            ``gaps``: meters with missing intervals (``meter_id, node_id, missing,
+            completeness``), worst first; ``rejects``: rejected rows by reason (whole
+            snapshot); ``notation``: GPC rows of the node (or its block) with a notation key
+            (``gpc_ref, name_zh, name_en, notation_key, explanation``); ``notation_node``: the
+            node whose GPC table that is; ``warnings``: the ledger's warnings.
+        """
+        node_id = self.valid_node(node_id)
+        return self._memoised(("quality", node_id), lambda: self._quality(node_id))
+
+    def _quality(self, node_id: str) -> dict[str, Any]:
+        cov = self._coverage_months(node_id)
+        monthly = pd.DataFrame(columns=["month", "completeness"])
+        gaps = pd.DataFrame(columns=["meter_id", "node_id", "missing", "completeness"])
+        if cov is not None and len(cov):
+            m = cov.sort_values("month")
+            monthly = pd.DataFrame({
+                "month": m["month"].to_numpy(),
+                "completeness": (m["present"] / m["expected"].where(m["expected"] > 0))
+                .to_numpy()})
+            per = self._coverage_meters(node_id).reset_index()
+            per["missing"] = per["expected"] - per["present"]
+            per["completeness"] = per["present"] / per["expected"].where(per["expected"] > 0)
+            per = per[per["missing"] > 0].sort_values(["missing", "meter_id"],
+                                                      ascending=[False, True])
+            per["node_id"] = per["meter_id"].map(self._node_of_meter).fillna("")
+            gaps = per[["meter_id", "node_id", "missing", "completeness"]].reset_index(drop=True)
+        rejects = self.rejects.copy()
+        if len(rejects):
+            rejects["rows"] = _num(rejects["rows"]).fillna(0).astype(int)
+            rejects = (rejects.groupby("reason", as_index=False)["rows"].sum()
+                       .sort_values("rows", ascending=False, ignore_index=True))
+        notation_node = next((a for a in reversed(self.ancestors(node_id))
+                              if a in set(self.gpc.get("node_id", pd.Series(dtype=str)))), None)
+        notation = pd.DataFrame(columns=["gpc_ref", "name_zh", "name_en", "notation_key",
+                                         "explanation"])
+        if notation_node is not None:
+            g = self.gpc[(self.gpc["node_id"] == notation_node)
+                         & (self.gpc["method"] == "location") & (self.gpc["notation_key"] != "")]
+            notation = g[list(notation.columns)].reset_index(drop=True)
+        warnings = [w for w in self.manifest.get("warnings", []) if isinstance(w, dict)]
+        return {"monthly": monthly, "gaps": gaps, "rejects": rejects, "notation": notation,
+                "notation_node": notation_node, "warnings": warnings}
+
+    # ---------------------------------------------------------------- alerts
+    def alerts(self, node_id: str, limit: int = 8) -> pd.DataFrame:
+        """Meters under a node that stopped reporting, have gaps in the latest month, or whose
+        latest month departs from their own baseline.
+
+        The baseline of a node's monthly activity is the same month a year earlier when the
+        snapshot has it, else its median over the preceding months scaled by the seasonal
+        movement shared by every node of that activity (the median ratio of the latest month
+        to the preceding median across nodes), so a cold December does not alert every gas
+        meter. A departure beyond :data:`ALERT_DEPARTURE` alerts.
+
+        Returns
+        -------
+        DataFrame
+            ``kind`` (``stopped``, ``gap``, ``high``, ``low``), ``meter_id``, ``node_id``,
+            ``activity``, ``month``, ``value`` (completeness, or departure [dimensionless]),
+            at most ``limit`` rows, most severe first.
+        """
+        node_id = self.valid_node(node_id)
+        return self._memoised(("alerts", node_id, int(limit)),
+                              lambda: self._alerts(node_id, int(limit)))
+
+    def _alerts(self, node_id: str, limit: int) -> pd.DataFrame:
+        cols = ["kind", "meter_id", "node_id", "activity", "month", "value", "severity"]
+        out: list[dict[str, Any]] = []
+        per = self._coverage_meters(node_id)
+        node_of = self._node_of_meter
+        if len(per):
+            last = self.coverage_last
+            silent = per[per["last_present"].isna() | (per["last_present"] < last)]
+            for meter, seen in sorted(silent["last_present"].items()):
+                since = (self.coverage_first if pd.isna(seen)
+                         else seen + pd.offsets.MonthBegin(1))
+                out.append({"kind": "stopped", "meter_id": meter,
+                            "node_id": node_of.get(meter, ""), "activity": "",
+                            "month": since, "value": 0.0, "severity": 3.0})
+            low = per[(per["last_completeness"] > 0)
+                      & (per["last_completeness"] < ALERT_COMPLETENESS)]
+            for meter, share in sorted(low["last_completeness"].items()):
+                out.append({"kind": "gap", "meter_id": meter,
+                            "node_id": node_of.get(meter, ""), "activity": "",
+                            "month": last, "value": float(share),
+                            "severity": 2.0 + (1.0 - float(share))})
+        out.extend(self._departures(node_id))
+        frame = pd.DataFrame(out, columns=cols)
+        return (frame.sort_values("severity", ascending=False, ignore_index=True)
+                .head(limit).drop(columns="severity"))
+
+    def _departures(self, node_id: str) -> list[dict[str, Any]]:
+        departure = self._departures_all
+        if departure.empty:
+            return []
+        last = self._series["month"].max()
+        if node_id != self.root:
+            under = set(self.subtree(node_id))
+            departure = departure[[n in under for n in departure.index.get_level_values(0)]]
+        meters = self.meter_map
+        out = []
+        for (nid, activity), value in departure.items():
+            ids = []
+            if not meters.empty:
+                m = meters[meters["node_id"] == nid]
+                if "activity" in m and (m["activity"] == activity).any():
+                    m = m[m["activity"] == activity]
+                ids = sorted(m["meter_id"])
+            out.append({"kind": "high" if value > 0 else "low", "meter_id": ",".join(ids),
+                        "node_id": nid, "activity": activity, "month": last,
+                        "value": float(value), "severity": 1.0 + abs(float(value))})
+        return out
+
+    def _all_departures(self) -> pd.Series:
+        s = self._series
+        if s.empty:
+            return pd.Series(dtype=float)
+        last = s["month"].max()
+        wide = s.pivot_table(index=["node_id", "activity"], columns="month", values="amount",
+                             aggfunc="sum")
+        if last not in wide.columns or wide.shape[1] < 4:
+            return pd.Series(dtype=float)
+        latest = wide[last]
+        year_ago = last - pd.DateOffset(years=1)
+        if year_ago in wide.columns:
+            baseline = wide[year_ago]
+        else:
+            prior = wide[[c for c in wide.columns if c < last][-12:]]
+            median = prior.median(axis=1)
+            ratio = latest / median.where(median > 0)
+            season = ratio.groupby(level="activity").transform("median")
+            baseline = median * season
+        departure = latest / baseline.where(baseline > 0) - 1.0
+        return departure[departure.abs() > ALERT_DEPARTURE].dropna()
+
+    # ---------------------------------------------------------------- provenance
+    def provenance(self, key: str, node_id: str, method: str = "location") -> Provenance:
+        """Where a number of the KPI row comes from: its factors with their sources, its
+        meters, its entries and the snapshot's inputs (see :class:`Provenance`).
+
+        Parameters
+        ----------
+        key : ``emissions``, ``per_capita``, ``target``, ``avoided``, ``removals``, ``pv`` or
+            ``completeness``; anything else is treated as ``emissions``.
+        """
+        node_id = self.valid_node(node_id)
+        method = method if method in METHODS else "location"
+        keys = ("emissions", "per_capita", "target", "avoided", "removals", "pv",
+                "completeness")
+        key = key if key in keys else "emissions"
+        return self._memoised(("prov", key, node_id, method),
+                              lambda: self._provenance(key, node_id, method))
+
+    def _provenance(self, key: str, node_id: str, method: str) -> Provenance:
+        year = self.latest_year
+        r = self._rows(node_id)
+        r = r[(r["view"] == method) & (r["year"] == year)]
+        if key in ("emissions", "per_capita", "target", "completeness"):
+            r = r[r["kind"].isin(["emission", "adjustment"]) & r["basic"]]
+        elif key == "avoided":
+            r = r[r["kind"] == "avoided"]
+        elif key == "removals":
+            r = r[r["kind"] == "removal"]
+        elif key == "pv":
+            r = r[r["pv"]]
+        by = (r.groupby("factor_id", observed=True)
+              .agg(co2e_t=("co2e_t", "sum"), n=("n", "sum")).reset_index())
+        by = by[(by["factor_id"].astype(str) != "") & (by["n"] > 0)]
+        total = by["co2e_t"].sum()
+        by["share"] = by["co2e_t"] / total if total else np.nan
+        f = self.factors
+        fcols = ["value_as_published", "co2e_per_unit", "unit", "confidence", "citation", "url"]
+        if not f.empty:
+            by = by.merge(f[["factor_id", *[c for c in fcols if c in f]]], on="factor_id",
+                          how="left")
+        by = by.sort_values("co2e_t", ascending=False, ignore_index=True)
+        meters = self._meters_under(node_id)
+        if key != "completeness" and "activity" in f and "activity" in meters and len(by):
+            behind = set(f.loc[f["factor_id"].isin(set(by["factor_id"])), "activity"])
+            meters = meters[meters["activity"].isin(behind)]
+        elif key == "pv" and "activity" in meters:
+            meters = meters[meters["activity"].astype(str).str.startswith("electricity.pv")]
+        inputs = pd.DataFrame([
+            {"file_name": i.get("file_name", ""), "kind": i.get("kind", ""),
+             "sha256": str(i.get("sha256", ""))[:12]}
+            for i in self.manifest.get("inputs", []) if isinstance(i, dict)],
+            columns=["file_name", "kind", "sha256"])
+        attributes = []
+        if key == "per_capita":
+            attributes.append({"name": "residents",
+                               "value": self.residents.get(node_id, math.nan),
+                               "estimated": self.residents_est.get(node_id, False)})
+        records = self.interventions_frame(node_id) if key == "avoided" else None
+        coverage = None
+        if key == "completeness":
+            cov = self._coverage_months(node_id)
+            if cov is not None and len(cov):
+                if year is not None:
+                    cov = cov[cov["month"].dt.year == year]
+                coverage = (float(cov["present"].sum()), float(cov["expected"].sum()))
+        return Provenance(key, node_id, method, year, by, meters.reset_index(drop=True),
+                          int(r["n"].sum()), inputs, attributes, records, coverage)
+
+
+# ------------------------------------------------------------------------------ loading
+def _resolve(path: Path) -> Path:
+    if (path / "manifest.json").exists():
+        return path
+    latest = path / "LATEST"
+    if latest.exists():
+        name = latest.read_text(encoding="utf-8").strip()
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise WallDataError(f"{latest} names no snapshot folder ({name!r})")
+        return path / name
+    raise WallDataError(f"{path} is neither a snapshot (no manifest.json) nor a snapshots folder "
+                        "(no LATEST file). Publish one with `carbon ledger build` or "
+                        "`carbon demo`.")
+
+
+def _intervention_table(path: Path) -> pd.DataFrame:
+    frame = _csv(path)
+    missing = [c for c in ("intervention_id", "node_id", "estimated_t") if c not in frame]
+    if missing:
+        raise WallDataError(f"{path}: missing columns {missing}; expected "
+                            f"{', '.join(_INTERVENTION_COLUMNS)}")
+    for col in _INTERVENTION_COLUMNS:
+        if col not in frame:
+            frame[col] = ""
+    for col in ("estimated_t", "verified_t", "low_t", "high_t", "cost_per_t_cny", "annual_t",
+                "realisation_rate"):
+        if col in frame:
+            frame[col] = _num(frame[col])
+    frame["in_place"] = _bool(frame["in_place"])
+    # what a measure avoids in a year (its potential, also for planned ones) [t CO2e / yr]
+    annual = frame["annual_t"] if "annual_t" in frame else pd.Series(np.nan, frame.index)
+    frame["abatement_t"] = annual.where(annual > 0, frame["estimated_t"])
+    # the estimate a verified value is compared with: over the same months when the table
+    # gives the realisation rate (carbon.mv), else the record's estimate
+    rate = frame["realisation_rate"] if "realisation_rate" in frame else pd.Series(
+        np.nan, frame.index)
+    same_months = frame["verified_t"] / rate.where(rate > 0)
+    frame["verified_basis_t"] = same_months.where(same_months.notna(), frame["estimated_t"])
+    frame.loc[frame["verified_t"].isna(), "verified_basis_t"] = np.nan
+    return frame
+
+
+def _meter_map(path: Path, manifest: dict[str, Any], listed: set[str]) -> pd.DataFrame:
+    """Meter -> node: the snapshot's ``meters.csv`` if published, else the named twin."""
+    empty = pd.DataFrame(columns=["meter_id", "node_id", "activity"])
+    if "meters.csv" in listed:
+        frame = _csv(path / "meters.csv")
+        if {"meter_id", "node_id"} <= set(frame.columns):
+            if "activity" not in frame:
+                frame["activity"] = ""
+            return frame[["meter_id", "node_id", "activity"]]
+    name = (manifest.get("twin") or {}).get("name")
+    if not name:
+        return empty
+    try:
+        from carbon.twin import load_twin
+
+        twin = load_twin(str(name))
+    except (CarbonError, OSError, ValueError) as exc:
+        log.warning("snapshot %s: no meter mapping (twin %r: %s)", path.name, name, exc)
+        return empty
+    if twin.content_hash != (manifest.get("twin") or {}).get("content_hash"):
+        log.warning("snapshot %s: twin %r changed since publication; meter mapping may differ",
+                    path.name, name)
+    return twin.meters_frame()[["meter_id", "node_id", "activity"]]
+
+
+def load_snapshot(path: str | Path, *, verify: bool = True) -> WallSnapshot:
+    """Load a published snapshot for the wall (a snapshot folder, or a snapshots folder's
+    ``LATEST``).
+
+    Parameters
+    ----------
+    path : the snapshot folder, or the snapshots folder holding ``LATEST``.
+    verify : check every file read against the SHA-256 in ``manifest.json`` (a snapshot is
+        only shown whole; DESIGN decision 8).
+
+    Raises
+    ------
+    WallDataError
+        When the folder is not a snapshot, a file is missing, unreadable or does not match its
+        checksum.
+    """
+    folder = _resolve(Path(path))
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WallDataError(f"{folder}: no manifest.json (not a published snapshot)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WallDataError(f"{manifest_path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or not str(manifest.get("format", "")).startswith(
+            "carbon-twin/snapshot/") or "snapshot_id" not in manifest:
+        raise WallDataError(f"{manifest_path}: not a carbon-twin snapshot manifest")
+    outputs = manifest.get("outputs") or {}
+    listed = set(outputs)
+    if "entries.parquet" not in listed:
+        raise WallDataError(f"{manifest_path}: lists no entries.parquet")
+    wanted = ["entries.parquet", "nodes.csv", "coverage.parquet", "rejects.csv", "factors.csv",
+              "gpc_table.csv", "geometry.geojson", *_OPTIONAL_TABLES]
+    for name in wanted:
+        if name not in listed:
+            continue
+        file = folder / name
+        if not file.exists():
+            raise WallDataError(f"{folder}: {name} is listed in the manifest but missing")
+        if verify and _sha256(file) != outputs[name]:
+            raise WallDataError(f"{file}: SHA-256 differs from the manifest (changed or "
+                                "half-written); not shown")
+    try:
+        tables = _read_tables(folder, manifest, listed)
+    except WallDataError:
+        raise
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        raise WallDataError(f"{folder}: cannot read the snapshot ({type(exc).__name__}: "
+                            f"{exc})") from None
+    return WallSnapshot(folder, manifest, tables)
+
+
+def _read_tables(folder: Path, manifest: dict[str, Any], listed: set[str]) -> dict[str, Any]:
+    def optional_csv(name: str, columns: list[str]) -> pd.DataFrame:
+        return _csv(folder / name) if name in listed else pd.DataFrame(columns=columns)
+
+    entries = _read_entries(folder / "entries.parquet")
+    if "nodes.csv" in listed:
+        nodes = _csv(folder / "nodes.csv").set_index("id", drop=False)
+    else:  # a bare snapshot: the tree from the entries' paths
+        paths = entries["node_path"].unique()
+        ids: dict[str, str] = {}
+        for p in paths:
+            parts = p.split("/")
+            for i, part in enumerate(parts):
+                ids.setdefault(part, parts[i - 1] if i else "")
+        nodes = pd.DataFrame({"id": list(ids), "parent": list(ids.values())})
+        nodes["kind"], nodes["name_zh"], nodes["name_en"] = "", nodes["id"], nodes["id"]
+        nodes = nodes.set_index("id", drop=False)
+    nodes["parent"] = nodes["parent"].fillna("").astype(str)
+    geometry: dict[str, dict[str, Any]] = {}
+    if "geometry.geojson" in listed:
+        gj = json.loads((folder / "geometry.geojson").read_text(encoding="utf-8"))
+        for feat in gj.get("features", []):
+            fid = (feat.get("properties") or {}).get("id")
+            if fid in nodes.index and feat.get("geometry"):
+                geometry[str(fid)] = feat["geometry"]
+    if "coverage.parquet" in listed:
+        coverage = pq.read_table(folder / "coverage.parquet").to_pandas()
+        coverage["month"] = pd.to_datetime(coverage["month"])
+        for col in ("expected", "present", "estimated", "completeness"):
+            coverage[col] = _num(coverage[col]).fillna(0.0).astype(float)
+    else:
+        coverage = pd.DataFrame(columns=["meter_id", "month", "expected", "present",
+                                         "estimated", "completeness"])
+    gpc = optional_csv("gpc_table.csv", ["node_id", "method", "gpc_ref", "name_zh", "name_en",
+                                         "notation_key", "explanation"])
+    empty_iv = pd.DataFrame(columns=list(_INTERVENTION_COLUMNS))
+    return {
+        "entries": entries,
+        "nodes": nodes,
+        "geometry": geometry,
+        "coverage": coverage,
+        "rejects": optional_csv("rejects.csv", ["batch_id", "file_name", "reason", "rows"]),
+        "factors": optional_csv("factors.csv", ["factor_id"]),
+        "gpc": gpc,
+        "interventions": (_intervention_table(folder / "interventions.csv")
+                          if "interventions.csv" in listed else empty_iv),
+        "scenarios": (_intervention_table(folder / "scenarios.csv")
+                      if "scenarios.csv" in listed else empty_iv),
+        "meter_map": _meter_map(folder, manifest, listed),
+    }
+
+
+# ------------------------------------------------------------------------------ source
+class SnapshotSource:
+    """The snapshot the wall shows, following a snapshots folder's ``LATEST``.
+
+    Parameters
+    ----------
+    path : a snapshots folder (followed) or one snapshot folder (pinned).
+    cache_size : loaded snapshots kept in memory, keyed by snapshot id.
+    verify : check checksums when loading (see :func:`load_snapshot`).
+
+    Notes
+    -----
+    :meth:`refresh` is cheap when nothing changed (it reads the few bytes of ``LATEST``); a new
+    snapshot is loaded completely before :meth:`current` returns it, so a reader sees the old
+    one or the new one, never a mixture. A failed load keeps the previous snapshot and records
+    the problem in :attr:`problem`.
+    """
+
+    def __init__(self, path: str | Path, *, cache_size: int = 3, verify: bool = True) -> None:
+        self.path = Path(path)
+        self.verify = verify
+        self.cache_size = max(1, cache_size)
+        self._cache: OrderedDict[str, WallSnapshot] = OrderedDict()
+        self._current: WallSnapshot | None = None
+        self._latest_name: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.problem: str | None = None
+        self.failed_name: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """True when the source is one snapshot folder (no ``LATEST`` to follow)."""
+        return (self.path / "manifest.json").exists()
+
+    def _target_name(self) -> str:
+        if self.pinned:
+            return self.path.name
+        try:
+            return (self.path / "LATEST").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise WallDataError(f"{self.path} has no published snapshot yet (no LATEST "
+                                "file)") from None
+        except OSError as exc:
+            raise WallDataError(f"{self.path}/LATEST cannot be read ({exc})") from None
+
+    def refresh(self) -> bool:
+        """Load the newest published snapshot if it changed; True when the shown one changed.
+
+        Never raises for a bad snapshot: the problem is kept in :attr:`problem` and the
+        previous snapshot stays current.
+        """
+        with self._lock:
+            try:
+                name = self._target_name()
+            except WallDataError as exc:
+                self.problem = str(exc)
+                return False
+            if name == self._latest_name:
+                return False
+            if name == self.failed_name:
+                return False
+            try:
+                if self.pinned:
+                    folder = self.path
+                elif not name or "/" in name or "\\" in name or name.startswith("."):
+                    raise WallDataError(f"{self.path}/LATEST names no snapshot folder "
+                                        f"({name!r})")
+                else:
+                    folder = self.path / name
+                snap = load_snapshot(folder, verify=self.verify)
+            except WallDataError as exc:
+                self.problem, self.failed_name = str(exc), name
+                log.warning("wall: snapshot %s not shown: %s", name, exc)
+                return False
+            except Exception as exc:  # a snapshot must never take the wall down
+                self.problem, self.failed_name = f"{type(exc).__name__}: {exc}", name
+                log.exception("wall: snapshot %s could not be loaded", name)
+                return False
+            self._cache[snap.id] = snap
+            self._cache.move_to_end(snap.id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            changed = self._current is None or self._current.id != snap.id
+            self._current, self._latest_name = snap, name
+            self.problem, self.failed_name = None, None
+            log.info("wall: showing snapshot %s", snap.id)
+            return changed
+
+    def current(self) -> WallSnapshot:
+        """The snapshot to show.
+
+        Raises
+        ------
+        WallDataError
+            When no snapshot could be loaded yet (the message says why).
+        """
+        snap = self._current
+        if snap is None:
+            self.refresh()
+            snap = self._current
+        if snap is None:
+            raise WallDataError(self.problem or f"{self.path}: no snapshot loaded")
+        return snap
+
+    def get(self, snapshot_id: object) -> WallSnapshot | None:
+        """A loaded snapshot by id (only among those in memory; never a path)."""
+        return self._cache.get(snapshot_id) if isinstance(snapshot_id, str) else None
+
+    def watch(self, interval_s: float = 2.0) -> None:
+        """Start a daemon thread that calls :meth:`refresh` every ``interval_s`` [s]."""
+        if self._thread is not None or self.pinned:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval_s):
+                self.refresh()
+
+        self._thread = threading.Thread(target=run, name="wall-snapshot-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the watcher thread (if any)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

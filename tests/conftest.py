@@ -1,0 +1,16 @@
+"""Shared pytest configuration (keep it small: other test modules share it)."""
+
+from __future__ import annotations
+
+
+def pytest_setup_options():  # dash.testing hook: the options of dash_duo / dash_br browsers
+    """Headless Debian Chromium for Dash's ``dash_duo`` / ``dash_br`` fixtures."""
+    from selenium.webdriver.chrome.options import Options
+
+    from dashboard.testing import CHROMIUM, CHROMIUM_FLAGS
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return options

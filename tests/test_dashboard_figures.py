@@ -1,0 +1,191 @@
+"""The wall screen's figure builders, tested as pure functions of small frames."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import figures
+from dashboard.data import MapData
+from dashboard.i18n import t
+
+
+def _square(x: float, y: float, size: float = 1.0) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + size, y], [x + size, y + size],
+                                                [x, y + size], [x, y]]]}
+
+
+@pytest.fixture
+def map_data() -> MapData:
+    items = pd.DataFrame({
+        "node_id": ["a", "b", "road", "shed"],
+        "name_zh": ["甲区", "乙区", "某路", "充电棚"],
+        "name_en": ["Area A", "Area B", "Road", "Shed"],
+        "kind": ["block", "block", "street", "facility"],
+        "co2e_t": [100.0, 400.0, 50.0, np.nan],
+        "floor_area_m2": [1000.0, np.nan, 200.0, np.nan],
+        "intensity_kg_m2": [100.0, np.nan, 250.0, np.nan],
+        "geometry_type": ["Polygon", "Polygon", "LineString", "Point"],
+    })
+    features = {
+        "root": _square(0, 0, 4), "a": _square(0, 0), "b": _square(2, 2),
+        "road": {"type": "LineString", "coordinates": [[0, 1.5], [4, 1.5]]},
+        "shed": {"type": "Point", "coordinates": [3, 0.5]},
+    }
+    return MapData(selected="b", focus="root", items=items, features=features, root="root")
+
+
+def _item_traces(fig: go.Figure) -> dict[str, go.Scatter]:
+    return {tr.name: tr for tr in fig.data if tr.name in {"a", "b", "road", "shed"}}
+
+
+# ------------------------------------------------------------------------------ map
+def test_map_one_clickable_trace_per_node(map_data: MapData) -> None:
+    fig = figures.map_figure(map_data, "emissions", "zh")
+    traces = _item_traces(fig)
+    assert set(traces) == {"a", "b", "road", "shed"}
+    for node, tr in traces.items():
+        assert set(tr.customdata) == {node}  # a click anywhere on it reports its id
+        assert len(tr.customdata) == len(tr.x)
+    assert traces["a"].fill == "toself" and traces["road"].mode == "lines"
+    assert traces["shed"].mode == "markers"
+    labels = next(tr for tr in fig.data if tr.mode == "markers+text")
+    assert list(labels.customdata) == ["a", "b", "road", "shed"]
+
+
+def test_map_colours_follow_the_metric(map_data: MapData) -> None:
+    fig = figures.map_figure(map_data, "emissions", "zh")
+    traces = _item_traces(fig)
+    lo, hi = figures.SCALE[0][1], figures.SCALE[-1][1]
+    assert traces["b"].fillcolor == figures.sample_colorscale(figures.SCALE, [1.0])[0]
+    assert traces["road"].line.color == figures.sample_colorscale(figures.SCALE, [0.0])[0]
+    assert lo != hi
+    assert traces["shed"].marker.color == figures.NO_VALUE  # no value: grey, not zero
+    assert traces["b"].line.width > traces["a"].line.width  # the selection stands out
+    inten = _item_traces(figures.map_figure(map_data, "intensity", "en"))
+    assert inten["b"].fillcolor == figures.NO_VALUE  # no floor area -> no intensity
+    assert "no floor area" in inten["b"].hovertemplate
+    assert "kg CO₂e / m²" in inten["road"].hovertemplate
+
+
+def test_map_is_drawn_without_tiles(map_data: MapData) -> None:
+    fig = figures.map_figure(map_data)
+    payload = json.loads(fig.to_json())
+    layout = payload["layout"]
+    assert "mapbox" not in layout and "map" not in layout and "geo" not in layout
+    assert "http" not in json.dumps(payload)
+    assert layout["yaxis"]["scaleanchor"] == "x"
+
+
+def test_map_without_geometry_is_calm() -> None:
+    empty = MapData("x", "x", pd.DataFrame(columns=["node_id", "co2e_t", "intensity_kg_m2",
+                                                    "geometry_type"]), {}, "x")
+    fig = figures.map_figure(empty, lang="en")
+    assert fig.layout.annotations[0].text == t("no_geometry", "en")
+
+
+# ------------------------------------------------------------------------------ trend
+@pytest.fixture
+def monthly() -> pd.DataFrame:
+    months = pd.date_range("2024-01-01", periods=3, freq="MS")
+    return pd.DataFrame({
+        "month": list(months) * 2,
+        "group": ["I"] * 3 + ["II"] * 3,
+        "co2e_t": [10.0, 12.0, 11.0, 1.0, 1.5, 2.0],
+        "estimated_share": [0.0, 0.2, 0.0, 0.0, 0.0, 0.005],
+    })
+
+
+def test_trend_stacks_one_trace_per_group(monthly: pd.DataFrame) -> None:
+    fig = figures.trend_figure(monthly, "sector", "en")
+    assert fig.layout.barmode == "stack"
+    assert [tr.name for tr in fig.data] == [t("sector_I", "en"), t("sector_II", "en")]
+    total = sum(np.asarray(tr.y).sum() for tr in fig.data)
+    assert total == pytest.approx(monthly.co2e_t.sum())
+    # a month with >= 1 % estimated readings is hatched; 0.5 % is not
+    assert list(fig.data[0].marker.pattern.shape) == ["", "/", ""]
+    assert list(fig.data[1].marker.pattern.shape) == ["", "", ""]
+    assert fig.data[0].marker.color == figures.SECTOR_COLOURS["I"]
+
+
+def test_trend_by_scope_in_chinese(monthly: pd.DataFrame) -> None:
+    frame = monthly.assign(group=monthly.group.map({"I": "1", "II": "2"}))
+    fig = figures.trend_figure(frame, "scope", "zh")
+    assert [tr.name for tr in fig.data] == ["范围1", "范围2"]
+    assert fig.layout.yaxis.title.text == "吨CO₂e"
+
+
+def test_trend_empty() -> None:
+    fig = figures.trend_figure(pd.DataFrame(columns=["month", "group", "co2e_t",
+                                                     "estimated_share"]), lang="zh")
+    assert fig.layout.annotations[0].text == "无数据"
+
+
+# ------------------------------------------------------------------------------ ranking
+def test_ranking_largest_on_top_and_selection_highlighted() -> None:
+    r = pd.DataFrame({"node_id": ["x", "y", "z"], "name_zh": ["甲", "乙", "丙"],
+                      "name_en": ["X", "Y", "Z"], "kind": "compound",
+                      "co2e_t": [300.0, 100.0, 200.0], "intensity_kg_m2": [1.0, np.nan, 3.0],
+                      "selected": [False, True, False]})
+    fig = figures.ranking_figure(r, "emissions", "en")
+    bar = fig.data[0]
+    assert list(bar.customdata) == ["y", "z", "x"]  # bottom to top: largest last (on top)
+    assert list(bar.marker.color) == [figures.ACCENT, "#37a2da", "#37a2da"]
+    assert list(fig.layout.yaxis.ticktext) == ["Y", "Z", "X"]
+    inten = figures.ranking_figure(r, "intensity", "en")
+    assert list(inten.data[0].customdata) == ["x", "z"]  # no intensity: left out
+
+
+# ------------------------------------------------------------------------------ interventions
+def test_interventions_empty_state() -> None:
+    fig = figures.interventions_figure(pd.DataFrame(), "zh")
+    assert fig.layout.annotations[0].text == "本快照暂无减排措施结果"
+    assert figures.macc_figure(pd.DataFrame(), "en").layout.annotations[0].text == \
+        "No intervention results in this snapshot yet"
+
+
+def test_interventions_sum_by_measure_with_realisation() -> None:
+    recs = pd.DataFrame({
+        "name_zh": ["LED", "LED", "光伏"], "name_en": ["LED", "LED", "PV"],
+        "estimated_t": [10.0, 30.0, 5.0], "verified_t": [8.0, np.nan, 5.5],
+        "low_t": [8.0, 24.0, np.nan], "high_t": [12.0, 36.0, np.nan],
+    })
+    fig = figures.interventions_figure(recs, "en")
+    est, ver = fig.data
+    assert list(fig.layout.yaxis.ticktext) == ["PV", "LED"]
+    assert list(est.x) == [5.0, 40.0] and list(ver.x) == [5.5, 8.0]
+    # realisation = verified / estimate of the verified records only (8 / 10, not 8 / 40)
+    assert list(ver.text) == ["realisation 110%", "realisation 80%"]
+    assert list(est.error_x.array) == [0.0, 8.0]
+
+
+def test_macc_widths_are_tonnes_cheapest_first() -> None:
+    m = pd.DataFrame({"name_zh": ["甲", "乙", "丙"], "name_en": ["A", "B", "C"],
+                      "estimated_t": [10.0, 20.0, 5.0], "cost_per_t_cny": [300.0, -50.0, 80.0]})
+    fig = figures.macc_figure(m, "en")
+    bar = fig.data[0]
+    assert list(bar.y) == [-50.0, 80.0, 300.0]
+    assert list(bar.width) == [20.0, 5.0, 10.0]
+    assert list(bar.x) == [10.0, 22.5, 30.0]  # centres of consecutive bars
+    assert bar.marker.color[0] == figures.DOWN  # a saving is green
+
+
+def test_completeness_marks_months_below_threshold() -> None:
+    m = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=3, freq="MS"),
+                      "completeness": [1.0, 0.85, 0.95]})
+    fig = figures.completeness_figure(m, "zh")
+    assert list(fig.data[0].marker.color) == ["#37a2da", figures.UP, "#37a2da"]
+    assert list(np.round(fig.data[0].y, 6)) == [100.0, 85.0, 95.0]
+
+
+def test_every_figure_serialises_with_local_fonts(map_data: MapData,
+                                                  monthly: pd.DataFrame) -> None:
+    for fig in (figures.map_figure(map_data), figures.trend_figure(monthly),
+                figures.empty_figure("…")):
+        payload = json.loads(fig.to_json())
+        assert "Noto Sans CJK SC" in payload["layout"]["font"]["family"]
+        assert payload["layout"]["paper_bgcolor"] == "rgba(0,0,0,0)"
