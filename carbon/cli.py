@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -419,7 +420,7 @@ def print_ledger_summary(result: Any) -> None:
     if interventions.exists():
         console.print(interventions_table(snapshot.table("interventions")))
     for w in ledger.warnings[:5]:
-        console.print(f"[yellow]warning[/] {w}", highlight=False)
+        console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False)
     console.print(f"Snapshot: [bold]{snapshot.path}[/] ({len(ledger.entries):,} entries)")
 
 
@@ -530,6 +531,190 @@ def ledger_diff(
             console.print(f"{name}: {old} -> {new} t CO2e")
     if len(d["changed"]):
         console.print(d["changed"].head(20).to_string(index=False))
+
+
+# --------------------------------------------------------------------------- interventions
+interventions_app = typer.Typer(
+    help="The intervention register: estimates and costs.", no_args_is_help=True
+)
+app.add_typer(interventions_app, name="interventions")
+
+
+@interventions_app.command("list")
+@friendly
+def interventions_list(
+    twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Factor profile.")] = (
+        "shanghai-2022"
+    ),
+    start: Annotated[str, typer.Option(help="First day (inclusive), YYYY-MM-DD.")] = "2024-01-01",
+    end: Annotated[str, typer.Option(help="Last day (exclusive), YYYY-MM-DD.")] = "2025-01-01",
+) -> None:
+    """List the register's interventions: status, tonnes avoided or removed, cost per tonne."""
+    from carbon.factors import load_factor_set
+    from carbon.interventions import estimate_register, load_register
+    from carbon.twin import load_twin
+
+    _check_dates(start, end)
+    register = load_register(load_twin(twin))
+    frame = estimate_register(register, load_factor_set(profile), start, end)
+    console.print(register_table(frame, f"{register.path} · {start} .. {end} · {profile}"))
+
+
+def register_table(frame: Any, title: str) -> Table:
+    """The rows of :func:`carbon.interventions.estimate_register` as a rich Table."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="period t: avoided in the period, months in service only; t/yr: a "
+        "typical year in service (also for planned ones)",
+    )
+    for col, just in (
+        ("id · kind", "left"),
+        ("name", "left"),
+        ("status", "left"),
+        ("period t", "right"),
+        ("t/yr (low-high)", "right"),
+        ("removal t/yr", "right"),
+        ("CNY/t", "right"),
+        ("assumed", "right"),
+    ):
+        table.add_column(col, justify=just, no_wrap=col == "id · kind")  # type: ignore[arg-type]
+
+    def num(v: Any, fmt: str = ",.2f") -> str:
+        return "-" if v is None or v != v else format(v, fmt)
+
+    for r in frame.itertuples():
+        status = "[green]in place[/]" if r.in_place else "[yellow]planned[/]"
+        table.add_row(
+            f"{r.intervention_id}\n[dim]{r.kind}[/]",
+            f"{escape(r.name_zh)}\n[dim]{escape(r.name_en)}[/]",
+            status,
+            num(r.estimated_t),
+            f"{num(r.annual_t)} ({num(r.annual_low_t)}-{num(r.annual_high_t)})",
+            num(r.annual_removal_t),
+            num(r.cost_per_t_cny, ",.0f"),
+            str(r.assumptions),
+        )
+    return table
+
+
+# --------------------------------------------------------------------------- scenario
+scenario_app = typer.Typer(
+    help="Scenarios: measures adopted over years against business as usual.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+@friendly
+def scenario_run(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Scenario TOML, e.g. sites/shimen_erlu/scenarios/low_carbon_2035.toml."
+        ),
+    ],
+    twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Factor profile.")] = (
+        "shanghai-2022"
+    ),
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="Snapshot (or snapshots folder) whose base-year emissions replace the file's "
+            "[base] numbers."
+        ),
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the figures as HTML here.")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the figures: zh or en.")] = "zh",
+) -> None:
+    """Run a scenario: yearly trajectory, target check and marginal abatement cost curve."""
+    from carbon.factors import load_factor_set
+    from carbon.scenario import load_scenario, run_scenario
+    from carbon.twin import load_twin
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"--lang must be zh or en, not {lang!r}")
+    community = load_twin(twin)
+    scenario = load_scenario(file, community)
+    result = run_scenario(scenario, community, load_factor_set(profile), base_emissions=base)
+    print_scenario_result(result)
+    if html is not None:
+        for path in result.write_figures(html, lang).values():
+            console.print(f"Figure: [bold]{path}[/]")
+
+
+def print_scenario_result(result: Any) -> None:
+    """Trajectory, target check, MACC and warnings of a scenario run."""
+    s = result.scenario
+    console.rule(f"[bold]{escape(s.name_zh)}[/] · {escape(s.name_en)}")
+    console.print(
+        f"Base {result.base.year}: {result.base.total_t:,.1f} t CO2e · "
+        f"{escape(result.base.source)}",
+        highlight=False,
+    )
+    traj = Table(
+        title="Trajectory, t CO2e (location-based; removals kept apart, GPC)",
+        title_justify="left",
+    )
+    for col in ("year", "grid index", "BAU", "avoided", "scenario", "removals", "target"):
+        traj.add_column(col, justify="right")
+    for r in result.trajectory.itertuples():
+        traj.add_row(
+            str(r.year),
+            f"{r.grid_index:.3f}",
+            f"{r.bau_t:,.1f}",
+            f"{r.avoided_t:,.1f}",
+            f"{r.scenario_t:,.1f}",
+            f"{r.removal_t:,.2f}",
+            "-" if r.target_t != r.target_t else f"{r.target_t:,.1f}",
+        )
+    console.print(traj)
+    for r in result.targets.itertuples():
+        verdict = "[green]met[/]" if r.met else f"[red]missed by {r.gap_t:,.1f} t[/]"
+        console.print(
+            f"Target {r.year}: -{r.reduction:.0%} vs {s.base_year} = "
+            f"{r.target_t:,.1f} t; {r.compare} {r.value_t:,.1f} t: {verdict}"
+        )
+        console.print(f"  [dim]{escape(r.basis)}[/]", highlight=False)
+    macc = Table(
+        title=f"Marginal abatement cost curve (full adoption, grid of {s.macc_year}), "
+        "cheapest first",
+        title_justify="left",
+    )
+    for col, just in (
+        ("#", "right"),
+        ("measure", "left"),
+        ("targets", "right"),
+        ("t CO2e/yr", "right"),
+        ("kWh/yr", "right"),
+        ("CNY/yr", "right"),
+        ("bills CNY/yr", "right"),
+        ("CNY/t", "right"),
+    ):
+        macc.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in result.macc.itertuples():
+        cost = "-" if r.cost_per_t_cny != r.cost_per_t_cny else f"{r.cost_per_t_cny:,.0f}"
+        yearly = (
+            "-"
+            if r.annualised_cost_cny_per_yr != r.annualised_cost_cny_per_yr
+            else f"{r.annualised_cost_cny_per_yr:,.0f}"
+        )
+        macc.add_row(
+            str(r.rank),
+            f"{escape(r.name_zh)}\n[dim]{escape(r.name_en)}[/]",
+            str(r.targets),
+            f"{r.abatement_t_per_yr:,.1f}",
+            f"{r.electricity_kwh_per_yr:,.0f}",
+            yearly,
+            f"{r.bill_savings_cny_per_yr:,.0f}",
+            cost,
+        )
+    console.print(macc)
+    for w in result.warnings:
+        console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False)
 
 
 # --------------------------------------------------------------------------- demo
