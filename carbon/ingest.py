@@ -793,8 +793,12 @@ def _interval(job: _Job) -> None:
         """INSERT INTO readings
            SELECT p.meter_id, p.ts, p.ts + p.step, p.amount, 'measured',
                   coalesce(r.rev + 1, 0), ?, p._row
-           FROM _parsed p LEFT JOIN (SELECT meter_id, ts_start, max(revision) AS rev
-                                     FROM readings GROUP BY ALL) r
+           FROM _parsed p LEFT JOIN (
+                SELECT meter_id, ts_start, max(revision) AS rev FROM readings
+                WHERE ts_start BETWEEN (SELECT min(ts) FROM _parsed)
+                                   AND (SELECT max(ts) FROM _parsed)
+                  AND meter_id IN (SELECT DISTINCT meter_id FROM _parsed)
+                GROUP BY ALL) r
              ON r.meter_id = p.meter_id AND r.ts_start = p.ts
            WHERE p.reason IS NULL""",
         [batch_id],
@@ -803,23 +807,25 @@ def _interval(job: _Job) -> None:
 
 
 def _duplicates(con: Any, key: str, value: str) -> None:
-    """Reject in-file duplicates: exact repeats after the first, and conflicting values."""
+    """Reject in-file duplicates: exact repeats after the first, and conflicting values.
+
+    One aggregation over the rows still accepted finds both: keys with several distinct
+    values (all their rows are ``conflicting_duplicate``) and keys repeated with one value
+    (rows after the first are ``duplicate_row``).
+    """
+    keys = [k.strip() for k in key.split(",")]
+    on = " AND ".join(f"p.{k} = d.{k}" for k in keys)
     con.execute(
-        f"""UPDATE _parsed p SET reason = 'conflicting_duplicate',
-               message = 'the file holds ' || d.n || ' different values for this key'
-            FROM (SELECT {key}, count(DISTINCT {value}) AS n FROM _parsed
-                  WHERE reason IS NULL GROUP BY ALL HAVING count(DISTINCT {value}) > 1) d
-            WHERE p.reason IS NULL AND {
-            " AND ".join(f"p.{k.strip()} = d.{k.strip()}" for k in key.split(","))
-        }"""
-    )
-    con.execute(
-        f"""UPDATE _parsed p SET reason = 'duplicate_row',
-               message = 'repeats row ' || d.first_row
-            FROM (SELECT {key}, min(_row) AS first_row FROM _parsed WHERE reason IS NULL
-                  GROUP BY ALL HAVING count(*) > 1) d
-            WHERE p.reason IS NULL AND p._row > d.first_row
-              AND {" AND ".join(f"p.{k.strip()} = d.{k.strip()}" for k in key.split(","))}"""
+        f"""UPDATE _parsed p SET
+               reason = CASE WHEN d.n_values > 1 THEN 'conflicting_duplicate'
+                             ELSE 'duplicate_row' END,
+               message = CASE WHEN d.n_values > 1
+                              THEN 'the file holds ' || d.n_values || ' different values for '
+                                   || 'this key'
+                              ELSE 'repeats row ' || d.first_row END
+            FROM (SELECT {key}, count(DISTINCT {value}) AS n_values, min(_row) AS first_row
+                  FROM _parsed WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1) d
+            WHERE p.reason IS NULL AND {on} AND (d.n_values > 1 OR p._row > d.first_row)"""
     )
 
 
@@ -830,7 +836,15 @@ def _against_stored(
     stored = [k.strip() for k in stored_key.split(",")]
     mine = [k.strip() for k in key.split(",")]
     on = " AND ".join(f"s.{a} = p.{b}" for a, b in zip(stored, mine, strict=True))
-    current = "current_readings" if table == "readings" else "current_activities"
+    if table == "readings":
+        # Only stored rows of this batch's meters and time span can meet it: the zone maps
+        # of ts_start prune the rest, so the cost does not grow with the store.
+        current = """(SELECT * FROM current_readings
+                      WHERE ts_start BETWEEN (SELECT min(ts) FROM _parsed)
+                                         AND (SELECT max(ts) FROM _parsed)
+                        AND meter_id IN (SELECT DISTINCT meter_id FROM _parsed))"""
+    else:
+        current = "current_activities"
     # Estimates (gap fill) give way to measured data: only measured rows stand first.
     measured = f"(SELECT * FROM {current} WHERE quality = 'measured')"
     con.execute(
