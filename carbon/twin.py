@@ -122,8 +122,9 @@ def _check_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
         unit = ATTRIBUTES[name]
         if unit is None:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"attribute {name!r} is a count: expected an integer >= 0, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"attribute {name!r} is a count: expected an integer >= 0, got {value!r}"
+                )
             out[name] = value
             continue
         if not isinstance(value, str):
@@ -315,6 +316,8 @@ class Twin:
     folder: Path
     files: dict[str, str] = field(default_factory=dict)
     _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _region: dict[str, str] = field(default_factory=dict, repr=False)
+    _use: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         kids: dict[str, list[str]] = {nid: [] for nid in self.nodes}
@@ -381,6 +384,7 @@ class Twin:
 
     def walk(self) -> Iterator[tuple[int, Node]]:
         """Every node with its depth, depth first from the root."""
+
         def rec(nid: str, depth: int) -> Iterator[tuple[int, Node]]:
             yield depth, self.nodes[nid]
             for c in self._children[nid]:
@@ -393,19 +397,26 @@ class Twin:
         chain = [self.node(node_id), *self.ancestors(node_id)]
         return "/".join(n.id for n in reversed(chain))
 
+    def _inherited(self) -> tuple[dict[str, str], dict[str, str | None]]:
+        """Region and use type of every node, resolved down the tree once (nodes are frozen)."""
+        if not self._region:
+            for _, n in self.walk():
+                parent = n.parent
+                self._region[n.id] = n.region or (
+                    self._region[parent] if parent else self.site.region
+                )
+                self._use[n.id] = n.use_type or (self._use[parent] if parent else None)
+        return self._region, self._use
+
     def region_of(self, node_id: str) -> str:
         """The region code used for factor lookup: the nearest explicit one, else the site's."""
-        for n in [self.node(node_id), *self.ancestors(node_id)]:
-            if n.region:
-                return n.region
-        return self.site.region
+        self.node(node_id)
+        return self._inherited()[0][node_id]
 
     def use_type_of(self, node_id: str) -> str | None:
         """The node's use type: its own, else the nearest ancestor's."""
-        for n in [self.node(node_id), *self.ancestors(node_id)]:
-            if n.use_type:
-                return n.use_type
-        return None
+        self.node(node_id)
+        return self._inherited()[1][node_id]
 
     def ancestor_of_kind(self, node_id: str, kind: str) -> Node | None:
         """The nearest node of ``kind`` on the path from ``node_id`` to the root (itself first)."""
@@ -556,9 +567,7 @@ def load_twin(name_or_path: str | Path = "shimen_erlu") -> Twin:
         unknown node or asset.
     """
     folder = _resolve(name_or_path).resolve()
-    stamp = tuple(
-        (p.name, p.stat().st_mtime) for p in sorted(folder.iterdir()) if p.is_file()
-    )
+    stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.iterdir()) if p.is_file())
     return _load_cached(folder, stamp)
 
 
@@ -593,11 +602,16 @@ def _load(folder: Path) -> Twin:
         if meter.id in meters:
             raise TwinError(meter_path, "duplicate meter id", entry=meter.id, field="id")
         if meter.node not in nodes:
-            raise TwinError(meter_path, f"meter is on no node: unknown node {meter.node!r}",
-                            entry=meter.id, field="node")
+            raise TwinError(
+                meter_path,
+                f"meter is on no node: unknown node {meter.node!r}",
+                entry=meter.id,
+                field="node",
+            )
         if meter.activity is not None and meter.activity not in ACTIVITIES:
-            raise TwinError(meter_path, f"unknown activity {meter.activity!r}", entry=meter.id,
-                            field="activity")
+            raise TwinError(
+                meter_path, f"unknown activity {meter.activity!r}", entry=meter.id, field="activity"
+            )
         canonical = get_activity(meter.activity_id).canonical_unit
         try:
             ok = parse_unit(meter.unit).dimensionality == parse_unit(canonical).dimensionality
@@ -618,11 +632,16 @@ def _load(folder: Path) -> Twin:
     for raw in (read("assets.toml", required=False) or {}).get("asset", []):
         asset = _model(Asset, raw, asset_path, raw.get("id"))
         if asset.id in assets or asset.id in nodes:
-            raise TwinError(asset_path, "duplicate id (an asset or node has it)", entry=asset.id,
-                            field="id")
+            raise TwinError(
+                asset_path, "duplicate id (an asset or node has it)", entry=asset.id, field="id"
+            )
         if asset.node not in nodes:
-            raise TwinError(asset_path, f"asset is on no node: unknown node {asset.node!r}",
-                            entry=asset.id, field="node")
+            raise TwinError(
+                asset_path,
+                f"asset is on no node: unknown node {asset.node!r}",
+                entry=asset.id,
+                field="node",
+            )
         assets[asset.id] = asset
 
     geometry = None
@@ -638,14 +657,26 @@ def _load(folder: Path) -> Twin:
         for i, feat in enumerate(geometry.get("features", [])):
             fid = (feat.get("properties") or {}).get("id")
             if fid not in nodes and fid not in assets:
-                raise TwinError(geo_path, f"feature #{i} names unknown node {fid!r}",
-                                entry=str(fid), field="properties.id")
+                raise TwinError(
+                    geo_path,
+                    f"feature #{i} names unknown node {fid!r}",
+                    entry=str(fid),
+                    field="properties.id",
+                )
             if not isinstance(feat.get("geometry"), dict) or "type" not in feat["geometry"]:
-                raise TwinError(geo_path, f"feature #{i} has no geometry", entry=str(fid),
-                                field="geometry")
+                raise TwinError(
+                    geo_path, f"feature #{i} has no geometry", entry=str(fid), field="geometry"
+                )
 
-    return Twin(site=site, nodes=nodes, meters=meters, assets=assets, geometry=geometry,
-                folder=folder, files=files)
+    return Twin(
+        site=site,
+        nodes=nodes,
+        meters=meters,
+        assets=assets,
+        geometry=geometry,
+        folder=folder,
+        files=files,
+    )
 
 
 def _check_tree(path: Path, site: Site, nodes: dict[str, Node]) -> None:
@@ -655,15 +686,19 @@ def _check_tree(path: Path, site: Site, nodes: dict[str, Node]) -> None:
         allowed = NODE_KINDS[node.kind]
         if node.parent is None:
             if allowed:
-                raise TwinError(path, f"a {node.kind} needs a parent", entry=node.id,
-                                field="parent")
+                raise TwinError(
+                    path, f"a {node.kind} needs a parent", entry=node.id, field="parent"
+                )
             if node.id != site.root:
-                raise TwinError(path, "a second root: only the site's root has no parent",
-                                entry=node.id, field="parent")
+                raise TwinError(
+                    path,
+                    "a second root: only the site's root has no parent",
+                    entry=node.id,
+                    field="parent",
+                )
             continue
         if node.parent not in nodes:
-            raise TwinError(path, f"unknown parent {node.parent!r}", entry=node.id,
-                            field="parent")
+            raise TwinError(path, f"unknown parent {node.parent!r}", entry=node.id, field="parent")
         parent_kind = nodes[node.parent].kind
         if parent_kind not in allowed:
             raise TwinError(
