@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,18 +36,23 @@ def write_city_twin(folder: Path, meters: int, per_building: int = 1) -> Path:
 def run_child(code: str, *args: str) -> dict:
     """Run Python code in a fresh process; return its JSON result plus wall time and peak RSS.
 
-    The child prints one JSON object on its last stdout line; peak RSS [MB] is the child's
-    maximum resident set size (ru_maxrss of the finished child).
+    The child prints one JSON object on its last stdout line. Peak RSS [MB] is that child's own
+    maximum resident set size, from ``os.wait4`` (RUSAGE_CHILDREN would report the largest of
+    all children so far).
     """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONHASHSEED": "0"}, check=False)
-    wall = time.perf_counter() - start
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-3000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=err,
+                                env={**os.environ, "PYTHONHASHSEED": "0"})
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(stderr[-3000:])
+    result = json.loads(stdout.strip().splitlines()[-1])
     result["wall_s"] = wall
-    result["peak_rss_mb"] = max(peak, before) / 1024
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
     return result
