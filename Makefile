@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_OUT ?= demo
 
-.PHONY: demo test lint bench clean browser
+.PHONY: demo test lint bench clean browser java
 
 # Debian packages the browser tests need (a real headless Chromium, its driver, CJK fonts).
 APT_PACKAGES := chromium chromium-driver fonts-noto-cjk
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	  echo "python3 -m venv failed; trying virtualenv"; \
 	  $(PYTHON) -m pip install --user -q virtualenv && $(PYTHON) -m virtualenv $(VENV); }
 	$(BIN)/python -m pip install -q -U pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,spark]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
 ## Build the Shimen Erlu demo (synthetic data, ledger) and serve the wall screen.
@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/carbon demo --out $(DEMO_OUT)
 
 ## Lint and run the test suite (installs Chromium for the wall-screen browser tests).
-test: $(STAMP) browser
+test: $(STAMP) browser java
 	$(BIN)/ruff check carbon dashboard tests examples benchmarks
 	$(BIN)/python -m pytest
 
@@ -35,6 +35,16 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	  else \
 	    echo "WARNING: run as root or install $(APT_PACKAGES) to run the browser tests"; \
+	  fi; \
+	fi
+
+java:
+	@if ! command -v java >/dev/null && [ -z "$$JAVA_HOME" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing openjdk-17-jre-headless with apt-get (Spark tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else \
+	    echo "WARNING: run as root or install openjdk-17-jre-headless to run the Spark tests"; \
 	  fi; \
 	fi
 

@@ -216,12 +216,20 @@ def synth(
     end: Annotated[str, typer.Option(help="Last day (exclusive), YYYY-MM-DD.")] = "2025-01-01",
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same bytes.")] = 42,
     faults: Annotated[bool, typer.Option(help="Inject data-quality faults.")] = False,
+    city: Annotated[int | None, typer.Option(
+        "--city", min=1, help="Write a city of N copies of the twin (twins, exports, ledger.toml)."
+    )] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="Hourly electricity export: csv or parquet.")] = "csv",
 ) -> None:
-    """Generate seeded SYNTHETIC meter exports for a twin."""
+    """Generate seeded SYNTHETIC meter exports for a twin (or a city of copies of it)."""
     from carbon.twin import load_twin
 
     _check_dates(start, end)
-    result = run_synth(load_twin(name), out, start, end, seed, faults)
+    if city:
+        print_city_result(run_city(city, name, out, start, end, seed, faults, fmt))
+        return
+    result = run_synth(load_twin(name), out, start, end, seed, faults, fmt)
     print_synth_result(result)
 
 
@@ -234,7 +242,8 @@ def _check_dates(start: str, end: str) -> None:
         raise typer.BadParameter(f"--end {end} must be after --start {start}")
 
 
-def run_synth(twin: Any, out: Path, start: str, end: str, seed: int, faults: bool) -> Any:
+def run_synth(twin: Any, out: Path, start: str, end: str, seed: int, faults: bool,
+              fmt: str = "csv") -> Any:
     """Run :func:`carbon.synth.generate` behind a rich progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -254,8 +263,34 @@ def run_synth(twin: Any, out: Path, start: str, end: str, seed: int, faults: boo
             bar.update(task, completed=done, total=total)
 
         return generate(
-            twin, out, start=start, end=end, seed=seed, faults=faults, progress=progress
+            twin, out, start=start, end=end, seed=seed, faults=faults, progress=progress,
+            electricity=fmt,
         )
+
+
+def run_city(n: int, base: str, out: Path, start: str, end: str, seed: int, faults: bool,
+             fmt: str) -> Any:
+    """Run :func:`carbon.synth.generate_city` behind a rich progress bar."""
+    from carbon.synth import generate_city
+
+    with _stage_bar() as bar:
+        task = bar.add_task(f"synthetic city: {n} copies of {base}", total=n)
+        return generate_city(
+            n, out, base=base, start=start, end=end, seed=seed, faults=faults,
+            electricity=fmt,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def print_city_result(result: Any) -> None:
+    """Show the city's twins, readings and ledger script."""
+    table = Table(title="SYNTHETIC city written", title_justify="left", show_header=False)
+    table.add_row("subdistrict copies", f"{len(result.twins):,} (twins/)")
+    table.add_row("city twin", str(result.city))
+    table.add_row("hourly readings", f"{result.readings:,} (exports/)")
+    table.add_row("ledger script", str(result.config))
+    console.print(table)
+    console.print(f"Build it: carbon ledger build {result.config} --out "
+                  f"{result.out / 'snapshots'} [--engine spark]")
 
 
 def print_synth_result(result: Any) -> None:
@@ -357,6 +392,11 @@ app.add_typer(ledger_app, name="ledger")
 def ledger_build(
     config: Annotated[Path, typer.Argument(help="Ledger script TOML.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Snapshots folder.")] = Path("snapshots"),
+    engine: Annotated[str | None, typer.Option(
+        help="Where the ledger SQL runs: duckdb or spark (default: the script's, else duckdb)."
+    )] = None,
+    master: Annotated[str | None, typer.Option(
+        help="Spark master URL, e.g. spark://head:7077 (default: local[2]).")] = None,
 ) -> None:
     """Ingest the script's inputs, build the ledger and publish a snapshot."""
     from carbon.pipeline import run
@@ -366,6 +406,8 @@ def ledger_build(
         result = run(
             config,
             out,
+            engine=engine,
+            master=master,
             progress=lambda stage, done, total: bar.update(
                 task, completed=done, total=total, description=stage
             ),

@@ -7,6 +7,10 @@ research/stack.md §2) to the factor segments valid on those days, and multiplie
 arithmetic. Factor segments come from :meth:`carbon.factors.FactorSet.lookup`, so the region
 fallback chain and carry-forward rules live in one place.
 
+One SQL, two engines (DESIGN decision 7): the SQL is written once, in DuckDB's dialect, and
+runs on the store's DuckDB (the default) or on Apache Spark, transpiled by sqlglot; both give
+byte-identical entries. See :mod:`carbon.engines` and docs/spark.md.
+
 Kinds of entries are kept apart (DESIGN decision 6; GPC): ``emission``, ``removal``,
 ``avoided`` (from intervention models) and ``adjustment`` (corrections of closed periods).
 Scope 2 is computed location-based and market-based side by side (``method``); entries of other
@@ -23,13 +27,14 @@ import datetime as dt
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from carbon.activities import ACTIVITIES, get_activity
 from carbon.errors import CarbonError, FactorNotFoundError
@@ -38,6 +43,7 @@ from carbon.warnings import QualityWarning, raise_if_strict
 
 if TYPE_CHECKING:
     from carbon.audit import Snapshot
+    from carbon.engines import Engine
     from carbon.factors import EmissionFactor, FactorSet
     from carbon.store import Store
     from carbon.twin import Twin
@@ -215,6 +221,8 @@ class Ledger:
     batches : the store batches behind the entries (for the manifest).
     warnings : data-quality warnings (carried-forward factors, low coverage, unused GECs).
     store : the store it was built from.
+    engine : what ran the SQL (``name``, ``version``, Spark ``master``, Parquet ``inputs``),
+        for the manifest; see :mod:`carbon.engines`.
     """
 
     entries: pd.DataFrame
@@ -227,6 +235,7 @@ class Ledger:
     store: Store
     warnings: list[QualityWarning] = field(default_factory=list)
     ne_threshold: float = 0.5
+    engine: dict[str, Any] = field(default_factory=lambda: {"name": "duckdb"})
 
     def __repr__(self) -> str:
         return (
@@ -389,11 +398,24 @@ class Ledger:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ publishing
-    def publish(self, out: str | Path, *, close_through: dt.date | str | None = None) -> Snapshot:
-        """Publish an immutable snapshot folder. See :func:`carbon.audit.publish`."""
+    def publish(
+        self,
+        out: str | Path,
+        *,
+        close_through: dt.date | str | None = None,
+        tables: dict[str, pd.DataFrame] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Snapshot:
+        """Publish an immutable snapshot folder. See :func:`carbon.audit.publish`.
+
+        The manifest records the engine that ran the build (``engine``: name, version, Spark
+        master, Parquet inputs). Engines give identical entries, so the snapshot id and every
+        output file are the same whichever ran it.
+        """
         from carbon.audit import publish
 
-        return publish(self, out, close_through=close_through)
+        meta = {"engine": self.engine, **(meta or {})}
+        return publish(self, out, close_through=close_through, tables=tables, meta=meta)
 
 
 def _missing(value: Any) -> bool:
@@ -421,6 +443,11 @@ def build_ledger(
     ne_threshold: float = 0.5,
     extra_entries: pd.DataFrame | None = None,
     strict: bool = False,
+    engine: str = "duckdb",
+    master: str | None = None,
+    readings: str | Sequence[str] | None = None,
+    activities: str | Sequence[str] | None = None,
+    spark_config: dict[str, str] | None = None,
 ) -> Ledger:
     """Build the ledger of a twin over ``[start, end)`` from the store.
 
@@ -434,6 +461,14 @@ def build_ledger(
     extra_entries : entries made by models (``avoided`` or ``removal`` kinds) to stamp and
         include; see :mod:`carbon.interventions`.
     strict : turn data-quality warnings into a :class:`carbon.warnings.QualityError`.
+    engine : ``duckdb`` (embedded, default) or ``spark``: where the ledger SQL runs. Both give
+        identical entries (DESIGN decision 7; :mod:`carbon.engines`).
+    master : Spark master URL (default ``local[2]``).
+    readings, activities : Parquet files (or globs, or URLs the Spark executors can read) of
+        current readings and activity rows, in the schema of
+        :func:`carbon.engines.export_inputs`, read instead of the store's. Spark on a cluster
+        needs them; batches, closed entries and the manifest still come from the store.
+    spark_config : extra Spark settings (object-storage credentials, memory...).
 
     Returns
     -------
@@ -445,87 +480,30 @@ def build_ledger(
         When ``start``/``end`` are not whole months or are in the wrong order.
     FactorNotFoundError
         When an activity present in the data has no factor in force.
+    carbon.engines.EngineError
+        When the engine cannot run (pyspark or Java missing, unreadable inputs).
     """
+    from carbon.engines import open_engine
+
     start_d, end_d = _as_date(start), _as_date(end)
     if start_d.day != 1 or end_d.day != 1 or end_d <= start_d:
         raise LedgerError(
             f"start {start_d} and end {end_d} must be first days of months, start before end"
         )
     store.sync_twin(twin)
-    con = store.con
     tz = twin.site.timezone.replace("'", "")
-
-    meter_info = pd.DataFrame(
-        [
-            {
-                "meter_id": m.id,
-                "node_id": m.node,
-                "activity": m.activity_id,
-                "region": twin.region_of(m.node),
-                "gpc_ref": classify(m.activity_id, m.use_type or twin.use_type_of(m.node)),
-            }
-            for m in twin.meters.values()
-        ]
-    )
-    acts = store.frame(
-        "SELECT DISTINCT node_id, activity FROM current_activities "
-        "WHERE period_start >= ? AND period_start < ? AND activity <> "
-        "'electricity.green_certificate'",
-        [start_d, end_d],
-    )
-    needs = {(a, r) for a, r in zip(meter_info.activity, meter_info.region, strict=True)}
-    needs |= {(a, twin.region_of(n)) for n, a in zip(acts.node_id, acts.activity, strict=True)}
-    has_gec = bool(
-        store.frame(
-            "SELECT count(*) AS n FROM current_activities WHERE activity = "
-            "'electricity.green_certificate' AND period_start >= ? AND period_start < ?",
-            [start_d, end_d],
-        ).n.iloc[0]
-    )
-    if has_gec:
-        needs |= {("electricity.green_certificate", twin.site.region)}
-    segments, warnings = factor_segments(factors, needs, start_d, end_d)
-    node_frame = twin.to_frame()[["id", "path", "kind", "use_type", "region"]].rename(
-        columns={"id": "node_id", "path": "node_path", "kind": "node_kind"}
-    )
-    node_frame["act_ref"] = None
-
-    con.register("_meter_info", meter_info)
-    con.register("_segments_df", segments)
-    con.register("_node_frame", node_frame)
-    try:
-        con.execute("""CREATE OR REPLACE TEMP TABLE _seg AS SELECT activity, region, method,
-            CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to,
-            factor_id, CAST(f_co2e AS DECIMAL(18, 9)) AS f_co2e,
-            CAST(f_co2 AS DECIMAL(18, 9)) AS f_co2, CAST(f_ch4 AS DECIMAL(18, 9)) AS f_ch4,
-            CAST(f_n2o AS DECIMAL(18, 9)) AS f_n2o, dq_factor, notes FROM _segments_df""")
-        _build_metered(con, tz, start_d, end_d)
-        _build_activities(con, twin, start_d, end_d)
-        entries = _assemble(con, twin)
-        coverage = store.frame("SELECT * FROM _coverage ORDER BY meter_id, month")
-        unused = store.frame(
-            """SELECT g.node_id, g.period_start, g.kwh AS certificates_kwh,
-                      coalesce(sum(e.amount), 0) AS covered_kwh
-               FROM _gec g LEFT JOIN _raw_entries e ON e.node_id = g.node_id
-                    AND e.period_start = g.period_start
-                    AND e.activity = 'electricity.green_certificate'
-               GROUP BY ALL HAVING g.kwh > coalesce(sum(e.amount), 0)
-               ORDER BY ALL"""
-        )
-    finally:
-        for name in ("_meter_info", "_segments_df", "_node_frame"):
-            con.unregister(name)
-        for t in (
-            "_seg",
-            "_daily",
-            "_coverage",
-            "_groups",
-            "_metered",
-            "_acts_in",
-            "_gec",
-            "_raw_entries",
-        ):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+    with open_engine(
+        engine,
+        store,
+        master=master,
+        readings=readings,
+        activities=activities,
+        start=start_d,
+        end=end_d,
+        spark_config=spark_config,
+    ) as sql:
+        entries, coverage, unused, warnings = _run_sql(sql, twin, factors, tz, start_d, end_d)
+        described = sql.describe()
 
     if len(unused):
         warnings.append(
@@ -566,86 +544,55 @@ def build_ledger(
         store=store,
         warnings=warnings,
         ne_threshold=ne_threshold,
+        engine=described,
     )
 
 
-def _build_metered(con: Any, tz: str, start: dt.date, end: dt.date) -> None:
-    """Aggregate readings per meter and day (or month), then range-join factor segments.
-
-    When every factor segment starts and ends on the first of a month, readings are
-    aggregated straight to months (the factors are constant within them; research/stack.md
-    §2 b5); otherwise to days. Readings are grouped by batch too, so the source batches come
-    from the same single pass over the readings (no DISTINCT aggregate over them).
-    """
-    bounds = con.execute(
-        "SELECT DISTINCT valid_from FROM _seg UNION SELECT valid_to FROM _seg"
-    ).fetchall()
-    monthly = all(b[0].day == 1 for b in bounds)
-    local = f"timezone('{tz}', r.ts_start)"
-    bucket = f"CAST(date_trunc('month', {local}) AS DATE)" if monthly else f"CAST({local} AS DATE)"
-    source = "current_readings r"
-    where = (
-        f"WHERE r.ts_start >= timezone('{tz}', CAST(? AS TIMESTAMP)) "
-        f"AND r.ts_start < timezone('{tz}', CAST(? AS TIMESTAMP))"
-    )
-    params = [start, end]
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _daily AS
-        WITH per_batch AS (
-            SELECT r.meter_id, {bucket} AS day, r.batch_id, sum(r.amount) AS amount,
-                   count(*) AS n, count(*) FILTER (WHERE r.quality = 'estimated') AS n_est
-            FROM {source} {where}
-            GROUP BY ALL
-        )
-        SELECT meter_id, day, sum(amount) AS amount, sum(n) AS n, sum(n_est) AS n_est,
-               list_sort(list(batch_id)) AS batches
-        FROM per_batch GROUP BY ALL""",
-        params,
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _coverage AS
-        WITH months AS (
-            SELECT m.meter_id, m."interval", CAST(g.month AS DATE) AS month,
-                   CASE m."interval"
-                     WHEN '1h' THEN date_diff('hour', g.month, g.month + INTERVAL 1 MONTH)
-                     WHEN '15min' THEN 4 * date_diff('hour', g.month, g.month + INTERVAL 1 MONTH)
-                     WHEN '1d' THEN date_diff('day', g.month, g.month + INTERVAL 1 MONTH)
-                     ELSE 1 END AS expected
-            FROM meters m JOIN _meter_info i USING (meter_id),
-                 generate_series(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) - INTERVAL 1 DAY,
-                                 INTERVAL 1 MONTH) g(month)
-        ), present AS (
-            SELECT meter_id, CAST(date_trunc('month', day) AS DATE) AS month,
-                   sum(n) AS present, sum(n_est) AS estimated
-            FROM _daily GROUP BY ALL
-        )
-        SELECT m.meter_id, m.month, m.expected, coalesce(p.present, 0) AS present,
-               coalesce(p.estimated, 0) AS estimated,
-               CAST(least(1, coalesce(p.present, 0) / m.expected) AS DECIMAL(9, 6))
-                   AS completeness
-        FROM months m LEFT JOIN present p USING (meter_id, month)""",
-        [start, end],
-    )
-    con.execute("""CREATE OR REPLACE TEMP TABLE _groups AS
-        SELECT i.node_id, i.gpc_ref, i.activity, c.month,
-               CAST(least(1, sum(c.present) / sum(c.expected)) AS DECIMAL(9, 6)) AS completeness,
-               count(*) AS meters
-        FROM _coverage c JOIN _meter_info i USING (meter_id) GROUP BY ALL""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _metered AS
-        SELECT i.node_id, i.gpc_ref, i.activity, s.method,
-               CAST(date_trunc('month', d.day) AS DATE) AS period_start, s.factor_id, s.f_co2e,
-               s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
-               sum(d.amount) AS amount, sum(d.n) AS readings, sum(d.n_est) AS estimated,
-               list_sort(list_distinct(flatten(list(d.batches)))) AS batches
-        FROM _daily d JOIN _meter_info i USING (meter_id)
-        JOIN _seg s ON s.activity = i.activity AND s.region = i.region
-             AND d.day >= s.valid_from AND d.day < s.valid_to
-        GROUP BY ALL""")
+# ---------------------------------------------------------------------------------- the SQL
+# Written once, in DuckDB's dialect; carbon.engines runs it on DuckDB as is and on Spark
+# through sqlglot. Portable on purpose: range joins with half-open validity (never ASOF),
+# literals instead of parameters, utc_to_local / local_to_utc for time zones
+# (carbon.engines.FUNCTIONS), explicit casts wherever a type reaches the entries.
 
 
-def _build_activities(con: Any, twin: Twin, start: dt.date, end: dt.date) -> None:
-    """Non-metered activity rows (by the month their period starts), and GEC coverage."""
-    refs = pd.DataFrame(
+def _run_sql(
+    sql: Engine, twin: Twin, factors: FactorSet, tz: str, start: dt.date, end: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[QualityWarning]]:
+    """Run the ledger's SQL on an engine: (entries, coverage, unused GECs, warnings)."""
+    meter_info = _frame(
+        [
+            {
+                "meter_id": m.id,
+                "node_id": m.node,
+                "activity": m.activity_id,
+                "region": twin.region_of(m.node),
+                "gpc_ref": classify(m.activity_id, m.use_type or twin.use_type_of(m.node)),
+                "meter_interval": m.interval,
+            }
+            for m in twin.meters.values()
+        ],
+        ["meter_id", "node_id", "activity", "region", "gpc_ref", "meter_interval"],
+    )
+    period = f"period_start >= {_date(start)} AND period_start < {_date(end)}"
+    acts = sql.arrow(
+        f"SELECT DISTINCT node_id, activity FROM _in_activities WHERE {period} "
+        "AND activity <> 'electricity.green_certificate' ORDER BY node_id, activity"
+    ).to_pylist()
+    needs = {(a, r) for a, r in zip(meter_info.activity, meter_info.region, strict=True)}
+    needs |= {(a["activity"], twin.region_of(a["node_id"])) for a in acts}
+    has_gec = sql.arrow(
+        f"SELECT count(*) AS n FROM _in_activities WHERE {period} "
+        "AND activity = 'electricity.green_certificate'"
+    ).to_pylist()[0]["n"]
+    if has_gec:
+        needs |= {("electricity.green_certificate", twin.site.region)}
+    segments, warnings = factor_segments(factors, needs, start, end)
+    bounds = set(segments.valid_from) | set(segments.valid_to) if len(segments) else set()
+    monthly = all(b.day == 1 for b in bounds)
+    node_frame = twin.to_frame()[["id", "path", "kind"]].rename(
+        columns={"id": "node_id", "path": "node_path", "kind": "node_kind"}
+    )
+    act_refs = _frame(
         [
             {
                 "node_id": n.id,
@@ -656,108 +603,269 @@ def _build_activities(con: Any, twin: Twin, start: dt.date, end: dt.date) -> Non
             for n in twin.nodes.values()
             for a in ACTIVITIES
             if a not in ("electricity.green_certificate", "electricity.pv_self_consumed")
-        ]
+        ],
+        ["node_id", "activity", "gpc_ref", "region"],
     )
-    con.register("_act_refs", refs)
-    try:
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE _acts_in AS
-            SELECT a.node_id, r.gpc_ref, a.activity, s.method,
+    months = _month_starts(start, end)
+    ends = [*months[1:], end]
+    sql.load("_meter_info", _arrow(meter_info))
+    sql.load("_segments_in", _segments_arrow(segments))
+    sql.load("_node_frame", _arrow(node_frame))
+    sql.load("_act_refs", _arrow(act_refs))
+    sql.load(
+        "_months",
+        pa.table(
+            {
+                "month": pa.array(months, pa.date32()),
+                "days": pa.array(
+                    [(b - a).days for a, b in zip(months, ends, strict=True)], pa.int32()
+                ),
+            }
+        ),
+    )
+    for name, query in _steps(tz, start, end, monthly):
+        sql.create(name, query)
+    entries = sql.arrow(_ENTRIES_SQL).to_pandas()
+    entries["unit"] = entries.activity.map(lambda a: get_activity(a).canonical_unit)
+    entries["scope"] = entries.gpc_ref.map(lambda r: REFS[r].scope)
+    entries = entries[list(ENTRY_COLUMNS)]
+    coverage = sql.arrow("SELECT * FROM _coverage ORDER BY meter_id, month").to_pandas()
+    coverage["month"] = pd.to_datetime(coverage["month"]).astype("datetime64[us]")
+    coverage["completeness"] = coverage["completeness"].map(float).astype("float64")
+    unused = sql.arrow(_UNUSED_GEC_SQL).to_pandas()
+    return entries, coverage, unused, warnings
+
+
+def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[str, str]]:
+    """The ledger's SQL, as named steps in order: each becomes a table the next ones read.
+
+    Readings are aggregated per meter and day, or per month when every factor segment
+    starts and ends on the first of a month (the factors are constant within them;
+    research/stack.md §2 b5). They are grouped by batch too, so the source batches come from
+    the same single pass over the readings (no DISTINCT aggregate over them). Non-metered
+    activity rows count in the month their period starts.
+    """
+    local = f"utc_to_local(r.ts_start, '{tz}')"
+    bucket = f"CAST(date_trunc('month', {local}) AS DATE)" if monthly else f"CAST({local} AS DATE)"
+    first, stop = (f"local_to_utc(CAST({_date(d)} AS TIMESTAMP), '{tz}')" for d in (start, end))
+    period = f"period_start >= {_date(start)} AND period_start < {_date(end)}"
+    return [
+        (
+            "_seg",
+            """SELECT activity, region, method, CAST(valid_from AS DATE) AS valid_from,
+                CAST(valid_to AS DATE) AS valid_to, factor_id,
+                CAST(f_co2e AS DECIMAL(18, 9)) AS f_co2e, CAST(f_co2 AS DECIMAL(18, 9)) AS f_co2,
+                CAST(f_ch4 AS DECIMAL(18, 9)) AS f_ch4, CAST(f_n2o AS DECIMAL(18, 9)) AS f_n2o,
+                dq_factor, notes FROM _segments_in""",
+        ),
+        (
+            "_daily",
+            f"""WITH per_batch AS (
+                SELECT r.meter_id, {bucket} AS day, r.batch_id, sum(r.amount) AS amount,
+                       count(*) AS n, count(*) FILTER (WHERE r.quality = 'estimated') AS n_est
+                FROM _in_readings r WHERE r.ts_start >= {first} AND r.ts_start < {stop}
+                GROUP BY ALL
+            )
+            SELECT meter_id, day, sum(amount) AS amount, sum(n) AS n, sum(n_est) AS n_est,
+                   list_sort(list(batch_id)) AS batches
+            FROM per_batch GROUP BY ALL""",
+        ),
+        (
+            "_coverage",
+            """WITH months AS (
+                SELECT i.meter_id, m.month,
+                       CASE i.meter_interval WHEN '1h' THEN 24 * m.days
+                                             WHEN '15min' THEN 96 * m.days
+                                             WHEN '1d' THEN m.days ELSE 1 END AS expected
+                FROM _meter_info i CROSS JOIN _months m
+            ), present AS (
+                SELECT meter_id, CAST(date_trunc('month', day) AS DATE) AS month,
+                       sum(n) AS present, sum(n_est) AS estimated
+                FROM _daily GROUP BY ALL
+            )
+            SELECT m.meter_id, m.month, CAST(m.expected AS BIGINT) AS expected,
+                   CAST(coalesce(p.present, 0) AS BIGINT) AS present,
+                   CAST(coalesce(p.estimated, 0) AS BIGINT) AS estimated,
+                   CAST(least(1, coalesce(p.present, 0) / m.expected) AS DECIMAL(9, 6))
+                       AS completeness
+            FROM months m LEFT JOIN present p ON p.meter_id = m.meter_id
+                 AND p.month = m.month""",
+        ),
+        (
+            "_groups",
+            """SELECT i.node_id, i.gpc_ref, i.activity, c.month,
+                   CAST(least(1, sum(c.present) / sum(c.expected)) AS DECIMAL(9, 6))
+                       AS completeness,
+                   count(*) AS meters
+            FROM _coverage c JOIN _meter_info i ON i.meter_id = c.meter_id GROUP BY ALL""",
+        ),
+        (
+            "_metered",
+            """SELECT i.node_id, i.gpc_ref, i.activity, s.method,
+                   CAST(date_trunc('month', d.day) AS DATE) AS period_start, s.factor_id,
+                   s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
+                   sum(d.amount) AS amount, sum(d.n) AS readings, sum(d.n_est) AS estimated,
+                   list_sort(list_distinct(flatten(list(d.batches)))) AS batches
+            FROM _daily d JOIN _meter_info i ON i.meter_id = d.meter_id
+            JOIN _seg s ON s.activity = i.activity AND s.region = i.region
+                 AND d.day >= s.valid_from AND d.day < s.valid_to
+            GROUP BY ALL""",
+        ),
+        (
+            "_acts_in",
+            f"""SELECT a.node_id, r.gpc_ref, a.activity, s.method,
                    CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
                    s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
                    sum(a.amount) AS amount, count(*) AS readings, 0 AS estimated,
                    list_sort(list_distinct(list(a.batch_id))) AS batches
-            FROM current_activities a JOIN _act_refs r USING (node_id, activity)
+            FROM _in_activities a
+            JOIN _act_refs r ON r.node_id = a.node_id AND r.activity = a.activity
             JOIN _seg s ON s.activity = a.activity AND s.region = r.region
                  AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
-            WHERE a.period_start >= ? AND a.period_start < ?
+            WHERE a.{period}
             GROUP BY ALL""",
-            [start, end],
-        )
-    finally:
-        con.unregister("_act_refs")
-    # Market-based: kWh covered by green-power certificates on the node take the GEC factor;
-    # the rest keep the residual-like factor. Certificates apply to the node's largest
-    # market row of the month (ties by factor id), never beyond its consumption.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _gec AS
-        SELECT a.node_id, CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
-               sum(a.amount) AS kwh, list_sort(list_distinct(list(a.batch_id))) AS batches
-        FROM current_activities a
-        -- only certificates a certificate factor covers can be claimed (see gec.no_factor)
-        SEMI JOIN _seg s ON s.activity = a.activity
-             AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
-        WHERE a.activity = 'electricity.green_certificate'
-          AND a.period_start >= ? AND a.period_start < ? GROUP BY ALL""",
-        [start, end],
-    )
-
-
-def _assemble(con: Any, twin: Twin) -> pd.DataFrame:
-    """Combine metered and activity rows, apply GEC coverage, compute gases and ids."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _raw_entries AS
-        WITH rows AS (
-            SELECT m.*, g.completeness, g.meters FROM _metered m
-            LEFT JOIN _groups g ON g.node_id = m.node_id AND g.gpc_ref = m.gpc_ref
-                 AND g.activity = m.activity AND g.month = m.period_start
+        ),
+        # Market-based: kWh covered by green-power certificates on the node take the GEC
+        # factor; the rest keep the residual-like factor. Certificates apply to the node's
+        # largest market row of the month (ties by factor id), never beyond its consumption.
+        (
+            "_gec",
+            f"""SELECT a.node_id,
+                   CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
+                   sum(a.amount) AS kwh, list_sort(list_distinct(list(a.batch_id))) AS batches
+            FROM _in_activities a
+            -- only certificates a certificate factor covers can be claimed (gec.no_factor)
+            SEMI JOIN _seg s ON s.activity = a.activity
+                 AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
+            WHERE a.activity = 'electricity.green_certificate' AND a.{period}
+            GROUP BY ALL""",
+        ),
+        (
+            "_raw_entries",
+            """WITH combined AS (
+                SELECT m.*, g.completeness, g.meters FROM _metered m
+                LEFT JOIN _groups g ON g.node_id = m.node_id AND g.gpc_ref = m.gpc_ref
+                     AND g.activity = m.activity AND g.month = m.period_start
+                UNION ALL
+                SELECT a.*, CAST(1 AS DECIMAL(9, 6)), 0 FROM _acts_in a
+            ), ranked AS (
+                SELECT c.*, row_number() OVER (PARTITION BY node_id, period_start, method,
+                                               activity ORDER BY amount DESC, factor_id)
+                                AS rank_in_month
+                FROM combined c
+            ), covered AS (
+                SELECT k.*, CASE WHEN k.method = 'market' AND k.activity = 'electricity.grid'
+                                  AND k.rank_in_month = 1
+                                 THEN least(coalesce(gc.kwh, 0), k.amount)
+                                 ELSE 0 END AS gec_kwh,
+                       gc.batches AS gec_batches
+                FROM ranked k LEFT JOIN _gec gc ON gc.node_id = k.node_id
+                     AND gc.period_start = k.period_start
+            )
+            SELECT node_id, gpc_ref, activity, method, period_start, factor_id, f_co2e, f_co2,
+                   f_ch4, f_n2o, dq_factor,
+                   CASE WHEN gec_kwh > 0 THEN concat_ws(',', nullif(notes, ''), 'gec_covered')
+                        ELSE notes END AS notes,
+                   amount - gec_kwh AS amount, readings, estimated, completeness, meters,
+                   batches FROM covered
             UNION ALL
-            SELECT a.*, CAST(1 AS DECIMAL(9, 6)), 0 FROM _acts_in a
-        ), ranked AS (
-            SELECT r.*, row_number() OVER (PARTITION BY node_id, period_start, method, activity
-                                           ORDER BY amount DESC, factor_id) AS rank_in_month
-            FROM rows r
-        ), covered AS (
-            SELECT k.*, CASE WHEN k.method = 'market' AND k.activity = 'electricity.grid'
-                              AND k.rank_in_month = 1 THEN least(coalesce(gc.kwh, 0), k.amount)
-                         ELSE 0 END AS gec_kwh, gc.batches AS gec_batches
-            FROM ranked k LEFT JOIN _gec gc ON gc.node_id = k.node_id
-                 AND gc.period_start = k.period_start
-        )
-        SELECT node_id, gpc_ref, activity, method, period_start, factor_id, f_co2e, f_co2,
-               f_ch4, f_n2o, dq_factor,
-               CASE WHEN gec_kwh > 0 THEN concat_ws(',', nullif(notes, ''), 'gec_covered')
-                    ELSE notes END AS notes,
-               amount - gec_kwh AS amount, readings, estimated, completeness, meters,
-               batches FROM covered
-        UNION ALL
-        SELECT c.node_id, c.gpc_ref, 'electricity.green_certificate', 'market', c.period_start,
-               s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, 'gec_covered',
-               c.gec_kwh, 0, 0, c.completeness, c.meters, c.gec_batches
-        FROM covered c JOIN _seg s ON s.activity = 'electricity.green_certificate'
-             AND s.method = 'market' AND c.period_start >= s.valid_from
-             AND c.period_start < s.valid_to
-        WHERE c.gec_kwh > 0""")
-    frame = (
-        con.sql("""
-        SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
-                                              CAST(e.period_start AS VARCHAR), e.gpc_ref,
-                                              e.activity, e.method, e.factor_id)), 1, 20)
-                   AS entry_id,
-               'emission' AS kind, e.period_start,
-               CAST(e.period_start + INTERVAL 1 MONTH AS DATE) AS period_end,
-               e.node_id, n.node_path, n.node_kind, e.gpc_ref,
-               split_part(e.gpc_ref, '.', 1) AS gpc_sector,
-               e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount,
-               e.factor_id, e.f_co2e AS factor_co2e,
-               CAST(round(e.amount * e.f_co2, 3) AS DECIMAL(38, 3)) AS co2_kg,
-               CAST(round(e.amount * e.f_ch4, 3) AS DECIMAL(38, 3)) AS ch4_kg,
-               CAST(round(e.amount * e.f_n2o, 3) AS DECIMAL(38, 3)) AS n2o_kg,
-               CAST(round(e.amount * e.f_co2e, 3) AS DECIMAL(38, 3)) AS co2e_kg,
-               CASE WHEN e.meters = 0 THEN 'H'
-                    WHEN e.estimated = 0 AND e.completeness >= 0.9 THEN 'H'
-                    WHEN e.completeness >= 0.5 THEN 'M' ELSE 'L' END AS dq_activity,
-               e.dq_factor, e.completeness, e.meters, e.readings, e.estimated,
-               array_to_string(e.batches, ',') AS source_batches,
-               CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
-        FROM _raw_entries e JOIN _node_frame n USING (node_id)
-        WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
-        ORDER BY entry_id""")
-        .to_arrow_table()
-        .to_pandas()
-    )
-    frame["unit"] = frame.activity.map(lambda a: get_activity(a).canonical_unit)
-    frame["scope"] = frame.gpc_ref.map(lambda r: REFS[r].scope)
-    return frame[list(ENTRY_COLUMNS)]
+            SELECT c.node_id, c.gpc_ref, 'electricity.green_certificate', 'market',
+                   c.period_start, s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o,
+                   s.dq_factor, 'gec_covered', c.gec_kwh, 0, 0, c.completeness, c.meters,
+                   c.gec_batches
+            FROM covered c JOIN _seg s ON s.activity = 'electricity.green_certificate'
+                 AND s.method = 'market' AND c.period_start >= s.valid_from
+                 AND c.period_start < s.valid_to
+            WHERE c.gec_kwh > 0""",
+        ),
+    ]
+
+
+# Entry ids: SHA-256 over the entry's key joined by '|'; DATE cast to text is 'YYYY-MM-DD' in
+# both engines. Amounts: DECIMAL(38, 6) x DECIMAL(18, 9) at scale 15, rounded to the gram half
+# away from zero (DuckDB ROUND on DECIMAL; Spark ROUND is HALF_UP, the same rule).
+_ENTRIES_SQL = """
+SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
+                                      CAST(e.period_start AS VARCHAR), e.gpc_ref,
+                                      e.activity, e.method, e.factor_id)), 1, 20) AS entry_id,
+       'emission' AS kind, e.period_start,
+       CAST(e.period_start + INTERVAL 1 MONTH AS DATE) AS period_end,
+       e.node_id, n.node_path, n.node_kind, e.gpc_ref,
+       split_part(e.gpc_ref, '.', 1) AS gpc_sector,
+       e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount,
+       e.factor_id, e.f_co2e AS factor_co2e,
+       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_co2, 3) AS DECIMAL(38, 3)) AS co2_kg,
+       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_ch4, 3) AS DECIMAL(38, 3)) AS ch4_kg,
+       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_n2o, 3) AS DECIMAL(38, 3)) AS n2o_kg,
+       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_co2e, 3) AS DECIMAL(38, 3))
+           AS co2e_kg,
+       CASE WHEN e.meters = 0 THEN 'H'
+            WHEN e.estimated = 0 AND e.completeness >= 0.9 THEN 'H'
+            WHEN e.completeness >= 0.5 THEN 'M' ELSE 'L' END AS dq_activity,
+       e.dq_factor, e.completeness, CAST(e.meters AS BIGINT) AS meters,
+       CAST(e.readings AS BIGINT) AS readings, CAST(e.estimated AS BIGINT) AS estimated,
+       array_to_string(e.batches, ',') AS source_batches,
+       CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
+FROM _raw_entries e JOIN _node_frame n ON n.node_id = e.node_id
+WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
+ORDER BY entry_id"""
+
+_UNUSED_GEC_SQL = """
+SELECT g.node_id, g.period_start, g.kwh AS certificates_kwh,
+       coalesce(sum(e.amount), 0) AS covered_kwh
+FROM _gec g LEFT JOIN _raw_entries e ON e.node_id = g.node_id
+     AND e.period_start = g.period_start AND e.activity = 'electricity.green_certificate'
+GROUP BY g.node_id, g.period_start, g.kwh HAVING g.kwh > coalesce(sum(e.amount), 0)
+ORDER BY g.node_id, g.period_start"""
+
+
+def _date(value: dt.date) -> str:
+    """A DATE literal both engines read (the value is a date, never user text)."""
+    return f"DATE '{value.isoformat()}'"
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame with these columns, also when there are none."""
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """A small frame of text columns as Arrow, every column plain ``string``."""
+    return pa.table({c: pa.array(frame[c].tolist(), pa.string()) for c in frame.columns})
+
+
+_SEGMENT_TYPES: dict[str, pa.DataType] = {
+    "activity": pa.string(),
+    "region": pa.string(),
+    "method": pa.string(),
+    "valid_from": pa.date32(),
+    "valid_to": pa.date32(),
+    "factor_id": pa.string(),
+    "f_co2e": pa.decimal128(18, 9),
+    "f_co2": pa.decimal128(18, 9),
+    "f_ch4": pa.decimal128(18, 9),
+    "f_n2o": pa.decimal128(18, 9),
+    "dq_factor": pa.string(),
+    "notes": pa.string(),
+}
+
+
+def _segments_arrow(segments: pd.DataFrame) -> pa.Table:
+    """Factor segments as Arrow: dates as DATE, factors as DECIMAL(18, 9) [kg / unit].
+
+    Factors are rounded here (half away from zero) so both engines start from the same
+    DECIMAL values; published factors have at most 4 decimals.
+    """
+    quantum = Decimal("1e-9")
+    cols = {}
+    for name, kind in _SEGMENT_TYPES.items():
+        values = segments[name].tolist() if name in segments else []
+        if pa.types.is_decimal(kind):
+            values = [
+                None if v is None else Decimal(v).quantize(quantum, ROUND_HALF_UP) for v in values
+            ]
+        cols[name] = pa.array(values, kind)
+    return pa.table(cols)
 
 
 def _stamp(extra: pd.DataFrame, twin: Twin) -> pd.DataFrame:

@@ -12,6 +12,12 @@ Example config::
     end = 2025-01-01
     ne_threshold = 0.5
     fill_gaps = true               # estimate missing hours (flagged estimated)
+    engine = "duckdb"              # or "spark" (pip install 'carbon-twin[spark]', Java 17)
+    # master = "spark://head:7077" # Spark master; default local[2]
+    # readings = "s3a://bucket/city/readings/"       # Parquet inputs for a cluster run
+    # activities = "s3a://bucket/city/activities/"   # (see docs/spark.md)
+    # [ledger.spark_config]
+    # "spark.hadoop.fs.s3a.endpoint" = "http://minio.internal:9000"
 
     [[input]]
     file = "synthetic/synthetic_meter_events.csv"   # events before the registers they explain
@@ -29,7 +35,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -85,6 +91,11 @@ class LedgerSettings(BaseModel):
     fill_gaps: bool = False
     close_through: dt.date | None = None
     threads: int | None = None
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    master: str | None = None
+    readings: str | list[str] | None = None
+    activities: str | list[str] | None = None
+    spark_config: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _whole_months(self) -> LedgerSettings:
@@ -108,6 +119,18 @@ class LedgerConfig(BaseModel):
     def resolve(self, path: Path) -> Path:
         """A path of the config, relative to the config file's folder."""
         return path if path.is_absolute() else self.base / path
+
+    def resolve_data(self, value: str | list[str] | None) -> list[str] | None:
+        """Parquet inputs: URLs (``s3a://...``) as given, local paths relative to the config."""
+        if value is None:
+            return None
+        paths = [value] if isinstance(value, str) else value
+        return [p if "://" in p else str(self.resolve(Path(p))) for p in paths]
+
+    def twin_source(self) -> str | Path:
+        """The twin: a folder next to the config when there is one, else a packaged name."""
+        local = self.resolve(Path(self.ledger.twin))
+        return local if (local / "site.toml").exists() else self.ledger.twin
 
 
 def load_config(path: str | Path) -> LedgerConfig:
@@ -168,6 +191,8 @@ def run(
     extra_entries: Any = None,
     models: Callable[[Store, Twin, FactorSet], ModelOutput] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    engine: str | None = None,
+    master: str | None = None,
 ) -> RunResult:
     """Run a ledger script: ingest its inputs (in order), build, publish to ``out``.
 
@@ -183,8 +208,11 @@ def run(
         entries (estimated and verified savings, removals) plus side tables and manifest facts
         to publish (see :class:`ModelOutput`).
     progress : optional ``(stage, done, total)`` callback; stage names the input file.
+    engine, master : override the config's ``engine`` (``duckdb`` or ``spark``) and Spark
+        ``master``. Ingestion always runs in the DuckDB store; the engine runs the ledger SQL
+        (see :mod:`carbon.engines`, docs/spark.md).
     """
-    from carbon.audit import publish
+    from carbon.engines import ENGINES
     from carbon.factors import load_factor_set
     from carbon.ingest import fill_gaps
     from carbon.ledger import build_ledger
@@ -193,7 +221,10 @@ def run(
 
     cfg = config if isinstance(config, LedgerConfig) else load_config(config)
     s = cfg.ledger
-    twin = load_twin(s.twin)
+    engine = engine or s.engine
+    if engine not in ENGINES:  # before anything is ingested
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    twin = load_twin(cfg.twin_source())
     factors = load_factor_set(s.profile)
     store_path = cfg.resolve(s.store)
     store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,9 +254,14 @@ def run(
             s.end,
             ne_threshold=s.ne_threshold,
             extra_entries=pd.concat(entries, ignore_index=True) if entries else None,
+            engine=engine,
+            master=master or s.master,
+            readings=cfg.resolve_data(s.readings),
+            activities=cfg.resolve_data(s.activities),
+            spark_config=s.spark_config or None,
         )
-        snapshot = publish(
-            ledger, out, close_through=s.close_through, tables=made.tables, meta=made.meta
+        snapshot = ledger.publish(
+            out, close_through=s.close_through, tables=made.tables, meta=made.meta
         )
     except BaseException:
         store.close()

@@ -1,0 +1,532 @@
+"""Where the ledger's SQL runs: DuckDB (embedded, the default) or Apache Spark (``pyspark``).
+
+The ledger SQL (:mod:`carbon.ledger`) is written once, in DuckDB's dialect, as named steps over
+named relations (DESIGN decision 7). An engine materializes each step as a table and collects
+the final queries as Arrow tables, so both engines hand the ledger the same Decimal amounts,
+dates and text. The relations every engine provides:
+
+``_in_readings``    current meter readings: ``meter_id, ts_start, ts_end`` [TIMESTAMPTZ],
+                    ``amount`` [DECIMAL(18, 6), canonical unit], ``quality, revision,
+                    batch_id, row_number`` (the store's ``current_readings`` view, or Parquet)
+``_in_activities``  current activity rows: ``node_id, activity, period_start, period_end``
+                    [DATE], ``amount, quality, revision, batch_id, row_number``
+plus the small tables the ledger loads from Arrow (meter info, factor segments, nodes).
+
+DuckDB runs the SQL as written. For Spark, :func:`to_spark_sql` transpiles it with ``sqlglot``
+(``list`` -> ``collect_list``, ``sha256(x)`` -> ``sha2(x, 256)``, ``GROUP BY ALL`` kept...) after
+swapping the two engine-specific functions the SQL names, :data:`FUNCTIONS`. ASOF joins are
+refused: sqlglot passes them through and Spark rejects them (research/stack.md §3); the
+ledger uses range joins with half-open validity instead.
+
+Spark needs: ``pip install 'carbon-twin[spark]'`` (pyspark >= 4.0, sqlglot) and Java 17. The
+session is the process's one JVM (:func:`spark_session`); its time zone is UTC and decimal
+arithmetic keeps full scale, so amounts agree with DuckDB to the gram.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyarrow as pa
+
+from carbon.errors import CarbonError
+
+if TYPE_CHECKING:
+    from carbon.store import Store
+
+__all__ = [
+    "ENGINES",
+    "FUNCTIONS",
+    "LOCAL_SPARK_CONFIG",
+    "SPARK_CONFIG",
+    "DuckDBEngine",
+    "Engine",
+    "EngineError",
+    "SparkEngine",
+    "export_inputs",
+    "open_engine",
+    "spark_session",
+    "to_spark_sql",
+]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "spark")
+"""Names of the ledger engines."""
+
+FUNCTIONS: dict[str, dict[str, str]] = {
+    "utc_to_local": {
+        "duckdb": "timezone(tz, ts)",
+        "spark": "from_utc_timestamp(ts, tz)",
+    },
+    "local_to_utc": {
+        "duckdb": "timezone(tz, ts)",
+        "spark": "to_utc_timestamp(ts, tz)",
+    },
+}
+"""The engine-specific functions of the ledger SQL, ``name(ts, tz)``, per engine.
+
+``utc_to_local`` turns an instant (TIMESTAMPTZ) into the local wall-clock time of zone ``tz``;
+``local_to_utc`` the other way round. DuckDB's ``timezone(tz, ts)`` does both, by the type of
+``ts``; Spark (session time zone UTC) has one function for each direction. Everything else
+the two dialects spell differently is sqlglot's business."""
+
+SPARK_CONFIG: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.log.level": "ERROR",
+}
+"""Settings of every session :func:`spark_session` starts (research/stack.md §3).
+
+``spark.sql.session.timeZone = UTC`` makes ``CAST(ts AS DATE)`` of a shifted local time give
+the local date, as DuckDB does with ``SET TimeZone = 'UTC'`` (the store's setting).
+``allowPrecisionLoss = false`` keeps ``DECIMAL(38, 6) x DECIMAL(18, 9)`` at scale 15, as in
+DuckDB; with Spark's default the product would be rounded to 6 decimals before the ledger
+rounds it to 3, and a few entries would differ by a gram."""
+
+LOCAL_SPARK_CONFIG: dict[str, str] = {
+    "spark.driver.memory": "4g",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
+"""Added for ``local[N]`` masters: a small shuffle, no web UI, loopback only (offline)."""
+
+_SESSION_SQL_CONF = ("spark.sql.session.timeZone", "spark.sql.decimalOperations.allowPrecisionLoss")
+
+
+class EngineError(CarbonError, RuntimeError):
+    """A ledger engine that cannot run: pyspark or Java missing, a second Spark master, or
+    inputs the engine cannot read."""
+
+
+class Engine(Protocol):
+    """What the ledger needs from an engine (see :class:`DuckDBEngine`, :class:`SparkEngine`)."""
+
+    name: str
+
+    def load(self, name: str, table: pa.Table) -> None:
+        """Make a small Arrow table available to the SQL as ``name``."""
+
+    def create(self, name: str, sql: str) -> None:
+        """Run a query (DuckDB dialect) and keep its result as table ``name``."""
+
+    def arrow(self, sql: str) -> pa.Table:
+        """Run a query (DuckDB dialect) and collect its result."""
+
+    def describe(self) -> dict[str, Any]:
+        """What ran the build, for the manifest: name, version, master, inputs."""
+
+    def close(self) -> None:
+        """Drop every table the engine made."""
+
+
+# ------------------------------------------------------------------------------ DuckDB
+class DuckDBEngine:
+    """The ledger SQL on the store's own DuckDB connection.
+
+    Parameters
+    ----------
+    con : the store's connection (``Store.con``); its time zone is UTC.
+    readings, activities : Parquet files (or globs) of current readings / activity rows to
+        read instead of the store's ``current_readings`` / ``current_activities`` views.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        con: Any,
+        *,
+        readings: str | Sequence[str] | None = None,
+        activities: str | Sequence[str] | None = None,
+    ) -> None:
+        self.con = con
+        self.inputs = {"readings": _paths(readings), "activities": _paths(activities)}
+        self._tables: list[str] = []
+        self._loaded: list[str] = []
+        for fn, spelled in FUNCTIONS.items():
+            con.execute(f"CREATE OR REPLACE TEMP MACRO {fn}(ts, tz) AS {spelled['duckdb']}")
+        for rel, view in (("readings", "current_readings"), ("activities", "current_activities")):
+            paths = self.inputs[rel]
+            source = f"read_parquet({_sql_list(paths)})" if paths else view
+            con.execute(f"CREATE OR REPLACE TEMP VIEW _in_{rel} AS SELECT * FROM {source}")
+
+    def load(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+        self._loaded.append(name)
+
+    def create(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self._tables.append(name)
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def describe(self) -> dict[str, Any]:
+        import duckdb
+
+        out: dict[str, Any] = {"name": self.name, "version": duckdb.__version__}
+        if any(self.inputs.values()):
+            out["inputs"] = _describe_inputs(self.inputs)
+        return out
+
+    def close(self) -> None:
+        for name in reversed(self._tables):
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in self._loaded:
+            self.con.unregister(name)
+        for rel in ("readings", "activities"):
+            self.con.execute(f"DROP VIEW IF EXISTS _in_{rel}")
+        for fn in FUNCTIONS:
+            self.con.execute(f"DROP MACRO IF EXISTS {fn}")
+        self._tables, self._loaded = [], []
+
+
+# ------------------------------------------------------------------------------ Spark
+def to_spark_sql(sql: str) -> str:
+    """Transpile a ledger query from DuckDB's dialect to Spark SQL.
+
+    The functions of :data:`FUNCTIONS` are swapped for Spark's, then sqlglot writes the rest.
+
+    Raises
+    ------
+    EngineError
+        When sqlglot is missing, or the query uses an ASOF join (Spark has none).
+    """
+    try:
+        import sqlglot
+        from sqlglot import exp
+    except ImportError:
+        raise EngineError(
+            "the Spark engine needs sqlglot: pip install 'carbon-twin[spark]'"
+        ) from None
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for join in tree.find_all(exp.Join):
+        if "ASOF" in str(join.args.get("method") or "").upper():
+            raise EngineError(
+                "ASOF JOIN has no Spark equivalent (sqlglot passes it through unchanged); "
+                f"write a range join with half-open validity instead: {join.sql('duckdb')}"
+            )
+    spark_names = {name: spelled["spark"].split("(", 1)[0] for name, spelled in FUNCTIONS.items()}
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() in spark_names:
+            ts, tz = node.expressions
+            return exp.Anonymous(this=spark_names[node.name.lower()], expressions=[ts, tz])
+        return node
+
+    return tree.transform(swap).sql(dialect="spark")
+
+
+_SESSION: Any = None
+
+
+def spark_session(master: str | None = None, config: dict[str, str] | None = None) -> Any:
+    """The process's Spark session, started on first use.
+
+    One JVM per process: later calls return the same session (``config`` then only sets
+    runtime SQL options). Asking for another master than the running one is an error; run
+    that build in a fresh process. Sessions get :data:`SPARK_CONFIG`, local ones
+    :data:`LOCAL_SPARK_CONFIG` too.
+
+    Parameters
+    ----------
+    master : Spark master URL: ``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``.
+        Default: the one ``spark-submit`` was given when running under it, else ``local[2]``.
+    config : extra settings, e.g. ``spark.hadoop.fs.s3a.endpoint`` (object storage).
+
+    Raises
+    ------
+    EngineError
+        When pyspark is not installed, Java is missing, or another master is running.
+    """
+    global _SESSION
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(
+            "the Spark engine needs pyspark: pip install 'carbon-twin[spark]' (and Java 17)"
+        ) from None
+    if _SESSION is not None and _SESSION.sparkContext._jsc is not None:
+        running = _SESSION.sparkContext.master
+        if master is not None and running != master:
+            raise EngineError(
+                f"a Spark session on {running!r} is already running in this process; "
+                f"start the build on {master!r} in a fresh process"
+            )
+        for key, value in (config or {}).items():
+            if key.startswith("spark.sql."):
+                _SESSION.conf.set(key, value)
+        return _SESSION
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM
+    if not submitted and shutil.which("java") is None and not _java_home():
+        raise EngineError(
+            "the Spark engine needs Java 17 (no 'java' on PATH and no JAVA_HOME); on Debian: "
+            "apt-get install -y openjdk-17-jre-headless"
+        )
+    if master is None and not submitted:
+        master = "local[2]"
+    builder = SparkSession.builder.appName("carbon-twin ledger")
+    if master is not None:
+        builder = builder.master(master)
+    settings = dict(SPARK_CONFIG)
+    if (master or "").startswith("local"):
+        # Loopback only: no hostname lookup, nothing listens beyond this machine.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        settings |= LOCAL_SPARK_CONFIG
+    for key, value in (settings | (config or {})).items():
+        builder = builder.config(key, value)
+    with _quiet():
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:  # the JVM failed to start: show why, not a py4j trace
+            raise EngineError(f"Spark did not start on {master!r}: {exc}") from None
+    session.sparkContext.setLogLevel("ERROR")
+    _SESSION = session
+    return session
+
+
+def _java_home() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    return home is not None and (Path(home) / "bin" / "java").exists()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence pyspark's pandas-3 FutureWarning (research/stack.md §0): we exchange Arrow."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
+        yield
+
+
+class SparkEngine:
+    """The ledger SQL on Spark, transpiled by :func:`to_spark_sql`.
+
+    Parameters
+    ----------
+    session : a SparkSession (see :func:`spark_session`).
+    readings, activities : Parquet files, folders or globs of current readings and activity
+        rows (the schema of :func:`export_inputs`), on any file system the executors can
+        read (``s3a://``, ``hdfs://``, or a local path for ``local[N]``).
+    exported : the inputs are a temporary export of the store (recorded as such, not by
+        their temporary paths).
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        readings: str | Sequence[str],
+        activities: str | Sequence[str] | None = None,
+        exported: bool = False,
+    ) -> None:
+        self.spark = session
+        self.exported = exported
+        for key in _SESSION_SQL_CONF:
+            session.conf.set(key, SPARK_CONFIG[key])
+        self.inputs = {"readings": _paths(readings), "activities": _paths(activities)}
+        self._frames: dict[str, Any] = {}
+        with _quiet():
+            session.read.parquet(*self.inputs["readings"]).createOrReplaceTempView("_in_readings")
+            if self.inputs["activities"]:
+                acts = session.read.parquet(*self.inputs["activities"])
+            else:
+                acts = session.createDataFrame([], _ACTIVITY_DDL)
+            acts.createOrReplaceTempView("_in_activities")
+
+    def load(self, name: str, table: pa.Table) -> None:
+        with _quiet():
+            frame = self.spark.createDataFrame(table)
+        frame.createOrReplaceTempView(name)
+        self._frames[name] = frame
+
+    def create(self, name: str, sql: str) -> None:
+        with _quiet():
+            # Materialized now, lineage cut: later steps read it more than once, and a cached
+            # plan with collect_list is not reliably matched by Spark's cache manager.
+            frame = self.spark.sql(to_spark_sql(sql)).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self._frames[name] = frame
+
+    def arrow(self, sql: str) -> pa.Table:
+        with _quiet():
+            return self.spark.sql(to_spark_sql(sql)).toArrow()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.spark.version,
+            "master": self.spark.sparkContext.master,
+            "inputs": "store export" if self.exported else _describe_inputs(self.inputs),
+        }
+
+    def close(self) -> None:
+        for name in self._frames:
+            self.spark.catalog.dropTempView(name)
+        for rel in ("readings", "activities"):
+            self.spark.catalog.dropTempView(f"_in_{rel}")
+        self._frames = {}
+
+
+_ACTIVITY_DDL = (
+    "node_id STRING, activity STRING, period_start DATE, period_end DATE, "
+    "amount DECIMAL(18,6), quality STRING, revision INT, batch_id STRING, row_number BIGINT"
+)
+
+
+# ------------------------------------------------------------------------------ inputs
+def export_inputs(
+    store: Store,
+    folder: str | Path,
+    *,
+    start: Any = None,
+    end: Any = None,
+) -> dict[str, Path]:
+    """Write the store's current readings and activity rows as Parquet, for another engine.
+
+    Rows are written in a fixed order (meter, interval start, batch, row), so the same store
+    gives the same files. Readings keep their UTC instants (TIMESTAMPTZ) and DECIMAL amounts.
+
+    Parameters
+    ----------
+    store : the store.
+    folder : output folder; ``readings.parquet`` and ``activities.parquet`` go in it.
+    start, end : optional local dates ``[start, end)`` to export (whole store when omitted).
+
+    Returns
+    -------
+    dict
+        ``{"readings": path, "activities": path}``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tz = store.timezone.replace("'", "")
+    when_r, when_a = "", ""
+    if start is not None and end is not None:
+        when_r = (
+            f"WHERE ts_start >= timezone('{tz}', CAST(DATE '{start}' AS TIMESTAMP)) "
+            f"AND ts_start < timezone('{tz}', CAST(DATE '{end}' AS TIMESTAMP))"
+        )
+        when_a = f"WHERE period_start >= DATE '{start}' AND period_start < DATE '{end}'"
+    out = {"readings": folder / "readings.parquet", "activities": folder / "activities.parquet"}
+    queries = {
+        "readings": f"SELECT * FROM current_readings {when_r} "
+        "ORDER BY meter_id, ts_start, revision, batch_id, row_number",
+        "activities": f"SELECT * FROM current_activities {when_a} "
+        "ORDER BY node_id, activity, period_start, period_end, batch_id, row_number",
+    }
+    for rel, sql in queries.items():
+        target = str(out[rel]).replace("'", "''")
+        store.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    return out
+
+
+def open_engine(
+    engine: str,
+    store: Store,
+    *,
+    master: str | None = None,
+    readings: str | Sequence[str] | None = None,
+    activities: str | Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    spark_config: dict[str, str] | None = None,
+) -> contextlib.AbstractContextManager[Engine]:
+    """An engine by name, closed (and its temporary exports removed) on exit.
+
+    Spark without ``readings`` reads a temporary Parquet export of the store
+    (:func:`export_inputs`); that only works where the executors see this machine's disk
+    (``local[N]``). On a cluster give ``readings``/``activities`` on shared storage.
+    """
+    if engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return _opened(engine, store, master, readings, activities, start, end, spark_config)
+
+
+@contextlib.contextmanager
+def _opened(
+    engine: str,
+    store: Store,
+    master: str | None,
+    readings: Any,
+    activities: Any,
+    start: Any,
+    end: Any,
+    spark_config: dict[str, str] | None,
+) -> Iterator[Engine]:
+    tmp = None
+    made: Engine | None = None
+    try:
+        if engine == "duckdb":
+            made = DuckDBEngine(store.con, readings=readings, activities=activities)
+        else:
+            if readings is None and master is not None:
+                _check_local(master)  # before starting a session on a cluster
+            session = spark_session(master, spark_config)
+            if readings is None:
+                _check_local(session.sparkContext.master)
+                tmp = Path(tempfile.mkdtemp(prefix="carbon-spark-"))
+                files = export_inputs(store, tmp, start=start, end=end)
+                readings, activities = str(files["readings"]), str(files["activities"])
+            made = SparkEngine(
+                session, readings=readings, activities=activities, exported=tmp is not None
+            )
+        yield made
+    finally:
+        if made is not None:
+            made.close()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_local(master: str) -> None:
+    if not master.startswith("local"):
+        raise EngineError(
+            f"on the cluster {master!r} the executors cannot read this machine's store; "
+            "export it with carbon.engines.export_inputs to shared storage and give "
+            "readings= and activities= (ledger config keys readings / activities)"
+        )
+
+
+def _paths(value: str | Path | Sequence[str | Path] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _describe_inputs(inputs: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
+    """Input paths with the SHA-256 of those that are local files (URLs stay as given)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for rel, paths in inputs.items():
+        rows = []
+        for p in paths:
+            row = {"path": p}
+            if Path(p).is_file():
+                h = hashlib.sha256()
+                with open(p, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+                row["sha256"] = h.hexdigest()
+            rows.append(row)
+        out[rel] = rows
+    return out
