@@ -592,17 +592,20 @@ def _run_sql(
     node_frame = twin.to_frame()[["id", "path", "kind"]].rename(
         columns={"id": "node_id", "path": "node_path", "kind": "node_kind"}
     )
+    # GPC row and region of the (node, activity) pairs that occur in the activity data only
+    # (a cross product of every node and activity costs seconds on a city twin).
     act_refs = _frame(
         [
             {
-                "node_id": n.id,
-                "activity": a,
-                "gpc_ref": classify(a, twin.use_type_of(n.id)),
-                "region": twin.region_of(n.id),
+                "node_id": a["node_id"],
+                "activity": a["activity"],
+                "gpc_ref": classify(a["activity"], twin.use_type_of(a["node_id"])),
+                "region": twin.region_of(a["node_id"]),
             }
-            for n in twin.nodes.values()
-            for a in ACTIVITIES
-            if a not in ("electricity.green_certificate", "electricity.pv_self_consumed")
+            for a in acts
+            if a["node_id"] in twin.nodes
+            and a["activity"] in ACTIVITIES
+            and a["activity"] != "electricity.pv_self_consumed"
         ],
         ["node_id", "activity", "gpc_ref", "region"],
     )
