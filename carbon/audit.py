@@ -350,6 +350,7 @@ def publish(
                 "content_hash": ledger.twin.content_hash,
                 "files": ledger.twin.files,
                 "timezone": ledger.twin.site.timezone,
+                "folder": str(ledger.twin.folder),
             },
             "factor_set": {
                 "name": ledger.factors.name,
@@ -471,6 +472,16 @@ class VerifyResult:
         return "NOT verified: " + "; ".join(self.problems)
 
 
+def _twin(manifest: dict[str, Any]) -> Any:
+    """The manifest's twin: from its recorded folder when that still exists, else by name."""
+    from carbon.twin import load_twin
+
+    folder = manifest["twin"].get("folder")
+    if folder and (Path(folder) / "site.toml").exists():
+        return load_twin(folder)
+    return load_twin(manifest["twin"]["name"])
+
+
 def _factor_set(manifest: dict[str, Any]) -> Any:
     """The manifest's factor set: by its profile file when it had one, else by name."""
     from carbon.factors import load_factor_set
@@ -490,10 +501,9 @@ def replay(snapshot: Snapshot, *, threads: int | None = None) -> Ledger:
     from carbon.ingest import fill_gaps
     from carbon.ledger import build_ledger
     from carbon.store import Store
-    from carbon.twin import load_twin
 
     m = snapshot.manifest
-    twin = load_twin(m["twin"]["name"])
+    twin = _twin(m)
     factors = _factor_set(m)
     store = Store(":memory:", threads=threads)
     store.sync_twin(twin)
@@ -541,7 +551,6 @@ def verify(path: str | Path, *, threads: int | None = None) -> VerifyResult:
     file and factor file against theirs; then rebuilds and compares ``entries.parquet`` and
     ``entries.csv`` byte for byte, naming the first differing entry.
     """
-    from carbon.twin import load_twin
 
     snapshot = load_snapshot(path)
     m = snapshot.manifest
@@ -560,7 +569,7 @@ def verify(path: str | Path, *, threads: int | None = None) -> VerifyResult:
             problems.append(f"input {inp['file_name']} is missing at {p}")
         elif _sha256(p) != inp["sha256"]:
             problems.append(f"input {inp['file_name']} changed (SHA-256 differs)")
-    twin = load_twin(m["twin"]["name"])
+    twin = _twin(m)
     for name, sha in m["twin"]["files"].items():
         if twin.files.get(name) != sha:
             problems.append(f"twin file {name} changed")
@@ -642,7 +651,6 @@ class TraceResult:
 def _trace_store(snapshot: Snapshot) -> tuple[Any, Any]:
     """The store a snapshot was built from (read-only), or a replay of its inputs."""
     from carbon.store import Store, StoreError
-    from carbon.twin import load_twin
 
     path = snapshot.manifest.get("store")
     if path and Path(path).exists():
@@ -653,7 +661,7 @@ def _trace_store(snapshot: Snapshot) -> tuple[Any, Any]:
         if store is not None:
             known = set(store.frame("SELECT batch_id FROM batches").batch_id)
             if {i["batch_id"] for i in snapshot.manifest["inputs"]} <= known:
-                return store, load_twin(snapshot.manifest["twin"]["name"])
+                return store, _twin(snapshot.manifest)
             store.close()
     ledger = replay(snapshot)
     return ledger.store, ledger.twin

@@ -560,3 +560,36 @@ def test_new_input_with_unchanged_entries_makes_a_new_snapshot(tmp_path: Path) -
     ).read_bytes()
     assert second.id != first.id
     assert [i["file_name"] for i in second.manifest["inputs"]] == ["elec.csv", "noise.csv"]
+
+
+def test_a_snapshot_of_an_unpackaged_twin_verifies(tmp_path: Path) -> None:
+    # A twin loaded from a folder (e.g. a synthetic city) is replayed from that folder.
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    (folder / "site.toml").write_text(
+        '[site]\nid = "mini"\nname_zh = "小"\nname_en = "Mini"\nregion = "CN-SH"\nroot = "mini"\n',
+        encoding="utf-8",
+    )
+    (folder / "nodes.toml").write_text(
+        '[[node]]\nid = "mini"\nkind = "subdistrict"\nname_zh = "小"\nname_en = "Mini"\n\n'
+        '[[node]]\nid = "b"\nparent = "mini"\nkind = "block"\nname_zh = "街"\nname_en = "B"\n\n'
+        '[[node]]\nid = "o"\nparent = "b"\nkind = "office_building"\nuse_type = "office"\n'
+        'name_zh = "楼"\nname_en = "O"\n',
+        encoding="utf-8",
+    )
+    (folder / "meters.toml").write_text(
+        '[[meter]]\nid = "M1"\nnode = "o"\nmeasure = "electricity"\nunit = "kWh"\n',
+        encoding="utf-8",
+    )
+    elec = tmp_path / "elec.csv"
+    elec.write_text("meter_id,timestamp,kwh\nM1,2024-01-01 00:00,100\n", encoding="utf-8")
+    twin = load_twin(folder)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ingest(elec, twin=twin)
+        ledger = build_ledger(
+            store, twin, load_factor_set("shanghai-2022"), "2024-01-01", "2024-02-01"
+        )
+        snap = ledger.publish(tmp_path / "out")
+    assert snap.manifest["twin"]["folder"] == str(folder.resolve())
+    result = verify(snap.path)
+    assert result.ok, result.problems
