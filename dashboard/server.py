@@ -120,8 +120,28 @@ def create_app(snapshots: str | Path, *, lang: str = "zh", carousel: bool = Fals
                     poll_seconds=poll_seconds)
     app.server.extensions["carbon_wall"] = source
     _install_security(app, auth)
+    _serve_basic_plotly(app)
     source.watch(watch_seconds)
     return app
+
+
+PLOTLY_BASIC = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
+"""plotly.js basic bundle (bar, scatter and pie traces; v4.1.1, MIT licence, npm package
+``plotly.js-basic-dist-min``). Every wall figure uses only those trace types; parsing Dash's full
+4.8 MB bundle was most of a cold first render on a 2-core machine."""
+
+_PLOTLY_PATH = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+
+
+def _serve_basic_plotly(app: Dash) -> None:
+    """Answer the renderer's plotly.js request with the basic bundle (after the auth check)."""
+    from flask import request, send_file
+
+    @app.server.before_request
+    def _basic_plotly() -> Any:
+        if request.path.endswith(_PLOTLY_PATH) and PLOTLY_BASIC.exists():
+            return send_file(PLOTLY_BASIC, mimetype="application/javascript", max_age=86400)
+        return None
 
 
 def serve(snapshots: str | Path = "demo/snapshots", host: str = "127.0.0.1", port: int = 8050,
