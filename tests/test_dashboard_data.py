@@ -38,14 +38,18 @@ def snap(snap_dir: Path) -> data.WallSnapshot:
     return load_snapshot(snap_dir)
 
 
-def decimal_basic_t(folder: Path, node: str, method: str, year: int,
-                    months: set[int] | None = None) -> float:
+def decimal_basic_t(
+    folder: Path, node: str, method: str, year: int, months: set[int] | None = None
+) -> float:
     """BASIC emissions [t CO2e] of a node, summed in DECIMAL straight from the parquet."""
     e = pq.read_table(folder / "entries.parquet").to_pandas()
-    mask = (e.kind.isin(["emission", "adjustment"]) & e.method.isin([method, "n/a"])
-            & e.gpc_ref.map(lambda r: REFS[r].level == "basic")
-            & e.node_path.map(lambda p: node in p.split("/"))
-            & e.period_start.map(lambda d: d.year == year))
+    mask = (
+        e.kind.isin(["emission", "adjustment"])
+        & e.method.isin([method, "n/a"])
+        & e.gpc_ref.map(lambda r: REFS[r].level == "basic")
+        & e.node_path.map(lambda p: node in p.split("/"))
+        & e.period_start.map(lambda d: d.year == year)
+    )
     if months is not None:
         mask &= e.period_start.map(lambda d: d.month in months)
     return float(sum(e.loc[mask, "co2e_kg"], Decimal(0)) / 1000)
@@ -93,12 +97,14 @@ def test_avoided_target_and_completeness(snap: data.WallSnapshot) -> None:
     assert k.avoided_estimated_t == pytest.approx(placed.estimated_t.sum())
     assert k.avoided_verified_t == pytest.approx(placed.verified_t.sum())
     assert (k.avoided_low_t, k.avoided_high_t) == pytest.approx(
-        (placed.low_t.sum(), placed.high_t.sum()))
+        (placed.low_t.sum(), placed.high_t.sum())
+    )
     # realisation: verified / the estimate over the same months (verified / rate), not over
     # the whole period and not over records never verified
     v = placed.dropna(subset=["verified_t"])
     assert k.avoided_realisation == pytest.approx(
-        v.verified_t.sum() / (v.verified_t / v.realisation_rate).sum())
+        v.verified_t.sum() / (v.verified_t / v.realisation_rate).sum()
+    )
     assert k.avoided_realisation == pytest.approx(0.82 / 0.9)
     # progress = (base - now) / (base x reduction), same months of the base year
     base, now = k.last_year_t, k.emissions_t
@@ -240,8 +246,7 @@ def test_source_follows_latest_and_keeps_the_old_one_on_failure(tmp_path: Path) 
     source = SnapshotSource(tmp_path)
     assert source.refresh() and source.current().id == "first"
     assert not source.refresh()  # nothing changed
-    write_synthetic_snapshot(tmp_path, sites=8, blocks=2, seed=3, scale=2.0,
-                             snapshot_id="second")
+    write_synthetic_snapshot(tmp_path, sites=8, blocks=2, seed=3, scale=2.0, snapshot_id="second")
     assert source.refresh() and source.current().id == "second"
     assert source.get("first").id == "first" and source.get("../first") is None
     # a newer snapshot that fails its checksums is not shown
@@ -288,9 +293,13 @@ def test_every_label_has_both_languages() -> None:
 def _literal_keys(path: Path) -> set[str]:
     keys = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and node.args
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value,
-                                                                           str)):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "t"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             keys.add(node.args[0].value)
     return keys
 
@@ -310,13 +319,16 @@ def test_t_missing_key() -> None:
     assert i18n.t("p_map", "fr") == i18n.t("p_map", "zh")  # unknown language: Chinese
 
 
-@pytest.mark.parametrize(("value", "lang", "expected"), [
-    (53719.46, "zh", "5.37 万吨CO₂e"),
-    (53719.46, "en", "53.7 kt CO₂e"),
-    (912.4, "zh", "912 吨CO₂e"),
-    (912.4, "en", "912 t CO₂e"),
-    (0.04321, "en", "0.0432 t CO₂e"),
-])
+@pytest.mark.parametrize(
+    ("value", "lang", "expected"),
+    [
+        (53719.46, "zh", "5.37 万吨CO₂e"),
+        (53719.46, "en", "53.7 kt CO₂e"),
+        (912.4, "zh", "912 吨CO₂e"),
+        (912.4, "en", "912 t CO₂e"),
+        (0.04321, "en", "0.0432 t CO₂e"),
+    ],
+)
 def test_fmt_tonnes(value: float, lang: str, expected: str) -> None:
     assert str(i18n.fmt_tonnes(value, lang)) == expected
 
@@ -410,3 +422,41 @@ def test_env_auth() -> None:
     assert auth_from_env({"CARBON_WALL_USER": "a", "CARBON_WALL_PASSWORD": "b"}) == ("a", "b")
     assert auth_from_env({"CARBON_WALL_USER": "a"}) is None
     assert auth_from_env({}) is None
+
+
+def test_avoided_kpis_read_ex_ante_and_ex_post_entries_apart(tmp_path) -> None:
+    # A real published ledger with model entries (no interventions.csv): the KPI must sum the
+    # ex-ante and the ex-post avoided entries of the year separately, never net them.
+    import datetime as dt
+    from decimal import Decimal
+
+    import carbon
+    from carbon.ledger import build_ledger
+    from carbon.store import Store
+
+    twin = carbon.load_twin("shimen_erlu")
+    factors = carbon.load_factor_set("shanghai-2022")
+    elec = tmp_path / "elec.csv"
+    elec.write_text("meter_id,timestamp,kwh\nE-KAIDIKE,2024-01-01 00:00,1000\n", encoding="utf-8")
+    extra = pd.DataFrame(
+        {
+            "kind": ["avoided", "avoided", "avoided"],
+            "period_start": [dt.date(2024, 1, 1)] * 3,
+            "node_id": ["kaidike"] * 3,
+            "gpc_ref": ["I.2.2"] * 3,
+            "activity": ["electricity.grid"] * 3,
+            "method": ["location"] * 3,
+            "co2e_kg": [Decimal("100.000"), Decimal("50.000"), Decimal("80.000")],
+            "notes": ["ex_ante intervention=a", "ex_ante intervention=b", "ex_post intervention=a"],
+        }
+    )
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ingest(elec, twin=twin)
+        ledger = build_ledger(store, twin, factors, "2024-01-01", "2024-02-01", extra_entries=extra)
+        published = ledger.publish(tmp_path / "out")
+    snap = load_snapshot(published.path)
+    k = snap.kpis("shimen_erlu", "location")
+    assert k.avoided_estimated_t == pytest.approx(0.150)  # 100 + 50 kg, ex ante
+    assert k.avoided_verified_t == pytest.approx(0.080)  # 80 kg, ex post
+    # emissions are untouched by avoided entries: 1000 kWh x 0.42 = 420 kg
+    assert ledger.total("location") == pytest.approx(0.420)
