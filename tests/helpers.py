@@ -1,5 +1,7 @@
 """Test data shared by several test modules."""
 
+from pathlib import Path
+
 MID_FACTORS = """series = "test-mid-month"
 [source]
 publisher = "Test"
@@ -38,3 +40,30 @@ file = "cn-fuel-defaults.toml"
 [[include]]
 file = "water.toml"
 """
+
+
+def write_office_twin(
+    folder: Path, *, office: str = "o", meter: str = "M1", attributes: str = ""
+) -> Path:
+    """Write a one-office twin (subdistrict 'mini' -> block 'b1' -> office -> one hourly
+    electricity meter) into ``folder`` and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "site.toml").write_text(
+        '[site]\nid = "mini"\nname_zh = "小社区"\nname_en = "Mini"\nregion = "CN-SH"\n'
+        'timezone = "Asia/Shanghai"\nroot = "mini"\n',
+        encoding="utf-8",
+    )
+    (folder / "nodes.toml").write_text(
+        '[[node]]\nid = "mini"\nkind = "subdistrict"\nname_zh = "小社区"\nname_en = "Mini"\n\n'
+        '[[node]]\nid = "b1"\nparent = "mini"\nkind = "block"\nname_zh = "一街区"\n'
+        'name_en = "Block 1"\n\n'
+        f'[[node]]\nid = "{office}"\nparent = "b1"\nkind = "office_building"\n'
+        f'use_type = "office"\nname_zh = "大楼"\nname_en = "Office"\n{attributes}\n',
+        encoding="utf-8",
+    )
+    (folder / "meters.toml").write_text(
+        f'[[meter]]\nid = "{meter}"\nnode = "{office}"\nmeasure = "electricity"\nunit = "kWh"\n'
+        'reading = "interval"\ninterval = "1h"\n',
+        encoding="utf-8",
+    )
+    return folder

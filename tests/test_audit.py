@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import write_office_twin
 
 import carbon.audit as audit
 from carbon.audit import AuditError, latest_snapshot, load_snapshot, replay, trace, verify
@@ -564,23 +565,7 @@ def test_new_input_with_unchanged_entries_makes_a_new_snapshot(tmp_path: Path) -
 
 def test_a_snapshot_of_an_unpackaged_twin_verifies(tmp_path: Path) -> None:
     # A twin loaded from a folder (e.g. a synthetic city) is replayed from that folder.
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    (folder / "site.toml").write_text(
-        '[site]\nid = "mini"\nname_zh = "小"\nname_en = "Mini"\nregion = "CN-SH"\nroot = "mini"\n',
-        encoding="utf-8",
-    )
-    (folder / "nodes.toml").write_text(
-        '[[node]]\nid = "mini"\nkind = "subdistrict"\nname_zh = "小"\nname_en = "Mini"\n\n'
-        '[[node]]\nid = "b"\nparent = "mini"\nkind = "block"\nname_zh = "街"\nname_en = "B"\n\n'
-        '[[node]]\nid = "o"\nparent = "b"\nkind = "office_building"\nuse_type = "office"\n'
-        'name_zh = "楼"\nname_en = "O"\n',
-        encoding="utf-8",
-    )
-    (folder / "meters.toml").write_text(
-        '[[meter]]\nid = "M1"\nnode = "o"\nmeasure = "electricity"\nunit = "kWh"\n',
-        encoding="utf-8",
-    )
+    folder = write_office_twin(tmp_path / "mini")
     elec = tmp_path / "elec.csv"
     elec.write_text("meter_id,timestamp,kwh\nM1,2024-01-01 00:00,100\n", encoding="utf-8")
     twin = load_twin(folder)

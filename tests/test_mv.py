@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import write_office_twin
 
 from carbon import mv
 from carbon.climate import synthetic_daily_temperature
@@ -470,44 +471,6 @@ def test_savings_uncertainty_covers_the_truth_over_many_draws() -> None:
 
 # --- end to end: synthetic meter with a true 15 % saving, through the store ---------------------
 
-MINI_SITE = """[site]
-id = "mini"
-name_zh = "小社区"
-name_en = "Mini"
-region = "CN-SH"
-timezone = "Asia/Shanghai"
-root = "mini"
-"""
-MINI_NODES = """[[node]]
-id = "mini"
-kind = "subdistrict"
-name_zh = "小社区"
-name_en = "Mini"
-
-[[node]]
-id = "b1"
-parent = "mini"
-kind = "block"
-name_zh = "一街区"
-name_en = "Block 1"
-
-[[node]]
-id = "kaidike"
-parent = "b1"
-kind = "office_building"
-use_type = "office"
-name_zh = "凯迪克大厦"
-name_en = "Kaidike Building"
-attributes = { floor_area = "30000 m2", floors = 22 }
-"""
-MINI_METERS = """[[meter]]
-id = "E-KAIDIKE"
-node = "kaidike"
-measure = "electricity"
-unit = "kWh"
-reading = "interval"
-interval = "1h"
-"""
 SAVING = {"E-KAIDIKE": [("2024-01-01", 0.85)]}  # a true 15 % saving from 2024
 PERIOD = {"start": "2023-01-01", "end": "2025-01-01", "seed": 42}
 
@@ -516,13 +479,12 @@ PERIOD = {"start": "2023-01-01", "end": "2025-01-01", "seed": 42}
 def mini(tmp_path_factory: pytest.TempPathFactory) -> Twin:
     """One office meter, sized like E-KAIDIKE of shimen_erlu (its synthetic values depend only
     on the seed, the meter id and the floor area, so they are the same as in the full twin)."""
-    folder = tmp_path_factory.mktemp("mini")
-    for name, text in (
-        ("site.toml", MINI_SITE),
-        ("nodes.toml", MINI_NODES),
-        ("meters.toml", MINI_METERS),
-    ):
-        (folder / name).write_text(text, encoding="utf-8")
+    folder = write_office_twin(
+        tmp_path_factory.mktemp("mini"),
+        office="kaidike",
+        meter="E-KAIDIKE",
+        attributes='attributes = { floor_area = "30000 m2", floors = 22 }',
+    )
     return load_twin(folder)
 
 
