@@ -32,11 +32,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from carbon.activities import ACTIVITIES, get_activity
+from carbon.activities import ACTIVITIES
+from carbon.engines import local_time_sql, period_start_sql
 from carbon.errors import CarbonError, FactorNotFoundError
 from carbon.gpc import REFS, classify, in_total
 from carbon.warnings import QualityWarning, raise_if_strict
@@ -616,6 +620,24 @@ def _run_sql(
     sql.load("_node_frame", _arrow(node_frame))
     sql.load("_act_refs", _arrow(act_refs))
     sql.load(
+        "_units_scopes",
+        pa.table(
+            {
+                "activity": pa.array(list(ACTIVITIES), pa.string()),
+                "unit": pa.array([a.canonical_unit for a in ACTIVITIES.values()], pa.string()),
+            }
+        ),
+    )
+    sql.load(
+        "_ref_scopes",
+        pa.table(
+            {
+                "gpc_ref": pa.array(list(REFS), pa.string()),
+                "scope": pa.array([r.scope for r in REFS.values()], pa.int64()),
+            }
+        ),
+    )
+    sql.load(
         "_months",
         pa.table(
             {
@@ -628,11 +650,8 @@ def _run_sql(
     )
     for name, query in _steps(tz, start, end, monthly):
         sql.create(name, query)
-    entries = sql.arrow(_ENTRIES_SQL).to_pandas()
-    entries["unit"] = entries.activity.map(lambda a: get_activity(a).canonical_unit)
-    entries["scope"] = entries.gpc_ref.map(lambda r: REFS[r].scope)
-    entries = entries[list(ENTRY_COLUMNS)]
-    coverage = sql.arrow("SELECT * FROM _coverage ORDER BY meter_id, month").to_pandas()
+    entries = arrow_to_pandas(sql.arrow(_ENTRIES_SQL))[list(ENTRY_COLUMNS)]
+    coverage = arrow_to_pandas(sql.arrow("SELECT * FROM _coverage ORDER BY meter_id, month"))
     coverage["month"] = pd.to_datetime(coverage["month"]).astype("datetime64[us]")
     coverage["completeness"] = coverage["completeness"].map(float).astype("float64")
     unused = sql.arrow(_UNUSED_GEC_SQL).to_pandas()
@@ -646,10 +665,17 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
     starts and ends on the first of a month (the factors are constant within them;
     research/stack.md §2 b5). They are grouped by batch too, so the source batches come from
     the same single pass over the readings (no DISTINCT aggregate over them). Non-metered
-    activity rows count in the month their period starts.
+    activity rows count in the month their period starts. A reading's local month or day comes
+    from integer comparisons and arithmetic on its instant
+    (:func:`carbon.engines.period_start_sql`, :func:`carbon.engines.local_time_sql`), never
+    from a per-row time-zone conversion.
     """
-    local = f"utc_to_local(r.ts_start, '{tz}')"
-    bucket = f"CAST(date_trunc('month', {local}) AS DATE)" if monthly else f"CAST({local} AS DATE)"
+    if monthly:
+        bucket = period_start_sql("r.ts_start", tz, _month_starts(start, end))
+    else:
+        zone = ZoneInfo(tz)
+        span = [dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC) for d in (start, end)]
+        bucket = f"CAST({local_time_sql('r.ts_start', tz, span[0], span[1])} AS DATE)"
     first, stop = (f"local_to_utc(CAST({_date(d)} AS TIMESTAMP), '{tz}')" for d in (start, end))
     period = f"period_start >= {_date(start)} AND period_start < {_date(end)}"
     return [
@@ -795,7 +821,7 @@ SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
        CAST(e.period_start + INTERVAL 1 MONTH AS DATE) AS period_end,
        e.node_id, n.node_path, n.node_kind, e.gpc_ref,
        split_part(e.gpc_ref, '.', 1) AS gpc_sector,
-       e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount,
+       e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount, u.unit, g.scope,
        e.factor_id, e.f_co2e AS factor_co2e,
        CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_co2, 3) AS DECIMAL(38, 3)) AS co2_kg,
        CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_ch4, 3) AS DECIMAL(38, 3)) AS ch4_kg,
@@ -810,6 +836,7 @@ SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
        array_to_string(e.batches, ',') AS source_batches,
        CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
 FROM _raw_entries e JOIN _node_frame n ON n.node_id = e.node_id
+JOIN _units_scopes u ON u.activity = e.activity JOIN _ref_scopes g ON g.gpc_ref = e.gpc_ref
 WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
 ORDER BY entry_id"""
 
@@ -825,6 +852,32 @@ ORDER BY g.node_id, g.period_start"""
 def _date(value: dt.date) -> str:
     """A DATE literal both engines read (the value is a date, never user text)."""
     return f"DATE '{value.isoformat()}'"
+
+
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a frame, DECIMAL columns as :class:`~decimal.Decimal` objects.
+
+    As ``table.to_pandas()``, but a DECIMAL column with few distinct values (factors,
+    completeness, empty gas columns) makes one Decimal per distinct value and shares it;
+    building a Decimal per row is most of the cost of handing 10^5 entries to pandas.
+    """
+    decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
+    if not decimals or table.num_rows == 0:
+        return table.to_pandas()
+    frame = table.drop_columns(decimals).to_pandas()
+    for name in decimals:
+        column = table.column(name).combine_chunks()
+        encoded = pc.dictionary_encode(column)
+        if len(encoded.dictionary) * 4 > len(column):
+            values = column.to_pandas()
+        else:
+            pool = np.empty(len(encoded.dictionary) + 1, dtype=object)
+            pool[:-1] = encoded.dictionary.to_pylist()
+            pool[-1] = None
+            codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
+            values = pd.Series(pool[codes], dtype=object)
+        frame[name] = values
+    return frame[table.column_names]
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

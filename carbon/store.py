@@ -21,6 +21,7 @@ Tables
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -222,12 +223,20 @@ class Store:
     def sync_twin(self, twin: Twin) -> int:
         """Insert or update the twin's nodes and meters; return how many meters the store knows.
 
-        Also records the twin's time zone, used to read naive local timestamps.
+        Also records the twin's time zone, used to read naive local timestamps. A twin the
+        store already holds as it is (same nodes, meters and zone: a fingerprint in
+        ``store_meta``) is not written again.
         """
         frame = twin.meters_frame()
         frame["canonical_unit"] = [_canonical(a) for a in frame["activity"]]
         frame["twin"] = twin.name
         nodes = twin.to_frame()[["id", "parent", "kind", "path"]].assign(twin=twin.name)
+        fingerprint = _fingerprint(frame, nodes, twin.site.timezone)
+        rows = self.con.execute(
+            "SELECT value FROM store_meta WHERE key = 'twin_fingerprint'"
+        ).fetchall()
+        if rows and rows[0][0] == fingerprint:
+            return int(self.con.execute("SELECT count(*) FROM meters").fetchall()[0][0])
         self.con.register("_twin_nodes", nodes)
         self.con.register("_twin_meters", frame)
         try:
@@ -243,8 +252,9 @@ class Store:
             self.con.unregister("_twin_nodes")
             self.con.unregister("_twin_meters")
         self.con.execute(
-            "INSERT OR REPLACE INTO store_meta VALUES ('timezone', ?), ('twin', ?)",
-            [twin.site.timezone, twin.name],
+            "INSERT OR REPLACE INTO store_meta VALUES ('timezone', ?), ('twin', ?), "
+            "('twin_fingerprint', ?)",
+            [twin.site.timezone, twin.name, fingerprint],
         )
         return int(self.con.execute("SELECT count(*) FROM meters").fetchall()[0][0])
 
@@ -319,6 +329,15 @@ class Store:
         from carbon.ingest import fill_gaps
 
         return fill_gaps(self, start, end, meter_ids=meter_ids)
+
+
+def _fingerprint(meters: pd.DataFrame, nodes: pd.DataFrame, timezone: str) -> str:
+    """SHA-256 over the rows :meth:`Store.sync_twin` writes and the zone [hex]."""
+    h = hashlib.sha256(timezone.encode())
+    for frame in (meters, nodes):
+        h.update(",".join(frame.columns).encode())
+        h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).values.tobytes())
+    return h.hexdigest()
 
 
 def _canonical(activity: str) -> str:

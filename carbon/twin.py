@@ -318,6 +318,7 @@ class Twin:
     _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _region: dict[str, str] = field(default_factory=dict, repr=False)
     _use: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         kids: dict[str, list[str]] = {nid: [] for nid in self.nodes}
@@ -444,8 +445,14 @@ class Twin:
         """The tree as a frame: one row per node with its path, depth and attributes.
 
         Quantity attributes are given as numbers in their reference unit, the column named
-        with it (``floor_area_m2``); counts keep their names.
+        with it (``floor_area_m2``); counts keep their names. Built once per twin (nodes are
+        frozen); each call returns its own copy.
         """
+        if "nodes" not in self._frames:
+            self._frames["nodes"] = self._nodes_frame()
+        return self._frames["nodes"].copy(deep=False)
+
+    def _nodes_frame(self) -> pd.DataFrame:
         rows = []
         meters_per_node = Counter(m.node for m in self.meters.values())
         for depth, n in self.walk():
@@ -470,7 +477,15 @@ class Twin:
         return pd.DataFrame(rows)
 
     def meters_frame(self) -> pd.DataFrame:
-        """One row per meter: id, node, path, measure, activity, unit, reading, interval."""
+        """One row per meter: id, node, path, measure, activity, unit, reading, interval.
+
+        Built once per twin; each call returns its own copy.
+        """
+        if "meters" not in self._frames:
+            self._frames["meters"] = self._meters_frame()
+        return self._frames["meters"].copy(deep=False)
+
+    def _meters_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
                 {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import write_office_twin
 
 from carbon.errors import CarbonError
 from carbon.store import SCHEMA_VERSION, Store, StoreError
@@ -137,10 +138,30 @@ def test_read_only_open_of_a_current_file(tmp_path: Path, twin: Twin) -> None:
         assert ro.timezone == "Asia/Shanghai"
         with pytest.raises(duckdb.Error, match="read-only"):
             ro.con.execute("INSERT INTO store_meta VALUES ('x', 'y')")
+        assert ro.sync_twin(twin) == 136  # the store holds this twin already: nothing to write
         with pytest.raises(duckdb.Error, match="read-only"):
-            ro.sync_twin(twin)
+            ro.sync_twin(load_twin(write_office_twin(tmp_path / "other")))
     with Store(path) as store:
         assert snapshot(store) == before
+
+
+def test_sync_twin_writes_only_a_changed_twin(tmp_path: Path) -> None:
+    folder = write_office_twin(tmp_path / "t")
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.sync_twin(load_twin(folder)) == 1
+        print_ = store.con.execute("SELECT value FROM store_meta WHERE key = 'twin_fingerprint'")
+        first = print_.fetchall()
+        assert store.sync_twin(load_twin(folder)) == 1  # unchanged: skipped
+        write_office_twin(folder, meter="M2")  # same files, another meter id
+        assert store.sync_twin(load_twin(folder)) == 2  # INSERT OR REPLACE keeps M1
+        assert store.con.execute("SELECT meter_id FROM meters ORDER BY 1").fetchall() == [
+            ("M1",),
+            ("M2",),
+        ]
+        second = store.con.execute(
+            "SELECT value FROM store_meta WHERE key = 'twin_fingerprint'"
+        ).fetchall()
+        assert first != second
 
 
 def test_read_only_open_of_a_missing_file_fails(tmp_path: Path) -> None:
@@ -218,6 +239,7 @@ def test_sync_twin_fills_nodes_and_meters(tmp_path: Path, twin: Twin) -> None:
             twin.path("kaidike"),
         )
         meta = dict(store.con.execute("SELECT key, value FROM store_meta").fetchall())
+        assert len(meta.pop("twin_fingerprint")) == 64  # SHA-256 hex of what was written
         assert meta == {
             "schema_version": "1",
             "timezone": "Asia/Shanghai",
