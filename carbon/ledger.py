@@ -521,7 +521,9 @@ def build_ledger(
     if extra_entries is not None and len(extra_entries):
         entries = pd.concat([entries, _stamp(extra_entries, twin)], ignore_index=True)
     entries = _adjust_closed(store, entries, start_d, end_d)
-    entries = entries.sort_values("entry_id", kind="stable").reset_index(drop=True)
+    if not entries.entry_id.is_monotonic_increasing:  # the SQL's order, unless rows were added
+        entries = entries.sort_values("entry_id", kind="stable")
+    entries = entries.reset_index(drop=True)
     low = coverage[coverage.completeness < ne_threshold]
     if len(low):
         warnings.append(
@@ -650,7 +652,42 @@ def _run_sql(
     )
     for name, query in _steps(tz, start, end, monthly):
         sql.create(name, query)
-    entries = arrow_to_pandas(sql.arrow(_ENTRIES_SQL))[list(ENTRY_COLUMNS)]
+    ids = sql.arrow(
+        f"SELECT DISTINCT batch_id FROM _per_batch UNION SELECT DISTINCT batch_id "
+        f"FROM _in_activities WHERE {period}"
+    ).column("batch_id")
+    batch_ids = sorted(str(b) for b in ids.to_pylist())
+    words = max(1, -(-len(batch_ids) // _BITS_PER_WORD))
+    sql.load(
+        "_bidx",
+        pa.table(
+            {
+                "batch_id": pa.array(batch_ids, pa.string()),
+                "word": pa.array([i // _BITS_PER_WORD for i in range(len(batch_ids))], pa.int64()),
+                "bit": pa.array(
+                    [1 << (i % _BITS_PER_WORD) for i in range(len(batch_ids))], pa.int64()
+                ),
+            }
+        ),
+    )
+    unique = not meter_info.duplicated(["node_id", "gpc_ref", "activity"]).any()
+    for name, query in _later_steps(
+        start, end, words, monthly=monthly, unique=unique, gec=bool(has_gec)
+    ):
+        sql.create(name, query)
+    mask_list = ", ".join(f"m{w}" for w in range(words))
+    masks = sql.arrow(f"SELECT DISTINCT {mask_list} FROM _raw_entries")
+    names = [
+        ",".join(
+            batch_ids[w * _BITS_PER_WORD + b]
+            for w in range(words)
+            for b in range(_BITS_PER_WORD)
+            if (row[f"m{w}"] or 0) >> b & 1
+        )
+        for row in masks.to_pylist()
+    ]
+    sql.load("_mask_names", masks.append_column("source_batches", pa.array(names, pa.string())))
+    entries = arrow_to_pandas(sql.arrow(_entries_sql(words)))[list(ENTRY_COLUMNS)]
     coverage = arrow_to_pandas(sql.arrow("SELECT * FROM _coverage ORDER BY meter_id, month"))
     coverage["month"] = pd.to_datetime(coverage["month"]).astype("datetime64[us]")
     coverage["completeness"] = coverage["completeness"].map(float).astype("float64")
@@ -659,14 +696,12 @@ def _run_sql(
 
 
 def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[str, str]]:
-    """The ledger's SQL, as named steps in order: each becomes a table the next ones read.
+    """The first steps of the ledger's SQL: factor segments and readings per batch.
 
-    Readings are aggregated per meter and day, or per month when every factor segment
+    Readings are aggregated per meter, day and batch, or per month when every factor segment
     starts and ends on the first of a month (the factors are constant within them;
-    research/stack.md §2 b5). They are grouped by batch too, so the source batches come from
-    the same single pass over the readings (no DISTINCT aggregate over them). Non-metered
-    activity rows count in the month their period starts. A reading's local month or day comes
-    from integer comparisons and arithmetic on its instant
+    research/stack.md §2 b5). This is the one pass over the readings. A reading's local month
+    or day comes from integer comparisons and arithmetic on its instant
     (:func:`carbon.engines.period_start_sql`, :func:`carbon.engines.local_time_sql`), never
     from a per-row time-zone conversion.
     """
@@ -677,27 +712,84 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
         span = [dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC) for d in (start, end)]
         bucket = f"CAST({local_time_sql('r.ts_start', tz, span[0], span[1])} AS DATE)"
     first, stop = (f"local_to_utc(CAST({_date(d)} AS TIMESTAMP), '{tz}')" for d in (start, end))
-    period = f"period_start >= {_date(start)} AND period_start < {_date(end)}"
     return [
         (
             "_seg",
-            """SELECT activity, region, method, CAST(valid_from AS DATE) AS valid_from,
-                CAST(valid_to AS DATE) AS valid_to, factor_id,
-                CAST(f_co2e AS DECIMAL(18, 9)) AS f_co2e, CAST(f_co2 AS DECIMAL(18, 9)) AS f_co2,
-                CAST(f_ch4 AS DECIMAL(18, 9)) AS f_ch4, CAST(f_n2o AS DECIMAL(18, 9)) AS f_n2o,
-                dq_factor, notes FROM _segments_in""",
+            """SELECT CAST(seg AS BIGINT) AS seg, activity, region, method,
+                CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to,
+                factor_id, CAST(f_co2e AS DECIMAL(18, 9)) AS f_co2e,
+                CAST(f_co2 AS DECIMAL(18, 9)) AS f_co2, CAST(f_ch4 AS DECIMAL(18, 9)) AS f_ch4,
+                CAST(f_n2o AS DECIMAL(18, 9)) AS f_n2o, dq_factor, notes FROM _segments_in""",
         ),
         (
+            "_per_batch",
+            f"""SELECT r.meter_id, {bucket} AS day, r.batch_id, sum(r.amount) AS amount,
+                   count(*) AS n, count(*) FILTER (WHERE r.quality = 'estimated') AS n_est
+            FROM _in_readings r WHERE r.ts_start >= {first} AND r.ts_start < {stop}
+            GROUP BY ALL""",
+        ),
+    ]
+
+
+# Source batches travel as bit masks: each batch of the build has a bit (word, bit) in
+# ``_bidx``; a row's batches are the OR of its readings' bits, one BIGINT per 62 batches.
+# bit_or is as cheap as a sum, where list aggregates of batch ids cost a third of the build
+# after the scan of the readings. The masks are spelled out once per distinct mask at the end.
+_BITS_PER_WORD = 62
+
+
+def _masks(words: int, source: str = "b") -> str:
+    """SQL: the mask aggregates ``m0, m1, ...`` over rows with ``word`` and ``bit`` columns."""
+    return ", ".join(
+        f"bit_or(CASE WHEN {source}.word = {w} THEN {source}.bit ELSE CAST(0 AS BIGINT) END) "
+        f"AS m{w}"
+        for w in range(words)
+    )
+
+
+def _mask_cols(words: int, alias: str) -> str:
+    return ", ".join(f"{alias}.m{w}" for w in range(words))
+
+
+def _or_masks(words: int, alias: str) -> str:
+    return ", ".join(f"bit_or({alias}.m{w}) AS m{w}" for w in range(words))
+
+
+def _later_steps(
+    start: dt.date, end: dt.date, words: int, *, monthly: bool, unique: bool, gec: bool
+) -> list[tuple[str, str]]:
+    """The rest of the ledger's SQL, over ``_per_batch`` and the batch bits ``_bidx``.
+
+    Non-metered activity rows count in the month their period starts. Rows are keyed by
+    factor segment id (``seg``) and joined to the segment's factor columns once, at the end.
+    ``monthly``: readings were bucketed by month (see :func:`_steps`); ``unique``: no node has
+    two meters of one activity and GPC row (nothing to add up per node); ``gec``: the period
+    holds green-power certificates (else the market rows need no certificate matching).
+    """
+    period = f"period_start >= {_date(start)} AND period_start < {_date(end)}"
+    covered_masks = ", ".join(
+        f"CASE WHEN k.gec_kwh > 0 THEN k.g{w} ELSE k.m{w} END AS m{w}" for w in range(words)
+    )
+    gec_masks = ", ".join(f"gc.m{w} AS g{w}" for w in range(words))
+    combined = f"""combined AS (
+                SELECT 0 AS src, m.node_id, m.gpc_ref, m.activity, m.seg, m.period_start,
+                       m.amount, m.readings, m.estimated, g.completeness, g.meters,
+                       {_mask_cols(words, "m")}
+                FROM _metered m
+                LEFT JOIN _groups g ON g.node_id = m.node_id AND g.gpc_ref = m.gpc_ref
+                     AND g.activity = m.activity AND g.month = m.period_start
+                UNION ALL
+                SELECT 1, a.node_id, a.gpc_ref, a.activity, a.seg, a.period_start, a.amount,
+                       a.readings, 0, CAST(1 AS DECIMAL(9, 6)), 0, {_mask_cols(words, "a")}
+                FROM _acts_in a
+            )"""
+    return [
+        (
             "_daily",
-            f"""WITH per_batch AS (
-                SELECT r.meter_id, {bucket} AS day, r.batch_id, sum(r.amount) AS amount,
-                       count(*) AS n, count(*) FILTER (WHERE r.quality = 'estimated') AS n_est
-                FROM _in_readings r WHERE r.ts_start >= {first} AND r.ts_start < {stop}
-                GROUP BY ALL
-            )
-            SELECT meter_id, day, sum(amount) AS amount, sum(n) AS n, sum(n_est) AS n_est,
-                   list_sort(list(batch_id)) AS batches
-            FROM per_batch GROUP BY ALL""",
+            f"""SELECT p.meter_id, p.day, sum(p.amount) AS amount, sum(p.n) AS n,
+                   sum(p.n_est) AS n_est, {_masks(words)}
+            FROM _per_batch p JOIN _bidx b ON b.batch_id = p.batch_id
+            GROUP BY p.meter_id, p.day""",
         ),
         (
             "_coverage",
@@ -722,37 +814,61 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
         ),
         (
             "_groups",
-            """SELECT i.node_id, i.gpc_ref, i.activity, c.month,
+            """SELECT i.node_id, i.gpc_ref, i.activity, c.month, c.completeness,
+                   CAST(1 AS BIGINT) AS meters
+            FROM _coverage c JOIN _meter_info i ON i.meter_id = c.meter_id"""
+            if unique
+            else """SELECT i.node_id, i.gpc_ref, i.activity, c.month,
                    CAST(least(1, sum(c.present) / sum(c.expected)) AS DECIMAL(9, 6))
                        AS completeness,
                    count(*) AS meters
             FROM _coverage c JOIN _meter_info i ON i.meter_id = c.meter_id GROUP BY ALL""",
         ),
+        # Per node first (a node's meters of one activity and GPC row add up), then the
+        # factor segment: monthly buckets fall in one segment each, so no second aggregation.
+        (
+            "_node_day",
+            f"""SELECT i.node_id, i.gpc_ref, i.activity, i.region, d.day, d.amount,
+                   d.n AS readings, d.n_est AS estimated, {_mask_cols(words, "d")}
+            FROM _daily d JOIN _meter_info i ON i.meter_id = d.meter_id"""
+            if unique
+            else f"""SELECT i.node_id, i.gpc_ref, i.activity, i.region, d.day,
+                   sum(d.amount) AS amount, sum(d.n) AS readings, sum(d.n_est) AS estimated,
+                   {_or_masks(words, "d")}
+            FROM _daily d JOIN _meter_info i ON i.meter_id = d.meter_id
+            GROUP BY i.node_id, i.gpc_ref, i.activity, i.region, d.day""",
+        ),
         (
             "_metered",
-            """SELECT i.node_id, i.gpc_ref, i.activity, s.method,
-                   CAST(date_trunc('month', d.day) AS DATE) AS period_start, s.factor_id,
-                   s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
-                   sum(d.amount) AS amount, sum(d.n) AS readings, sum(d.n_est) AS estimated,
-                   list_sort(list_distinct(flatten(list(d.batches)))) AS batches
-            FROM _daily d JOIN _meter_info i ON i.meter_id = d.meter_id
-            JOIN _seg s ON s.activity = i.activity AND s.region = i.region
+            f"""SELECT d.node_id, d.gpc_ref, d.activity, s.seg, d.day AS period_start,
+                   d.amount, d.readings, d.estimated, {_mask_cols(words, "d")}
+            FROM _node_day d
+            JOIN _seg s ON s.activity = d.activity AND s.region = d.region
+                 AND d.day >= s.valid_from AND d.day < s.valid_to"""
+            if monthly
+            else f"""SELECT d.node_id, d.gpc_ref, d.activity, s.seg,
+                   CAST(date_trunc('month', d.day) AS DATE) AS period_start,
+                   sum(d.amount) AS amount, sum(d.readings) AS readings,
+                   sum(d.estimated) AS estimated, {_or_masks(words, "d")}
+            FROM _node_day d
+            JOIN _seg s ON s.activity = d.activity AND s.region = d.region
                  AND d.day >= s.valid_from AND d.day < s.valid_to
-            GROUP BY ALL""",
+            GROUP BY d.node_id, d.gpc_ref, d.activity, s.seg,
+                     CAST(date_trunc('month', d.day) AS DATE)""",
         ),
         (
             "_acts_in",
-            f"""SELECT a.node_id, r.gpc_ref, a.activity, s.method,
+            f"""SELECT a.node_id, r.gpc_ref, a.activity, s.seg,
                    CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
-                   s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes,
-                   sum(a.amount) AS amount, count(*) AS readings, 0 AS estimated,
-                   list_sort(list_distinct(list(a.batch_id))) AS batches
+                   sum(a.amount) AS amount, count(*) AS readings, {_masks(words)}
             FROM _in_activities a
             JOIN _act_refs r ON r.node_id = a.node_id AND r.activity = a.activity
             JOIN _seg s ON s.activity = a.activity AND s.region = r.region
                  AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
+            JOIN _bidx b ON b.batch_id = a.batch_id
             WHERE a.{period}
-            GROUP BY ALL""",
+            GROUP BY a.node_id, r.gpc_ref, a.activity, s.seg,
+                     CAST(date_trunc('month', a.period_start) AS DATE)""",
         ),
         # Market-based: kWh covered by green-power certificates on the node take the GEC
         # factor; the rest keep the residual-like factor. Certificates apply to the node's
@@ -761,34 +877,43 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
             "_gec",
             f"""SELECT a.node_id,
                    CAST(date_trunc('month', a.period_start) AS DATE) AS period_start,
-                   sum(a.amount) AS kwh, list_sort(list_distinct(list(a.batch_id))) AS batches
+                   sum(a.amount) AS kwh, {_masks(words)}
             FROM _in_activities a
+            JOIN _bidx b ON b.batch_id = a.batch_id
             -- only certificates a certificate factor covers can be claimed (gec.no_factor)
             SEMI JOIN _seg s ON s.activity = a.activity
                  AND a.period_start >= s.valid_from AND a.period_start < s.valid_to
             WHERE a.activity = 'electricity.green_certificate' AND a.{period}
-            GROUP BY ALL""",
+            GROUP BY a.node_id, CAST(date_trunc('month', a.period_start) AS DATE)""",
         ),
         (
             "_raw_entries",
-            """WITH combined AS (
-                SELECT m.*, g.completeness, g.meters FROM _metered m
-                LEFT JOIN _groups g ON g.node_id = m.node_id AND g.gpc_ref = m.gpc_ref
-                     AND g.activity = m.activity AND g.month = m.period_start
-                UNION ALL
-                SELECT a.*, CAST(1 AS DECIMAL(9, 6)), 0 FROM _acts_in a
+            f"""WITH {combined}
+            SELECT c.node_id, c.gpc_ref, c.activity, s.method, c.period_start, s.factor_id,
+                   s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o, s.dq_factor, s.notes, c.amount,
+                   c.readings, c.estimated, c.completeness, c.meters, {_mask_cols(words, "c")}
+            FROM combined c JOIN _seg s ON s.seg = c.seg"""
+            if not gec
+            else f"""WITH {combined}, keyed AS (
+                SELECT c.*, s.method, s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o,
+                       s.dq_factor, s.notes
+                FROM combined c JOIN _seg s ON s.seg = c.seg
             ), ranked AS (
-                SELECT c.*, row_number() OVER (PARTITION BY node_id, period_start, method,
-                                               activity ORDER BY amount DESC, factor_id)
-                                AS rank_in_month
-                FROM combined c
+                -- only market grid rows of node-months with certificates compete for them
+                SELECT k.src, k.node_id, k.gpc_ref, k.seg, k.period_start,
+                       row_number() OVER (PARTITION BY k.node_id, k.period_start
+                                          ORDER BY k.amount DESC, k.factor_id) AS rank_in_month
+                FROM keyed k SEMI JOIN _gec gc ON gc.node_id = k.node_id
+                     AND gc.period_start = k.period_start
+                WHERE k.method = 'market' AND k.activity = 'electricity.grid'
             ), covered AS (
-                SELECT k.*, CASE WHEN k.method = 'market' AND k.activity = 'electricity.grid'
-                                  AND k.rank_in_month = 1
-                                 THEN least(coalesce(gc.kwh, 0), k.amount)
-                                 ELSE 0 END AS gec_kwh,
-                       gc.batches AS gec_batches
-                FROM ranked k LEFT JOIN _gec gc ON gc.node_id = k.node_id
+                SELECT k.*, CASE WHEN r.rank_in_month = 1 THEN least(gc.kwh, k.amount)
+                                 ELSE 0 END AS gec_kwh, {gec_masks}
+                FROM keyed k
+                LEFT JOIN ranked r ON r.src = k.src AND r.node_id = k.node_id
+                     AND r.gpc_ref = k.gpc_ref AND r.seg = k.seg
+                     AND r.period_start = k.period_start AND r.rank_in_month = 1
+                LEFT JOIN _gec gc ON r.rank_in_month = 1 AND gc.node_id = k.node_id
                      AND gc.period_start = k.period_start
             )
             SELECT node_id, gpc_ref, activity, method, period_start, factor_id, f_co2e, f_co2,
@@ -796,24 +921,30 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
                    CASE WHEN gec_kwh > 0 THEN concat_ws(',', nullif(notes, ''), 'gec_covered')
                         ELSE notes END AS notes,
                    amount - gec_kwh AS amount, readings, estimated, completeness, meters,
-                   batches FROM covered
+                   {_mask_cols(words, "covered")}
+            FROM covered
             UNION ALL
-            SELECT c.node_id, c.gpc_ref, 'electricity.green_certificate', 'market',
-                   c.period_start, s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o,
-                   s.dq_factor, 'gec_covered', c.gec_kwh, 0, 0, c.completeness, c.meters,
-                   c.gec_batches
-            FROM covered c JOIN _seg s ON s.activity = 'electricity.green_certificate'
-                 AND s.method = 'market' AND c.period_start >= s.valid_from
-                 AND c.period_start < s.valid_to
-            WHERE c.gec_kwh > 0""",
+            SELECT k.node_id, k.gpc_ref, 'electricity.green_certificate', 'market',
+                   k.period_start, s.factor_id, s.f_co2e, s.f_co2, s.f_ch4, s.f_n2o,
+                   s.dq_factor, 'gec_covered', k.gec_kwh, 0, 0, k.completeness, k.meters,
+                   {covered_masks}
+            FROM covered k JOIN _seg s ON s.activity = 'electricity.green_certificate'
+                 AND s.method = 'market' AND k.period_start >= s.valid_from
+                 AND k.period_start < s.valid_to
+            WHERE k.gec_kwh > 0""",
         ),
     ]
 
 
-# Entry ids: SHA-256 over the entry's key joined by '|'; DATE cast to text is 'YYYY-MM-DD' in
-# both engines. Amounts: DECIMAL(38, 6) x DECIMAL(18, 9) at scale 15, rounded to the gram half
-# away from zero (DuckDB ROUND on DECIMAL; Spark ROUND is HALF_UP, the same rule).
-_ENTRIES_SQL = """
+def _entries_sql(words: int) -> str:
+    """The final query: entries in their published columns and order.
+
+    Entry ids: SHA-256 over the entry's key joined by '|'; DATE cast to text is 'YYYY-MM-DD'
+    in both engines. Amounts: DECIMAL(38, 6) x DECIMAL(18, 9) at scale 15, rounded to the
+    gram half away from zero (DuckDB ROUND on DECIMAL; Spark ROUND is HALF_UP, the same rule).
+    """
+    on = " AND ".join(f"k.m{w} = e.m{w}" for w in range(words)) or "TRUE"
+    return f"""
 SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
                                       CAST(e.period_start AS VARCHAR), e.gpc_ref,
                                       e.activity, e.method, e.factor_id)), 1, 20) AS entry_id,
@@ -833,12 +964,13 @@ SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
             WHEN e.completeness >= 0.5 THEN 'M' ELSE 'L' END AS dq_activity,
        e.dq_factor, e.completeness, CAST(e.meters AS BIGINT) AS meters,
        CAST(e.readings AS BIGINT) AS readings, CAST(e.estimated AS BIGINT) AS estimated,
-       array_to_string(e.batches, ',') AS source_batches,
-       CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
+       k.source_batches, CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
 FROM _raw_entries e JOIN _node_frame n ON n.node_id = e.node_id
 JOIN _units_scopes u ON u.activity = e.activity JOIN _ref_scopes g ON g.gpc_ref = e.gpc_ref
+LEFT JOIN _mask_names k ON {on}
 WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
 ORDER BY entry_id"""
+
 
 _UNUSED_GEC_SQL = """
 SELECT g.node_id, g.period_start, g.kwh AS certificates_kwh,
@@ -867,6 +999,10 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     frame = table.drop_columns(decimals).to_pandas()
     for name in decimals:
         column = table.column(name).combine_chunks()
+        head = column.slice(0, 4096)
+        if len(pc.unique(head)) * 4 > len(head):  # amounts: a value per row
+            frame[name] = column.to_pandas()
+            continue
         encoded = pc.dictionary_encode(column)
         if len(encoded.dictionary) * 4 > len(column):
             values = column.to_pandas()
@@ -913,7 +1049,7 @@ def _segments_arrow(segments: pd.DataFrame) -> pa.Table:
     DECIMAL values; published factors have at most 4 decimals.
     """
     quantum = Decimal("1e-9")
-    cols = {}
+    cols: dict[str, pa.Array] = {"seg": pa.array(range(len(segments)), pa.int64())}
     for name, kind in _SEGMENT_TYPES.items():
         values = segments[name].tolist() if name in segments else []
         if pa.types.is_decimal(kind):

@@ -319,6 +319,7 @@ class Twin:
     _region: dict[str, str] = field(default_factory=dict, repr=False)
     _use: dict[str, str | None] = field(default_factory=dict, repr=False)
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _paths: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         kids: dict[str, list[str]] = {nid: [] for nid in self.nodes}
@@ -395,8 +396,12 @@ class Twin:
 
     def path(self, node_id: str) -> str:
         """The node's path from the root, ids joined by ``/``."""
-        chain = [self.node(node_id), *self.ancestors(node_id)]
-        return "/".join(n.id for n in reversed(chain))
+        self.node(node_id)
+        if not self._paths:
+            for _, n in self.walk():
+                parent = n.parent
+                self._paths[n.id] = f"{self._paths[parent]}/{n.id}" if parent else n.id
+        return self._paths[node_id]
 
     def _inherited(self) -> tuple[dict[str, str], dict[str, str | None]]:
         """Region and use type of every node, resolved down the tree once (nodes are frozen)."""
@@ -453,28 +458,37 @@ class Twin:
         return self._frames["nodes"].copy(deep=False)
 
     def _nodes_frame(self) -> pd.DataFrame:
-        rows = []
         meters_per_node = Counter(m.node for m in self.meters.values())
-        for depth, n in self.walk():
-            row: dict[str, Any] = {
-                "id": n.id,
-                "parent": n.parent,
-                "kind": n.kind,
-                "name_zh": n.name_zh,
-                "name_en": n.name_en,
-                "depth": depth,
-                "path": self.path(n.id),
-                "use_type": self.use_type_of(n.id),
-                "region": self.region_of(n.id),
-                "meters": meters_per_node[n.id],
-                "estimated": ",".join(sorted(n.estimated)),
-            }
+        walked = list(self.walk())
+        self.path(self.site.root)  # fills the path cache
+        paths, (regions, uses) = self._paths, self._inherited()
+        nodes = [n for _, n in walked]
+        columns: dict[str, list[Any]] = {
+            "id": [n.id for n in nodes],
+            "parent": [n.parent for n in nodes],
+            "kind": [n.kind for n in nodes],
+            "name_zh": [n.name_zh for n in nodes],
+            "name_en": [n.name_en for n in nodes],
+            "depth": [d for d, _ in walked],
+            "path": [paths[n.id] for n in nodes],
+            "use_type": [uses[n.id] for n in nodes],
+            "region": [regions[n.id] for n in nodes],
+            "meters": [meters_per_node[n.id] for n in nodes],
+            "estimated": [",".join(sorted(n.estimated)) for n in nodes],
+        }
+        # Attribute columns in order of first appearance, NaN where a node lacks one (as a
+        # frame built from one dict per node has them).
+        for i, n in enumerate(nodes):
             for name in n.attributes:
                 unit = ATTRIBUTES[name]
                 col = f"{name}_{unit}" if unit else name
-                row[col] = n.magnitude(name)
-            rows.append(row)
-        return pd.DataFrame(rows)
+                if col not in columns:
+                    columns[col] = [None] * len(nodes)
+                columns[col][i] = n.magnitude(name)
+        frame = pd.DataFrame(columns)
+        for col in list(columns)[11:]:
+            frame[col] = frame[col].astype("float64")
+        return frame
 
     def meters_frame(self) -> pd.DataFrame:
         """One row per meter: id, node, path, measure, activity, unit, reading, interval.
@@ -486,21 +500,22 @@ class Twin:
         return self._frames["meters"].copy(deep=False)
 
     def _meters_frame(self) -> pd.DataFrame:
+        meters = list(self.meters.values())
+        if meters:
+            self.path(meters[0].node)  # fills the path cache
+        paths, uses = self._paths, self._inherited()[1]
         return pd.DataFrame(
-            [
-                {
-                    "meter_id": m.id,
-                    "node_id": m.node,
-                    "path": self.path(m.node),
-                    "measure": m.measure,
-                    "activity": m.activity_id,
-                    "unit": m.unit,
-                    "reading": m.reading,
-                    "interval": m.interval,
-                    "use_type": m.use_type or self.use_type_of(m.node),
-                }
-                for m in self.meters.values()
-            ]
+            {
+                "meter_id": [m.id for m in meters],
+                "node_id": [m.node for m in meters],
+                "path": [paths[m.node] for m in meters],
+                "measure": [m.measure for m in meters],
+                "activity": [m.activity_id for m in meters],
+                "unit": [m.unit for m in meters],
+                "reading": [m.reading for m in meters],
+                "interval": [m.interval for m in meters],
+                "use_type": [m.use_type or uses[m.node] for m in meters],
+            }
         )
 
     def assets_frame(self) -> pd.DataFrame:
