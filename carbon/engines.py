@@ -287,6 +287,10 @@ class DuckDBEngine:
         self.inputs = {"readings": _paths(readings), "activities": _paths(activities)}
         self._tables: list[str] = []
         self._loaded: list[str] = []
+        # Text as Arrow large_string: what pandas keeps its strings in, so handing the entries
+        # to pandas copies no offsets (0.1 s at 10^5 entries). Restored on close.
+        self._large = con.execute("SELECT current_setting('arrow_large_buffer_size')").fetchall()
+        con.execute("SET arrow_large_buffer_size = true")
         for fn, spelled in FUNCTIONS.items():
             args = _ARGS.get(fn, "ts, tz")
             con.execute(f"CREATE OR REPLACE TEMP MACRO {fn}({args}) AS {spelled['duckdb']}")
@@ -328,6 +332,9 @@ class DuckDBEngine:
             self.con.execute(f"DROP VIEW IF EXISTS _in_{rel}")
         for fn in FUNCTIONS:
             self.con.execute(f"DROP MACRO IF EXISTS {fn}")
+        if self._large:
+            self.con.execute(f"SET arrow_large_buffer_size = {bool(self._large[0][0])}")
+            self._large = []
         self._tables, self._loaded = [], []
 
 

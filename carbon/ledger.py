@@ -565,19 +565,22 @@ def _run_sql(
     sql: Engine, twin: Twin, factors: FactorSet, tz: str, start: dt.date, end: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[QualityWarning]]:
     """Run the ledger's SQL on an engine: (entries, coverage, unused GECs, warnings)."""
-    meter_info = _frame(
-        [
-            {
-                "meter_id": m.id,
-                "node_id": m.node,
-                "activity": m.activity_id,
-                "region": twin.region_of(m.node),
-                "gpc_ref": classify(m.activity_id, m.use_type or twin.use_type_of(m.node)),
-                "meter_interval": m.interval,
-            }
-            for m in twin.meters.values()
-        ],
-        ["meter_id", "node_id", "activity", "region", "gpc_ref", "meter_interval"],
+    meters = twin.meters_frame()
+    pairs = [
+        (a, None if pd.isna(u) else u)
+        for a, u in zip(meters.activity, meters.use_type, strict=True)
+    ]
+    refs = {p: classify(*p) for p in set(pairs)}
+    regions = twin.to_frame().set_index("id")["region"]
+    meter_info = pd.DataFrame(
+        {
+            "meter_id": meters.meter_id,
+            "node_id": meters.node_id,
+            "activity": meters.activity,
+            "region": regions.reindex(meters.node_id).to_numpy(),
+            "gpc_ref": [refs[p] for p in pairs],
+            "meter_interval": meters["interval"],
+        }
     )
     period = f"period_start >= {_date(start)} AND period_start < {_date(end)}"
     acts = sql.arrow(
@@ -688,9 +691,11 @@ def _run_sql(
     ]
     sql.load("_mask_names", masks.append_column("source_batches", pa.array(names, pa.string())))
     entries = arrow_to_pandas(sql.arrow(_entries_sql(words)))[list(ENTRY_COLUMNS)]
-    coverage = arrow_to_pandas(sql.arrow("SELECT * FROM _coverage ORDER BY meter_id, month"))
+    coverage = sql.arrow(
+        "SELECT meter_id, month, expected, present, estimated, "
+        "CAST(completeness AS DOUBLE) AS completeness FROM _coverage ORDER BY meter_id, month"
+    ).to_pandas()
     coverage["month"] = pd.to_datetime(coverage["month"]).astype("datetime64[us]")
-    coverage["completeness"] = coverage["completeness"].map(float).astype("float64")
     unused = sql.arrow(_UNUSED_GEC_SQL).to_pandas()
     return entries, coverage, unused, warnings
 
@@ -942,6 +947,8 @@ def _entries_sql(words: int) -> str:
     Entry ids: SHA-256 over the entry's key joined by '|'; DATE cast to text is 'YYYY-MM-DD'
     in both engines. Amounts: DECIMAL(38, 6) x DECIMAL(18, 9) at scale 15, rounded to the
     gram half away from zero (DuckDB ROUND on DECIMAL; Spark ROUND is HALF_UP, the same rule).
+    A gas whose factor is 0 weighs 0.000 kg and CO2 equal to CO2e is the same number, without
+    the multiplication.
     """
     on = " AND ".join(f"k.m{w} = e.m{w}" for w in range(words)) or "TRUE"
     return f"""
@@ -954,21 +961,30 @@ SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
        split_part(e.gpc_ref, '.', 1) AS gpc_sector,
        e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount, u.unit, g.scope,
        e.factor_id, e.f_co2e AS factor_co2e,
-       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_co2, 3) AS DECIMAL(38, 3)) AS co2_kg,
-       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_ch4, 3) AS DECIMAL(38, 3)) AS ch4_kg,
-       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_n2o, 3) AS DECIMAL(38, 3)) AS n2o_kg,
-       CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_co2e, 3) AS DECIMAL(38, 3))
-           AS co2e_kg,
+       CASE WHEN e.f_co2 = e.f_co2e THEN e.co2e_kg
+            ELSE CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_co2, 3) AS DECIMAL(38, 3))
+            END AS co2_kg,
+       CASE WHEN e.f_ch4 = 0 THEN CAST(0 AS DECIMAL(38, 3))
+            ELSE CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_ch4, 3) AS DECIMAL(38, 3))
+            END AS ch4_kg,
+       CASE WHEN e.f_n2o = 0 THEN CAST(0 AS DECIMAL(38, 3))
+            ELSE CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_n2o, 3) AS DECIMAL(38, 3))
+            END AS n2o_kg,
+       e.co2e_kg,
        CASE WHEN e.meters = 0 THEN 'H'
             WHEN e.estimated = 0 AND e.completeness >= 0.9 THEN 'H'
             WHEN e.completeness >= 0.5 THEN 'M' ELSE 'L' END AS dq_activity,
        e.dq_factor, e.completeness, CAST(e.meters AS BIGINT) AS meters,
        CAST(e.readings AS BIGINT) AS readings, CAST(e.estimated AS BIGINT) AS estimated,
        k.source_batches, CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
-FROM _raw_entries e JOIN _node_frame n ON n.node_id = e.node_id
+FROM (SELECT r.*,
+             CAST(round(CAST(r.amount AS DECIMAL(38, 6)) * r.f_co2e, 3) AS DECIMAL(38, 3))
+                 AS co2e_kg
+      FROM _raw_entries r
+      WHERE r.amount <> 0 OR r.activity = 'electricity.green_certificate') e
+JOIN _node_frame n ON n.node_id = e.node_id
 JOIN _units_scopes u ON u.activity = e.activity JOIN _ref_scopes g ON g.gpc_ref = e.gpc_ref
 LEFT JOIN _mask_names k ON {on}
-WHERE e.amount <> 0 OR e.activity = 'electricity.green_certificate'
 ORDER BY entry_id"""
 
 
@@ -997,11 +1013,17 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     if not decimals or table.num_rows == 0:
         return table.to_pandas()
     frame = table.drop_columns(decimals).to_pandas()
+    done: list[tuple[pa.Array, pd.Series]] = []
     for name in decimals:
         column = table.column(name).combine_chunks()
+        same = [values for other, values in done if other.equals(column)]
+        if same:  # co2_kg is co2e_kg where a factor is all CO2: the same (immutable) objects
+            frame[name] = same[0].copy(deep=False)
+            continue
         head = column.slice(0, 4096)
         if len(pc.unique(head)) * 4 > len(head):  # amounts: a value per row
             frame[name] = column.to_pandas()
+            done.append((column, frame[name]))
             continue
         encoded = pc.dictionary_encode(column)
         if len(encoded.dictionary) * 4 > len(column):

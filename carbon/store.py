@@ -335,8 +335,9 @@ def _fingerprint(meters: pd.DataFrame, nodes: pd.DataFrame, timezone: str) -> st
     """SHA-256 over the rows :meth:`Store.sync_twin` writes and the zone [hex]."""
     h = hashlib.sha256(timezone.encode())
     for frame in (meters, nodes):
-        h.update(",".join(frame.columns).encode())
-        h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).values.tobytes())
+        h.update(repr(list(frame.columns)).encode())
+        for column in frame.columns:
+            h.update(repr(frame[column].tolist()).encode())
     return h.hexdigest()
 
 

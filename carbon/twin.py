@@ -387,12 +387,11 @@ class Twin:
     def walk(self) -> Iterator[tuple[int, Node]]:
         """Every node with its depth, depth first from the root."""
 
-        def rec(nid: str, depth: int) -> Iterator[tuple[int, Node]]:
+        stack = [(0, self.site.root)]
+        while stack:
+            depth, nid = stack.pop()
             yield depth, self.nodes[nid]
-            for c in self._children[nid]:
-                yield from rec(c, depth + 1)
-
-        yield from rec(self.site.root, 0)
+            stack.extend((depth + 1, c) for c in reversed(self._children[nid]))
 
     def path(self, node_id: str) -> str:
         """The node's path from the root, ids joined by ``/``."""
