@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -56,6 +57,7 @@ __all__ = [
     "SparkEngine",
     "export_inputs",
     "local_time_sql",
+    "offset_span",
     "open_engine",
     "period_start_sql",
     "spark_session",
@@ -199,6 +201,29 @@ def utc_offsets(tz: str, first: dt.datetime, stop: dt.datetime) -> list[tuple[in
                 out.append((micros(hi), offset(hi)))
         t = nxt
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def offset_span(tz: str, year: int) -> tuple[int, int, int]:
+    """The span around 1 July of ``year`` in which zone ``tz`` keeps one UTC offset.
+
+    Returns
+    -------
+    (since, until, offset)
+        Instants [µs since 1970-01-01 UTC] and the offset [µs], searched 40 years back and 10
+        forward: Asia/Shanghai gives 1991-09-15 (the end of its last summer time) to 10 years
+        ahead at +08:00; a zone with summer time gives the current half year.
+    """
+    middle = dt.datetime(year, 7, 1, tzinfo=dt.UTC)
+    first = dt.datetime(year - 40, 1, 1, tzinfo=dt.UTC)
+    stop = dt.datetime(year + 10, 1, 1, tzinfo=dt.UTC)
+    pieces = utc_offsets(tz, first, stop)
+    ends = [since for since, _ in pieces[1:]] + [(stop - _EPOCH) // dt.timedelta(microseconds=1)]
+    at = (middle - _EPOCH) // dt.timedelta(microseconds=1)
+    for (since, offset), until in zip(pieces, ends, strict=True):
+        if since <= at < until:
+            return since, until, offset
+    raise AssertionError("unreachable: the pieces cover the span")  # pragma: no cover
 
 
 def local_time_sql(column: str, tz: str, first: dt.datetime, stop: dt.datetime) -> str:

@@ -56,11 +56,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carbon._version import __version__
 from carbon.activities import ACTIVITIES
+from carbon.engines import offset_span
 from carbon.errors import CarbonError, UnitConversionError, UnknownUnitError
 from carbon.units import conversion_factor
 
@@ -177,6 +179,8 @@ _INTERVALS = {
     "1d": "INTERVAL 1 DAY",
     "1mo": "INTERVAL 1 MONTH",
 }
+# Fixed lengths in µs (the store's session zone is UTC, where a day is always 24 h).
+_INTERVAL_US = {"15min": 900_000_000, "1h": 3_600_000_000, "1d": 86_400_000_000}
 
 
 class IngestError(CarbonError, ValueError):
@@ -355,14 +359,25 @@ def _load_raw(store: Store, path: Path, mapping: Mapping | None, workdir: Path) 
     encoding = "binary"
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            source, encoding = _utf8_copy(path, mapping.encoding if mapping else None, workdir)
             delim = mapping.delimiter if mapping else ("\t" if suffix == ".tsv" else ",")
-            con.execute(
+            given = mapping.encoding if mapping else None
+            read = (
                 "CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, all_varchar = true, "
                 "header = true, delim = ?, quote = '\"', null_padding = true, "
-                "auto_detect = true, strict_mode = false)",
-                [str(source), delim],
+                "auto_detect = true, strict_mode = false)"
             )
+            if given is None:
+                # UTF-8 unless DuckDB finds a byte sequence that is not (it checks every
+                # value): then GB18030, the superset of GBK that Chinese utilities export.
+                try:
+                    con.execute(read, [str(path), delim])
+                    return "utf-8"
+                except duckdb.Error as exc:
+                    if "unicode" not in str(exc).lower():
+                        raise
+                    con.execute("DROP TABLE IF EXISTS _raw")
+            source, encoding = _utf8_copy(path, given or "gb18030", workdir)
+            con.execute(read, [str(source), delim])
         elif suffix == ".parquet":
             con.execute("CREATE TEMP TABLE _raw AS SELECT * FROM read_parquet(?)", [str(path)])
         elif suffix in (".xlsx", ".xlsm"):
@@ -441,23 +456,54 @@ def _number(col: str) -> str:
 def _timestamp(col: str, tz: str) -> str:
     """SQL: a raw column as TIMESTAMPTZ; naive values are local time in ``tz``.
 
+    See :func:`_timestamp_sql`.
+    """
+    return _timestamp_sql(_text(col), tz)
+
+
+def _timestamp_sql(text: str, tz: str) -> str:
+    """SQL: clean text (see :func:`_text`) as TIMESTAMPTZ; naive values are local in ``tz``.
+
     An offset is ``Z``, ``+hh:mm``, ``+hhmm``, or ``+hh`` right after the seconds (how a
     TIMESTAMPTZ column, e.g. from Parquet, reads as text: ``2024-01-01 00:00:00+00``). Naive
     ISO values cast directly; other forms (``2024/3/1``, ``2024年3月1日 08:00``) are parsed
-    with the formats in ``_TS_FORMATS``.
+    with the formats in ``_TS_FORMATS``. Naive values are placed in time by
+    :func:`_local_to_instant`.
     """
-    text = _text(col)
+    # Cheap tests first: only text with 'Z', '+' or a '-' among its last 6 characters can
+    # carry an offset; the exact patterns run on those alone.
+    tail = f"right({text}, 6)"
+    maybe = f"(suffix({text}, 'Z') OR contains({tail}, '+') OR contains({tail}, '-'))"
     offset = " OR ".join(
         f"{text} LIKE '{p}'"
         for p in ("%Z", "%+__:__", "%-__:__", "%+____", "%-____", "%:__+__", "%:__-__")
     )
     chinese = f"regexp_replace({text}, '(\\d{{4}})年(\\d{{1,2}})月(\\d{{1,2}})日', '\\1-\\2-\\3')"
     formats = "[" + ", ".join(f"'{f}'" for f in _TS_FORMATS) + "]"
-    tzq = tz.replace("'", "")
+    naive = f"coalesce(TRY_CAST({text} AS TIMESTAMP), try_strptime(trim({chinese}), {formats}))"
     return (
-        f"CASE WHEN {offset} THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-        f"ELSE timezone('{tzq}', coalesce(TRY_CAST({text} AS TIMESTAMP), "
-        f"try_strptime(trim({chinese}), {formats}))) END"
+        f"CASE WHEN {maybe} AND ({offset}) THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+        f"ELSE {_local_to_instant(naive, tz)} END"
+    )
+
+
+def _local_to_instant(naive: str, tz: str) -> str:
+    """SQL: naive local TIMESTAMPs of zone ``tz`` as instants (TIMESTAMPTZ).
+
+    Equal to ``timezone(tz, naive)``. Within the zone's present span of one UTC offset
+    (:func:`carbon.engines.offset_span`: since 1991 for Asia/Shanghai), less a day at each
+    end, the instant is the wall clock minus the offset, in integer microseconds; elsewhere
+    (older dates, summer-time changes) DuckDB's time-zone conversion does it. The conversion
+    costs about as much as reading the CSV; the subtraction nothing.
+    """
+    tzq = tz.replace("'", "")
+    since, until, off = offset_span(tzq, dt.datetime.now(dt.UTC).year)
+    day = 86_400_000_000
+    lo, hi = since + off + day, until + off - day
+    wall = f"epoch_us({naive})"
+    return (
+        f"CASE WHEN {wall} >= {lo} AND {wall} < {hi} THEN make_timestamptz({wall} - {off}) "
+        f"ELSE timezone('{tzq}', {naive}) END"
     )
 
 
@@ -481,34 +527,38 @@ def _unit_sql(mapping: Mapping, cols: dict[str, str], metered: bool) -> tuple[st
     return "CAST(? AS VARCHAR)", [mapping.unit]
 
 
-def _unit_table(store: Store, mapping: Mapping, cols: dict[str, str], canonical_sql: str) -> None:
-    """Build temp table ``_units(unit, canonical, factor)`` with one pint conversion per pair."""
+def _unit_table(store: Store, mapping: Mapping, cols: dict[str, str]) -> None:
+    """Build temp table ``_units(unit, canonical, factor)`` with one pint conversion per pair.
+
+    The pairs: every unit a row can carry (the file's unit column, the mapping's unit, the
+    meters' units) with every canonical unit of the kind (the meters', or the activities'),
+    so only a unit column is read from the file (a few distinct values).
+    """
     con = store.con
-    unit_expr, params = _unit_sql(mapping, cols, mapping.kind != "activity")
-    pairs = con.execute(
-        f"SELECT DISTINCT {unit_expr} AS unit, {canonical_sql} AS canonical FROM _raw r "
-        f"{_canonical_join(mapping, cols)} WHERE {canonical_sql} IS NOT NULL",
-        params,
-    ).fetchall()
+    units: set[str | None] = {mapping.unit}
+    if "unit" in cols:
+        found = con.execute(f"SELECT DISTINCT {_text(cols['unit'])} FROM _raw r").fetchall()
+        units |= {r[0] for r in found}
+    if mapping.kind == "activity":
+        canonicals = {a.canonical_unit for a in ACTIVITIES.values()}
+    else:
+        known = con.execute("SELECT DISTINCT unit, canonical_unit FROM meters").fetchall()
+        units |= {u for u, _ in known}
+        canonicals = {c for _, c in known}
     rows = []
-    for unit, canonical in pairs:
-        factor = None
-        if unit is not None:
-            try:
-                factor = conversion_factor(unit, canonical)
-            except (UnknownUnitError, UnitConversionError):
-                factor = None
-        rows.append((unit, canonical, factor))
+    for unit in sorted(units, key=lambda u: (u is None, u or "")):
+        for canonical in sorted(canonicals):
+            factor = None
+            if unit is not None:
+                try:
+                    factor = conversion_factor(unit, canonical)
+                except (UnknownUnitError, UnitConversionError):
+                    factor = None
+            rows.append((unit, canonical, factor))
     con.execute("DROP TABLE IF EXISTS _units")
     con.execute("CREATE TEMP TABLE _units (unit VARCHAR, canonical VARCHAR, factor DOUBLE)")
     if rows:
         con.executemany("INSERT INTO _units VALUES (?, ?, ?)", rows)
-
-
-def _canonical_join(mapping: Mapping, cols: dict[str, str]) -> str:
-    if mapping.kind == "activity":
-        return f"LEFT JOIN _acts a ON a.activity = {_text(cols['activity'])}"
-    return f"LEFT JOIN meters m ON m.meter_id = {_text(cols['meter_id'])}"
 
 
 def ingest_file(
@@ -659,8 +709,12 @@ def _reason_counts(store: Store, batch_id: str) -> tuple[tuple[str, int], ...]:
     return tuple((r[0], int(r[1])) for r in rows)
 
 
-_REJECT = """INSERT INTO rejects
-    SELECT ?, _row, raw, reason, message FROM _parsed WHERE reason IS NOT NULL"""
+def _reject_sql(headers: list[str]) -> str:
+    """SQL (one parameter: the batch id): quarantine the rejected rows of ``_parsed``, each
+    with its row as JSON text from ``_raw`` (built for those rows only)."""
+    return f"""INSERT INTO rejects
+    SELECT ?, p._row, {_raw_json(headers)}, p.reason, p.message
+    FROM _parsed p JOIN _raw r ON r.rowid + 1 = p._row WHERE p.reason IS NOT NULL"""
 
 
 @dataclass(frozen=True)
@@ -678,18 +732,36 @@ class _Job:
     step: Callable[[int], None]
 
 
-def _apply_rules(con: Any, rules: list[tuple[str, str, str]], now: dt.datetime) -> None:
-    """Set the first failing rule's reason code and message on each row of ``_parsed``.
+def _rule_columns(rules: list[tuple[str, str, str]], now: dt.datetime) -> str:
+    """SQL: ``reason`` and ``message`` columns, the first failing rule's code and message.
 
-    A rule is ``(code, SQL condition, SQL message)``; ``?`` in a condition is ``now``.
+    A rule is ``(code, SQL condition, SQL message)``; ``?`` in a condition is ``now``. One
+    ``CASE`` per column, in the query that parses the rows (a message is only built for the
+    rows its rule rejects), instead of an ``UPDATE`` pass over the batch per rule.
     """
-    for code, cond, msg in rules:
-        params = [now] * cond.count("?")
-        con.execute(
-            f"UPDATE _parsed SET reason = '{code}', message = {msg} "
-            f"WHERE reason IS NULL AND ({cond})",
-            params,
-        )
+    moment = f"CAST('{now.astimezone(dt.UTC).isoformat()}' AS TIMESTAMPTZ)"
+    conds = [f"({cond.replace('?', moment)})" for _, cond, _ in rules]
+    pairs = list(zip(conds, rules, strict=True))
+    reason = " ".join(f"WHEN {c} THEN '{code}'" for c, (code, _, _) in pairs)
+    message = " ".join(f"WHEN {c} THEN {msg}" for c, (_, _, msg) in pairs)
+    return (
+        f"CAST(CASE {reason} END AS VARCHAR) AS reason, "
+        f"CAST(CASE {message} END AS VARCHAR) AS message"
+    )
+
+
+def _create_parsed(
+    con: Any,
+    select: str,
+    rules: list[tuple[str, str, str]],
+    now: dt.datetime,
+    params: list[Any] | None = None,
+) -> None:
+    """Create ``_parsed`` from a query of parsed rows, with the rules' ``reason, message``."""
+    con.execute(
+        f"CREATE TEMP TABLE _parsed AS SELECT *, {_rule_columns(rules, now)} FROM ({select})",
+        params or [],
+    )
 
 
 def _parse_metered(
@@ -701,44 +773,26 @@ def _parse_metered(
     value_field: str,
     now: dt.datetime,
 ) -> None:
-    """Create ``_parsed`` for interval or register rows and apply the row rules.
+    """Create ``_parsed`` for interval or register rows, row rules applied.
 
-    Columns: ``_row`` (1-based data row), ``raw`` (the row as JSON text), ``meter_id``,
-    ``ts`` [TIMESTAMPTZ], ``amount`` [canonical unit, DECIMAL], ``step`` (interval length),
-    ``reason``, ``message``.
+    Columns: ``_row`` (1-based data row, ``_raw``'s rowid + 1), ``meter_id``, ``ts``
+    [TIMESTAMPTZ], ``amount`` [canonical unit, DECIMAL], ``step`` (interval length),
+    ``step_us`` (the same in microseconds where it is fixed: 15 min, 1 h, 1 d in UTC),
+    ``reason``, ``message``. One query: texts cleaned once, then parsed, converted and
+    judged by :func:`_rule_columns`.
     """
     con = store.con
-    _unit_table(store, mapping, cols, "m.canonical_unit")
-    unit_expr, fixed = _unit_sql(mapping, cols, metered=True)
+    _unit_table(store, mapping, cols)
+    unit_text = _text(cols["unit"]) if "unit" in cols else "CAST(NULL AS VARCHAR)"
     if mapping.interval is None:
         whens = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _INTERVALS.items())
         interval = f'CASE m."interval" {whens} END'
+        whens_us = " ".join(f"WHEN '{k}' THEN {v}" for k, v in _INTERVAL_US.items())
+        interval_us = f'CASE m."interval" {whens_us} END'
     else:
         interval = _INTERVALS[mapping.interval]
-    con.execute(
-        f"""CREATE TEMP TABLE _parsed AS
-        WITH base AS (
-            SELECT r.rowid + 1 AS _row, {_raw_json(headers)} AS raw,
-                   {_text(cols["meter_id"])} AS meter_id,
-                   {_timestamp(cols["timestamp"], tz)} AS ts,
-                   {_text(cols["timestamp"])} AS ts_text,
-                   {_number(cols[value_field])} AS value,
-                   {_text(cols[value_field])} AS value_text,
-                   {unit_expr} AS unit, m.meter_id IS NOT NULL AS known,
-                   m.reading AS meter_reading, m.canonical_unit, {interval} AS step
-            FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}
-        )
-        SELECT b.*, u.factor,
-               CASE WHEN u.factor = 1 THEN b.value
-                    ELSE CAST(b.value * CAST(u.factor AS DECIMAL(38, 12)) AS DECIMAL(18, 6))
-               END AS amount,
-               CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
-        FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
-             AND u.canonical = b.canonical_unit""",
-        fixed,
-    )
-    _apply_rules(
-        con,
+        interval_us = str(_INTERVAL_US.get(mapping.interval, "NULL"))
+    rules = (
         [
             (
                 "missing_field",
@@ -765,8 +819,34 @@ def _parse_metered(
                 "'unit ' || coalesce(unit, '(none)') || ' does not convert to ' || canonical_unit",
             ),
             ("negative_value", "amount < 0", f"'negative {value_field} ' || value_text"),
-        ],
-        now,
+        ]
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE _parsed AS
+        WITH texts AS (
+            SELECT r.rowid + 1 AS _row, {_text(cols["meter_id"])} AS meter_id,
+                   {_text(cols["timestamp"])} AS ts_text,
+                   {_number(cols[value_field])} AS value,
+                   {_text(cols[value_field])} AS value_text, {unit_text} AS unit_text
+            FROM _raw r
+        ), base AS (
+            SELECT t._row, t.meter_id, {_timestamp_sql("t.ts_text", tz)} AS ts, t.ts_text,
+                   t.value, t.value_text,
+                   coalesce(t.unit_text, CAST(? AS VARCHAR), m.unit) AS unit,
+                   m.meter_id IS NOT NULL AS known, m.reading AS meter_reading,
+                   m.canonical_unit, {interval} AS step, {interval_us} AS step_us
+            FROM texts t LEFT JOIN meters m ON m.meter_id = t.meter_id
+        ), converted AS (
+            SELECT b.*, u.factor,
+                   CASE WHEN u.factor = 1 THEN b.value
+                        ELSE CAST(b.value * CAST(u.factor AS DECIMAL(38, 12)) AS DECIMAL(18, 6))
+                   END AS amount
+            FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
+                 AND u.canonical = b.canonical_unit
+        )
+        SELECT _row, meter_id, ts, amount, step, step_us, {_rule_columns(list(rules), now)}
+        FROM converted""",
+        [mapping.unit],
     )
     _duplicates(con, "meter_id, ts", "amount")
 
@@ -791,7 +871,10 @@ def _interval(job: _Job) -> None:
     step(3)
     con.execute(
         """INSERT INTO readings
-           SELECT p.meter_id, p.ts, p.ts + p.step, p.amount, 'measured',
+           SELECT p.meter_id, p.ts,
+                  CASE WHEN p.step_us IS NULL THEN p.ts + p.step
+                       ELSE make_timestamptz(epoch_us(p.ts) + p.step_us) END,
+                  p.amount, 'measured',
                   coalesce(r.rev + 1, 0), ?, p._row
            FROM _parsed p LEFT JOIN (
                 SELECT meter_id, ts_start, max(revision) AS rev FROM readings
@@ -803,18 +886,31 @@ def _interval(job: _Job) -> None:
            WHERE p.reason IS NULL""",
         [batch_id],
     )
-    con.execute(_REJECT, [batch_id])
+    con.execute(_reject_sql(job.headers), [batch_id])
 
 
 def _duplicates(con: Any, key: str, value: str) -> None:
     """Reject in-file duplicates: exact repeats after the first, and conflicting values.
 
-    One aggregation over the rows still accepted finds both: keys with several distinct
-    values (all their rows are ``conflicting_duplicate``) and keys repeated with one value
-    (rows after the first are ``duplicate_row``).
+    One aggregation over the rows still accepted finds the repeated keys, with their first
+    row and whether their values differ (min <> max); keys with several distinct values
+    (all their rows are ``conflicting_duplicate``) and keys repeated with one value (rows
+    after the first are ``duplicate_row``). The number of distinct values, for the message,
+    is counted over the repeated keys only.
     """
     keys = [k.strip() for k in key.split(",")]
     on = " AND ".join(f"p.{k} = d.{k}" for k in keys)
+    con.execute("DROP TABLE IF EXISTS _dups")
+    con.execute(
+        f"""CREATE TEMP TABLE _dups AS
+        SELECT {key}, min(_row) AS first_row, min({value}) IS DISTINCT FROM max({value})
+               AS conflict
+        FROM _parsed WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1"""
+    )
+    if not con.execute("SELECT count(*) FROM _dups").fetchall()[0][0]:
+        con.execute("DROP TABLE _dups")
+        return
+    qualified = ", ".join(f"p.{k}" for k in keys)
     con.execute(
         f"""UPDATE _parsed p SET
                reason = CASE WHEN d.n_values > 1 THEN 'conflicting_duplicate'
@@ -823,10 +919,14 @@ def _duplicates(con: Any, key: str, value: str) -> None:
                               THEN 'the file holds ' || d.n_values || ' different values for '
                                    || 'this key'
                               ELSE 'repeats row ' || d.first_row END
-            FROM (SELECT {key}, count(DISTINCT {value}) AS n_values, min(_row) AS first_row
-                  FROM _parsed WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1) d
+            FROM (SELECT d.*, coalesce(c.n_values, 1) AS n_values FROM _dups d
+                  LEFT JOIN (SELECT {qualified}, count(DISTINCT {value}) AS n_values
+                             FROM _parsed p SEMI JOIN _dups d ON {on}
+                             WHERE p.reason IS NULL GROUP BY ALL) c
+                    ON {on.replace("p.", "c.")}) d
             WHERE p.reason IS NULL AND {on} AND (d.n_values > 1 OR p._row > d.first_row)"""
     )
+    con.execute("DROP TABLE _dups")
 
 
 def _against_stored(
@@ -933,26 +1033,15 @@ def _register(job: _Job) -> None:
            WHERE delta >= 0""",
         [batch_id],
     )
-    con.execute(_REJECT, [batch_id])
+    con.execute(_reject_sql(job.headers), [batch_id])
 
 
 def _events(job: _Job) -> None:
-    store, cols, headers, tz = job.store, job.cols, job.headers, job.tz
+    store, cols, tz = job.store, job.cols, job.tz
     batch_id, now, step = job.batch_id, job.now, job.step
     con = store.con
     old = _number(cols["old_final"]) if "old_final" in cols else "NULL"
     new = _number(cols["new_initial"]) if "new_initial" in cols else "NULL"
-    con.execute(
-        f"""CREATE TEMP TABLE _parsed AS
-        SELECT r.rowid + 1 AS _row, {_raw_json(headers)} AS raw,
-               {_text(cols["meter_id"])} AS meter_id, {_timestamp(cols["timestamp"], tz)} AS ts,
-               {_text(cols["timestamp"])} AS ts_text, lower({_text(cols["event"])}) AS event,
-               {old} AS old_final, {new} AS new_initial,
-               m.meter_id IS NOT NULL AS known,
-               CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
-        FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}"""
-    )
-    step(2)
     rules = [
         (
             "missing_field",
@@ -967,7 +1056,18 @@ def _events(job: _Job) -> None:
             "'a replacement needs old_final and new_initial readings'",
         ),
     ]
-    _apply_rules(con, rules, now)
+    _create_parsed(
+        con,
+        f"""SELECT r.rowid + 1 AS _row,
+               {_text(cols["meter_id"])} AS meter_id, {_timestamp(cols["timestamp"], tz)} AS ts,
+               {_text(cols["timestamp"])} AS ts_text, lower({_text(cols["event"])}) AS event,
+               {old} AS old_final, {new} AS new_initial,
+               m.meter_id IS NOT NULL AS known
+        FROM _raw r LEFT JOIN meters m ON m.meter_id = {_text(cols["meter_id"])}""",
+        rules,
+        now,
+    )
+    step(2)
     _duplicates(con, "meter_id, ts, event", "coalesce(old_final, 0) + coalesce(new_initial, 0)")
     con.execute(
         """UPDATE _parsed p SET reason = 'already_stored',
@@ -981,11 +1081,11 @@ def _events(job: _Job) -> None:
         "FROM _parsed WHERE reason IS NULL",
         [batch_id],
     )
-    con.execute(_REJECT, [batch_id])
+    con.execute(_reject_sql(job.headers), [batch_id])
 
 
 def _activity(job: _Job) -> None:
-    store, mapping, cols, headers, tz = job.store, job.mapping, job.cols, job.headers, job.tz
+    store, mapping, cols, tz = job.store, job.mapping, job.cols, job.tz
     batch_id, now, supersede, step = job.batch_id, job.now, job.supersede, job.step
     con = store.con
     acts = pd.DataFrame(
@@ -998,33 +1098,8 @@ def _activity(job: _Job) -> None:
     con.register("_acts_frame", acts)
     con.execute("CREATE TEMP TABLE _acts AS SELECT * FROM _acts_frame")
     con.unregister("_acts_frame")
-    _unit_table(store, mapping, cols, "a.canonical_unit")
+    _unit_table(store, mapping, cols)
     unit_expr, fixed = _unit_sql(mapping, cols, metered=False)
-    con.execute(
-        f"""CREATE TEMP TABLE _parsed AS
-        WITH base AS (
-            SELECT r.rowid + 1 AS _row, {_raw_json(headers)} AS raw,
-                   {_text(cols["node_id"])} AS node_id, {_text(cols["activity"])} AS activity,
-                   CAST({_timestamp(cols["period_start"], tz)} AT TIME ZONE '{tz}' AS DATE)
-                       AS period_start,
-                   CAST({_timestamp(cols["period_end"], tz)} AT TIME ZONE '{tz}' AS DATE)
-                       AS period_end,
-                   {_text(cols["period_start"])} AS start_text,
-                   {_text(cols["period_end"])} AS end_text,
-                   {_number(cols["amount"])} AS value, {_text(cols["amount"])} AS value_text,
-                   {unit_expr} AS unit, a.canonical_unit
-            FROM _raw r LEFT JOIN _acts a ON a.activity = {_text(cols["activity"])}
-        )
-        SELECT b.*, u.factor,
-               CASE WHEN u.factor = 1 THEN b.value
-                    ELSE CAST(b.value * CAST(u.factor AS DECIMAL(38, 12)) AS DECIMAL(18, 6))
-               END AS amount,
-               CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS message
-        FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
-             AND u.canonical = b.canonical_unit""",
-        fixed,
-    )
-    step(2)
     rules = [
         (
             "missing_field",
@@ -1059,7 +1134,32 @@ def _activity(job: _Job) -> None:
             "'unit ' || coalesce(unit, '(none)') || ' does not convert to ' || canonical_unit",
         ),
     ]
-    _apply_rules(con, rules, now)
+    _create_parsed(
+        con,
+        f"""WITH base AS (
+            SELECT r.rowid + 1 AS _row,
+                   {_text(cols["node_id"])} AS node_id, {_text(cols["activity"])} AS activity,
+                   CAST({_timestamp(cols["period_start"], tz)} AT TIME ZONE '{tz}' AS DATE)
+                       AS period_start,
+                   CAST({_timestamp(cols["period_end"], tz)} AT TIME ZONE '{tz}' AS DATE)
+                       AS period_end,
+                   {_text(cols["period_start"])} AS start_text,
+                   {_text(cols["period_end"])} AS end_text,
+                   {_number(cols["amount"])} AS value, {_text(cols["amount"])} AS value_text,
+                   {unit_expr} AS unit, a.canonical_unit
+            FROM _raw r LEFT JOIN _acts a ON a.activity = {_text(cols["activity"])}
+        )
+        SELECT b.*, u.factor,
+               CASE WHEN u.factor = 1 THEN b.value
+                    ELSE CAST(b.value * CAST(u.factor AS DECIMAL(38, 12)) AS DECIMAL(18, 6))
+               END AS amount
+        FROM base b LEFT JOIN _units u ON u.unit IS NOT DISTINCT FROM b.unit
+             AND u.canonical = b.canonical_unit""",
+        rules,
+        now,
+        fixed,
+    )
+    step(2)
     _duplicates(con, "node_id, activity, period_start, period_end", "amount")
     _against_stored(
         con,
@@ -1080,7 +1180,7 @@ def _activity(job: _Job) -> None:
            WHERE p.reason IS NULL""",
         [batch_id],
     )
-    con.execute(_REJECT, [batch_id])
+    con.execute(_reject_sql(job.headers), [batch_id])
 
 
 def completeness_sql(tz: str) -> str:

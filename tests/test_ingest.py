@@ -511,8 +511,15 @@ def test_unit_column_converts_exactly_to_kwh(
     # 500 kWh among 1.5 kWh readings would be a spike: the check is off for this file.
     batch = ingest(store, path, {"kind": "interval", "spike_factor": None})
     assert (batch.read, batch.accepted) == (120, 120)
-    # One conversion per distinct unit of the file, not one per row.
-    assert sorted(calls) == sorted((u, "kWh") for u in units)
+    # One conversion per pair of a unit a row can carry (the file's, the meters') and a
+    # canonical unit of the meters, never one per row (120 rows here).
+    meter_units = {u for (u,) in store.con.execute("SELECT DISTINCT unit FROM meters").fetchall()}
+    canonicals = {
+        c for (c,) in store.con.execute("SELECT DISTINCT canonical_unit FROM meters").fetchall()
+    }
+    assert len(calls) == len(set(calls))
+    assert set(calls) == {(u, c) for u in set(units) | meter_units for c in canonicals}
+    assert len(calls) < len(lines) / 4
     amounts = [str(a) for _, a in readings(store)[:4]]
     # 0.5 MWh = 500 kWh; 0.0002 万kWh = 2 kWh; 1 度 = 1 kWh.
     assert amounts == ["1.500000", "500.000000", "2.000000", "7.000000"]
@@ -1093,7 +1100,9 @@ def test_a_batch_failing_after_its_inserts_changes_nothing(
     before = counts(store)
     path = _failing_files(tmp_path)[kind]
     # The rejects are written last, after the accepted rows were inserted.
-    monkeypatch.setattr(ingest_module, "_REJECT", "INSERT INTO no_such_table SELECT 1")
+    monkeypatch.setattr(
+        ingest_module, "_reject_sql", lambda headers: "INSERT INTO no_such_table SELECT ?"
+    )
     with pytest.raises(duckdb.CatalogException, match="no_such_table"):
         store.ingest(path, now=NOW)
     assert counts(store) == before
