@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import logging
 import os
@@ -42,6 +41,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from carbon.errors import CarbonError
+from carbon.timezones import micros, utc_offsets
 
 if TYPE_CHECKING:
     from carbon.store import Store
@@ -57,12 +57,10 @@ __all__ = [
     "SparkEngine",
     "export_inputs",
     "local_time_sql",
-    "offset_span",
     "open_engine",
     "period_start_sql",
     "spark_session",
     "to_spark_sql",
-    "utc_offsets",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,80 +150,6 @@ class Engine(Protocol):
 
 
 # ------------------------------------------------------------------------------ local time
-def utc_offsets(tz: str, first: dt.datetime, stop: dt.datetime) -> list[tuple[int, int]]:
-    """The UTC offsets of zone ``tz`` over the instants ``[first, stop)``.
-
-    Parameters
-    ----------
-    tz : IANA time zone, e.g. ``Asia/Shanghai``.
-    first, stop : timezone-aware instants bounding the span.
-
-    Returns
-    -------
-    list of (since, offset)
-        ``since`` the first instant an offset holds [µs since 1970-01-01 UTC], ``offset`` the
-        zone's UTC offset from then on [µs]; the first pair starts at ``first``. Asia/Shanghai
-        has one offset (+08:00) since 1991; a zone with summer time has two changes a year.
-
-    Notes
-    -----
-    Changes are found by stepping one day at a time and bisecting each day in which the offset
-    differs, to the second (offset changes in the tz database fall on whole seconds).
-    """
-    zone = ZoneInfo(tz)
-
-    def offset(t: dt.datetime) -> int:
-        delta = t.astimezone(zone).utcoffset()
-        assert delta is not None
-        return delta // dt.timedelta(microseconds=1)
-
-    def micros(t: dt.datetime) -> int:
-        return (t - _EPOCH) // dt.timedelta(microseconds=1)
-
-    out = [(micros(first), offset(first))]
-    t = first
-    while t < stop:
-        nxt = min(t + dt.timedelta(days=1), stop)
-        if offset(nxt) != out[-1][1]:
-            lo, hi = t, nxt  # offset(lo) == current, offset(hi) differs
-            while hi - lo > dt.timedelta(seconds=1):
-                mid = lo + (hi - lo) / 2
-                mid = mid.replace(microsecond=0)
-                if mid <= lo:
-                    break
-                if offset(mid) == out[-1][1]:
-                    lo = mid
-                else:
-                    hi = mid
-            if hi < stop:
-                out.append((micros(hi), offset(hi)))
-        t = nxt
-    return out
-
-
-@functools.lru_cache(maxsize=64)
-def offset_span(tz: str, year: int) -> tuple[int, int, int]:
-    """The span around 1 July of ``year`` in which zone ``tz`` keeps one UTC offset.
-
-    Returns
-    -------
-    (since, until, offset)
-        Instants [µs since 1970-01-01 UTC] and the offset [µs], searched 40 years back and 10
-        forward: Asia/Shanghai gives 1991-09-15 (the end of its last summer time) to 10 years
-        ahead at +08:00; a zone with summer time gives the current half year.
-    """
-    middle = dt.datetime(year, 7, 1, tzinfo=dt.UTC)
-    first = dt.datetime(year - 40, 1, 1, tzinfo=dt.UTC)
-    stop = dt.datetime(year + 10, 1, 1, tzinfo=dt.UTC)
-    pieces = utc_offsets(tz, first, stop)
-    ends = [since for since, _ in pieces[1:]] + [(stop - _EPOCH) // dt.timedelta(microseconds=1)]
-    at = (middle - _EPOCH) // dt.timedelta(microseconds=1)
-    for (since, offset), until in zip(pieces, ends, strict=True):
-        if since <= at < until:
-            return since, until, offset
-    raise AssertionError("unreachable: the pieces cover the span")  # pragma: no cover
-
-
 def local_time_sql(column: str, tz: str, first: dt.datetime, stop: dt.datetime) -> str:
     """SQL: the local wall-clock time (TIMESTAMP) of instants in ``column`` within a span.
 
@@ -269,11 +193,7 @@ def period_start_sql(column: str, tz: str, starts: Sequence[dt.date]) -> str:
     starts : the periods' first days, ascending (e.g. the months of the ledger).
     """
     zone = ZoneInfo(tz)
-    bounds = [
-        (dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC) - _EPOCH)
-        // dt.timedelta(microseconds=1)
-        for d in starts
-    ]
+    bounds = [micros(dt.datetime.combine(d, dt.time(), zone)) for d in starts]
     us = f"ts_micros({column})"
 
     def tree(lo: int, hi: int) -> str:  # periods lo .. hi - 1
@@ -284,8 +204,6 @@ def period_start_sql(column: str, tz: str, starts: Sequence[dt.date]) -> str:
 
     return tree(0, len(starts))
 
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 # ------------------------------------------------------------------------------ DuckDB

@@ -62,8 +62,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carbon._version import __version__
 from carbon.activities import ACTIVITIES
-from carbon.engines import offset_span
 from carbon.errors import CarbonError, UnitConversionError, UnknownUnitError
+from carbon.timezones import offset_span
 from carbon.units import conversion_factor
 
 if TYPE_CHECKING:
@@ -491,7 +491,7 @@ def _local_to_instant(naive: str, tz: str) -> str:
     """SQL: naive local TIMESTAMPs of zone ``tz`` as instants (TIMESTAMPTZ).
 
     Equal to ``timezone(tz, naive)``. Within the zone's present span of one UTC offset
-    (:func:`carbon.engines.offset_span`: since 1991 for Asia/Shanghai), less a day at each
+    (:func:`carbon.timezones.offset_span`: since 1991 for Asia/Shanghai), less a day at each
     end, the instant is the wall clock minus the offset, in integer microseconds; elsewhere
     (older dates, summer-time changes) DuckDB's time-zone conversion does it. The conversion
     costs about as much as reading the CSV; the subtraction nothing.

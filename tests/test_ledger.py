@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import MID_FACTORS, MID_PROFILE
+from helpers import MID_FACTORS, MID_PROFILE, write_office_twin
 
 from carbon.errors import FactorNotFoundError
 from carbon.factors import FactorSet, load_factor_set
@@ -757,3 +757,30 @@ def test_closed_periods_are_append_only(tmp_path: Path, twin: Twin, shanghai: Fa
         assert (again.path / "entries.parquet").read_bytes() == (
             snapshot.path / "entries.parquet"
         ).read_bytes()  # same entries, byte for byte
+
+
+def test_source_batches_name_every_file_behind_an_entry(
+    tmp_path: Path, shanghai: FactorSet
+) -> None:
+    # One office with two hourly meters; 70 files of one reading each for M1 and one file
+    # for M2: 71 batches behind one entry, more than one 62-bit word of the batch masks.
+    folder = write_office_twin(tmp_path / "twin")
+    with open(folder / "meters.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[[meter]]\nid = "M2"\nnode = "o"\nmeasure = "electricity"\nunit = "kWh"\n'
+                 'reading = "interval"\ninterval = "1h"\n')
+    office = load_twin(folder)
+    store = Store(tmp_path / "s.duckdb")
+    store.sync_twin(office)
+    ids = []
+    for i in range(70):
+        text = f"meter_id,timestamp,value\nM1,2024-01-02 {i % 24:02d}:00,1\n"
+        text = text.replace("2024-01-02", f"2024-01-{2 + i // 24:02d}")
+        ids.append(store.ingest(write(tmp_path, f"m1_{i:02d}.csv", text), now=NOW).batch_id)
+    ids.append(store.ingest(write(tmp_path, "m2.csv", "meter_id,timestamp,value\n"
+                                  "M2,2024-01-05 00:00,2.5\n"), now=NOW).batch_id)
+    ledger = build_ledger(store, office, shanghai, JAN, FEB)
+    for method in ("location", "market"):
+        entry = one(ledger.entries, node_id="o", method=method)
+        assert entry.source_batches == ",".join(sorted(ids))
+        assert (entry.readings, entry.amount) == (71, Decimal("72.500000"))
+    assert one(ledger.entries, method="location").co2e_kg == Decimal("30.450")  # 72.5 x 0.42
