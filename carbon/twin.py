@@ -320,6 +320,7 @@ class Twin:
     _use: dict[str, str | None] = field(default_factory=dict, repr=False)
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _paths: dict[str, str] = field(default_factory=dict, repr=False)
+    _walk: list[tuple[int, str]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         kids: dict[str, list[str]] = {nid: [] for nid in self.nodes}
@@ -387,11 +388,19 @@ class Twin:
     def walk(self) -> Iterator[tuple[int, Node]]:
         """Every node with its depth, depth first from the root."""
 
-        stack = [(0, self.site.root)]
-        while stack:
-            depth, nid = stack.pop()
-            yield depth, self.nodes[nid]
-            stack.extend((depth + 1, c) for c in reversed(self._children[nid]))
+        nodes = self.nodes
+        for depth, nid in self._order():
+            yield depth, nodes[nid]
+
+    def _order(self) -> list[tuple[int, str]]:
+        """(depth, node id) of every node, depth first from the root; worked out once."""
+        if not self._walk:
+            stack = [(0, self.site.root)]
+            while stack:
+                depth, nid = stack.pop()
+                self._walk.append((depth, nid))
+                stack.extend((depth + 1, c) for c in reversed(self._children[nid]))
+        return self._walk
 
     def path(self, node_id: str) -> str:
         """The node's path from the root, ids joined by ``/``."""
