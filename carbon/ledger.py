@@ -571,7 +571,8 @@ def _run_sql(
         for a, u in zip(meters.activity, meters.use_type, strict=True)
     ]
     refs = {p: classify(*p) for p in set(pairs)}
-    regions = twin.to_frame().set_index("id")["region"]
+    tree = twin.tree_frame()
+    regions = tree.set_index("id")["region"]
     meter_info = pd.DataFrame(
         {
             "meter_id": meters.meter_id,
@@ -598,7 +599,7 @@ def _run_sql(
     segments, warnings = factor_segments(factors, needs, start, end)
     bounds = set(segments.valid_from) | set(segments.valid_to) if len(segments) else set()
     monthly = all(b.day == 1 for b in bounds)
-    node_frame = twin.to_frame()[["id", "path", "kind"]].rename(
+    node_frame = tree[["id", "path", "kind"]].rename(
         columns={"id": "node_id", "path": "node_path", "kind": "node_kind"}
     )
     # GPC row and region of the (node, activity) pairs that occur in the activity data only

@@ -230,7 +230,7 @@ class Store:
         frame = twin.meters_frame()
         frame["canonical_unit"] = [_canonical(a) for a in frame["activity"]]
         frame["twin"] = twin.name
-        nodes = twin.to_frame()[["id", "parent", "kind", "path"]].assign(twin=twin.name)
+        nodes = twin.tree_frame()[["id", "parent", "kind", "path"]].assign(twin=twin.name)
         fingerprint = _fingerprint(frame, nodes, twin.site.timezone)
         rows = self.con.execute(
             "SELECT value FROM store_meta WHERE key = 'twin_fingerprint'"
