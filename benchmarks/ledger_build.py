@@ -9,7 +9,7 @@ Each measurement runs in a fresh process (peak RSS is per process); the baseline
 build alternate ``--repeat`` times and the median ratio is reported with its range, as this
 machine is shared and noisy. Readings are generated straight into the store (this measures
 the ledger, not ingestion; see ingest_throughput.py), one batch per month as monthly utility
-exports would give.
+exports would give (ids shaped as ingest makes them: b_ and 16 hex digits).
 
 Run: python benchmarks/ledger_build.py [--meters 11400] [--subset-meters 1140] [--repeat 3]
 """
@@ -37,7 +37,7 @@ with Store(store_path, threads=2) as store:
         SELECT 'M' || (i // 8784), timezone('Asia/Shanghai', TIMESTAMP '2024-01-01' + to_hours(i % 8784)),
                timezone('Asia/Shanghai', TIMESTAMP '2024-01-01' + to_hours(i % 8784 + 1)),
                CAST(round(random() * 5, 3) AS DECIMAL(18, 6)), 'measured', 0,
-               'bench-' || month(TIMESTAMP '2024-01-01' + to_hours(i % 8784)), i
+               'b_' || substr(sha256('bench-' || month(TIMESTAMP '2024-01-01' + to_hours(i % 8784))), 1, 16), i
         FROM range({meters} * 8784) t(i)''')
     store.con.execute(f"COPY (SELECT meter_id, timezone('Asia/Shanghai', ts_start) AS ts, amount AS kwh FROM readings) TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)")
     n = store.con.execute('SELECT count(*) FROM readings').fetchall()[0][0]
