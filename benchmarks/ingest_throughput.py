@@ -23,19 +23,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import run_child
 
 RAW = r"""
-import sys, time, json, duckdb
-con = duckdb.connect(config={"threads": 2})
-t = time.perf_counter()
-con.execute(f"CREATE TABLE x AS SELECT * FROM read_csv('{sys.argv[1]}')")
-n = con.execute("SELECT count(*) FROM x").fetchall()[0][0]
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": n}))
-"""
-
-RAW_FILE = r"""
 import sys, time, json, os, duckdb
-if os.path.exists(sys.argv[2]):
-    os.remove(sys.argv[2])
-con = duckdb.connect(sys.argv[2], config={"threads": 2})
+target = sys.argv[2] if len(sys.argv) > 2 else ":memory:"
+if target != ":memory:" and os.path.exists(target):
+    os.remove(target)
+con = duckdb.connect(target, config={"threads": 2})
 t = time.perf_counter()
 con.execute(f"CREATE TABLE x AS SELECT * FROM read_csv('{sys.argv[1]}')")
 n = con.execute("SELECT count(*) FROM x").fetchall()[0][0]
@@ -95,7 +87,7 @@ def main() -> None:
         db = str(Path(tmp) / "s.duckdb")
         for _ in range(args.repeat):
             raw.append(run_child(RAW, str(csv)))
-            raw_file.append(run_child(RAW_FILE, str(csv), db))
+            raw_file.append(run_child(RAW, str(csv), db))
             bare.append(run_child(BARE, str(csv), db))
             ingest.append(run_child(INGEST, str(csv), db))
     r, rf, b, i = (min(x["seconds"] for x in runs) for runs in (raw, raw_file, bare, ingest))
