@@ -470,6 +470,15 @@ def _timestamp_sql(text: str, tz: str) -> str:
     with the formats in ``_TS_FORMATS``. Naive values are placed in time by
     :func:`_local_to_instant`.
     """
+    has_offset, naive = _stamp_parts(text)
+    return (
+        f"CASE WHEN {has_offset} THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+        f"ELSE {_local_to_instant(naive, tz)} END"
+    )
+
+
+def _stamp_parts(text: str) -> tuple[str, str]:
+    """SQL for :func:`_timestamp_sql`: (whether the text carries an offset, the naive value)."""
     # Cheap tests first: only text with 'Z', '+' or a '-' among its last 6 characters can
     # carry an offset; the exact patterns run on those alone.
     tail = f"right({text}, 6)"
@@ -481,17 +490,14 @@ def _timestamp_sql(text: str, tz: str) -> str:
     chinese = f"regexp_replace({text}, '(\\d{{4}})年(\\d{{1,2}})月(\\d{{1,2}})日', '\\1-\\2-\\3')"
     formats = "[" + ", ".join(f"'{f}'" for f in _TS_FORMATS) + "]"
     naive = f"coalesce(TRY_CAST({text} AS TIMESTAMP), try_strptime(trim({chinese}), {formats}))"
-    return (
-        f"CASE WHEN {maybe} AND ({offset}) THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-        f"ELSE {_local_to_instant(naive, tz)} END"
-    )
+    return f"({maybe} AND ({offset}))", naive
 
 
 def _local_to_instant(naive: str, tz: str) -> str:
     """SQL: naive local TIMESTAMPs of zone ``tz`` as instants (TIMESTAMPTZ).
 
     Equal to ``timezone(tz, naive)``. Within the zone's present span of one UTC offset
-    (:func:`carbon.timezones.offset_span`: since 1991 for Asia/Shanghai), less a day at each
+    (:func:`carbon.timezones.offset_span`: 20 years for Asia/Shanghai), less a day at each
     end, the instant is the wall clock minus the offset, in integer microseconds; elsewhere
     (older dates, summer-time changes) DuckDB's time-zone conversion does it. The conversion
     costs about as much as reading the CSV; the subtraction nothing.
@@ -792,6 +798,7 @@ def _parse_metered(
     else:
         interval = _INTERVALS[mapping.interval]
         interval_us = str(_INTERVAL_US.get(mapping.interval, "NULL"))
+    has_offset, naive = _stamp_parts("t.ts_text")
     rules = (
         [
             (
@@ -829,13 +836,17 @@ def _parse_metered(
                    {_number(cols[value_field])} AS value,
                    {_text(cols[value_field])} AS value_text, {unit_text} AS unit_text
             FROM _raw r
+        ), stamped AS (
+            SELECT t.*, {has_offset} AS has_offset, {naive} AS naive FROM texts t
         ), base AS (
-            SELECT t._row, t.meter_id, {_timestamp_sql("t.ts_text", tz)} AS ts, t.ts_text,
+            SELECT t._row, t.meter_id,
+                   CASE WHEN t.has_offset THEN TRY_CAST(t.ts_text AS TIMESTAMPTZ)
+                        ELSE {_local_to_instant("t.naive", tz)} END AS ts, t.ts_text,
                    t.value, t.value_text,
                    coalesce(t.unit_text, CAST(? AS VARCHAR), m.unit) AS unit,
                    m.meter_id IS NOT NULL AS known, m.reading AS meter_reading,
                    m.canonical_unit, {interval} AS step, {interval_us} AS step_us
-            FROM texts t LEFT JOIN meters m ON m.meter_id = t.meter_id
+            FROM stamped t LEFT JOIN meters m ON m.meter_id = t.meter_id
         ), converted AS (
             SELECT b.*, u.factor,
                    CASE WHEN u.factor = 1 THEN b.value

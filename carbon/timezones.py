@@ -82,12 +82,12 @@ def offset_span(tz: str, year: int) -> tuple[int, int, int]:
     Returns
     -------
     (since, until, offset)
-        Instants [µs since 1970-01-01 UTC] and the offset [µs], searched 40 years back and 10
-        forward: Asia/Shanghai gives 1991-09-15 (the end of its last summer time) to 10 years
-        ahead at +08:00; a zone with summer time gives the current half year.
+        Instants [µs since 1970-01-01 UTC] and the offset [µs], searched 10 years back and 10
+        forward: Asia/Shanghai gives the 20 years around ``year`` at +08:00 (its last summer
+        time ended in 1991); a zone with summer time gives the current half year.
     """
     middle = dt.datetime(year, 7, 1, tzinfo=dt.UTC)
-    first = dt.datetime(year - 40, 1, 1, tzinfo=dt.UTC)
+    first = dt.datetime(year - 10, 1, 1, tzinfo=dt.UTC)
     stop = dt.datetime(year + 10, 1, 1, tzinfo=dt.UTC)
     pieces = utc_offsets(tz, first, stop)
     ends = [since for since, _ in pieces[1:]] + [micros(stop)]

@@ -55,9 +55,11 @@ def test_utc_offsets_of_shanghai_and_berlin() -> None:
 def test_offset_span_is_the_piece_holding_mid_year() -> None:
     since, until, off = offset_span("Asia/Shanghai", 2026)
     assert off == 8 * H
-    # The last summer time ended 1991-09-15 02:00 local (+09:00) = 1991-09-14 17:00 UTC.
-    assert since == micros(utc(1991, 9, 14, 17))
-    assert until == micros(utc(2036, 1, 1))  # the end of the 10-year search
+    # No change since 1991: the whole search, 10 years back and 10 forward.
+    assert (since, until) == (micros(utc(2016, 1, 1)), micros(utc(2036, 1, 1)))
+    # Searched from 1991, the last summer time shows: it ended 1991-09-15 02:00 local
+    # (+09:00) = 1991-09-14 17:00 UTC.
+    assert offset_span("Asia/Shanghai", 2001)[0] == micros(utc(1991, 9, 14, 17))
     since, until, off = offset_span("Europe/Berlin", 2026)
     assert (since, until, off) == (micros(utc(2026, 3, 29, 1)), micros(utc(2026, 10, 25, 1)), 2 * H)
     assert micros(EPOCH) == 0
