@@ -784,3 +784,15 @@ def test_source_batches_name_every_file_behind_an_entry(
         assert entry.source_batches == ",".join(sorted(ids))
         assert (entry.readings, entry.amount) == (71, Decimal("72.500000"))
     assert one(ledger.entries, method="location").co2e_kg == Decimal("30.450")  # 72.5 x 0.42
+
+
+def test_a_read_only_store_that_holds_its_twin_builds_the_same_ledger(
+    tmp_path: Path, twin: Twin, shanghai: FactorSet
+) -> None:
+    store = open_store(tmp_path, twin, HAND_FILES)
+    written = build_ledger(store, twin, shanghai, JAN, MAR).entries
+    store.close()
+    with Store(tmp_path / "store.duckdb", read_only=True) as ro:  # e.g. an auditor's copy
+        again = build_ledger(ro, twin, shanghai, JAN, MAR).entries
+    pd.testing.assert_frame_equal(again, written)
+    assert len(written) > 0
