@@ -626,7 +626,7 @@ def _run_sql(
     sql.load("_node_frame", _arrow(node_frame))
     sql.load("_act_refs", _arrow(act_refs))
     sql.load(
-        "_units_scopes",
+        "_activity_units",
         pa.table(
             {
                 "activity": pa.array(list(ACTIVITIES), pa.string()),
@@ -984,7 +984,7 @@ FROM (SELECT r.*,
       FROM _raw_entries r
       WHERE r.amount <> 0 OR r.activity = 'electricity.green_certificate') e
 JOIN _node_frame n ON n.node_id = e.node_id
-JOIN _units_scopes u ON u.activity = e.activity JOIN _ref_scopes g ON g.gpc_ref = e.gpc_ref
+JOIN _activity_units u ON u.activity = e.activity JOIN _ref_scopes g ON g.gpc_ref = e.gpc_ref
 LEFT JOIN _mask_names k ON {on}
 ORDER BY entry_id"""
 
