@@ -331,17 +331,11 @@ def _q(name: str) -> str:
     return 'r."' + name.replace('"', '""') + '"'
 
 
-def _utf8_copy(path: Path, encoding: str | None, workdir: Path) -> tuple[Path, str]:
-    """Return a UTF-8 version of a CSV file (the file itself when it already is UTF-8)."""
-    data = path.read_bytes()
-    if encoding is None:
-        try:
-            data.decode("utf-8")
-            return path, "utf-8"
-        except UnicodeDecodeError:
-            encoding = "gb18030"
+def _utf8_copy(path: Path, encoding: str, workdir: Path) -> tuple[Path, str]:
+    """Return a UTF-8 version of a CSV file in ``encoding`` (the file itself for UTF-8)."""
     if encoding.lower().replace("-", "") in ("utf8", "utf8sig"):
         return path, "utf-8"
+    data = path.read_bytes()
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -523,13 +517,13 @@ def _raw_json(headers: list[str]) -> str:
     )
 
 
-def _unit_sql(mapping: Mapping, cols: dict[str, str], metered: bool) -> tuple[str, list[Any]]:
-    """SQL for a row's unit: its unit column, else the mapping's unit, else the meter's."""
+def _unit_sql(mapping: Mapping, cols: dict[str, str]) -> tuple[str, list[Any]]:
+    """SQL for an activity row's unit: its unit column, else the mapping's unit.
+
+    (Metered rows fall back to the meter's unit last; :func:`_parse_metered` spells that.)
+    """
     if "unit" in cols:
-        fallback = "m.unit" if metered else "NULL"
-        return f"coalesce({_text(cols['unit'])}, CAST(? AS VARCHAR), {fallback})", [mapping.unit]
-    if metered:
-        return "coalesce(CAST(? AS VARCHAR), m.unit)", [mapping.unit]
+        return f"coalesce({_text(cols['unit'])}, CAST(? AS VARCHAR))", [mapping.unit]
     return "CAST(? AS VARCHAR)", [mapping.unit]
 
 
@@ -1110,7 +1104,7 @@ def _activity(job: _Job) -> None:
     con.execute("CREATE TEMP TABLE _acts AS SELECT * FROM _acts_frame")
     con.unregister("_acts_frame")
     _unit_table(store, mapping, cols)
-    unit_expr, fixed = _unit_sql(mapping, cols, metered=False)
+    unit_expr, fixed = _unit_sql(mapping, cols)
     rules = [
         (
             "missing_field",
