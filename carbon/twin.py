@@ -387,7 +387,6 @@ class Twin:
 
     def walk(self) -> Iterator[tuple[int, Node]]:
         """Every node with its depth, depth first from the root."""
-
         nodes = self.nodes
         for depth, nid in self._order():
             yield depth, nodes[nid]
@@ -395,31 +394,42 @@ class Twin:
     def _order(self) -> list[tuple[int, str]]:
         """(depth, node id) of every node, depth first from the root; worked out once."""
         if not self._walk:
-            stack = [(0, self.site.root)]
-            while stack:
-                depth, nid = stack.pop()
-                self._walk.append((depth, nid))
-                stack.extend((depth + 1, c) for c in reversed(self._children[nid]))
+            self._resolve()
         return self._walk
+
+    def _resolve(self) -> None:
+        """One walk down the tree (nodes are frozen): the order, and every node's path, region
+        and use type, the last two inherited from the nearest ancestor that has one."""
+        nodes, kids, site = self.nodes, self._children, self.site
+        order, paths, regions, uses = self._walk, self._paths, self._region, self._use
+        order.clear()
+        root = nodes[site.root]
+        paths[root.id] = root.id
+        regions[root.id] = root.region or site.region
+        uses[root.id] = root.use_type
+        stack = [(0, root.id)]
+        while stack:
+            depth, nid = stack.pop()
+            order.append((depth, nid))
+            path, region, use = paths[nid], regions[nid], uses[nid]
+            for c in reversed(kids[nid]):
+                child = nodes[c]
+                paths[c] = f"{path}/{c}"
+                regions[c] = child.region or region
+                uses[c] = child.use_type or use
+                stack.append((depth + 1, c))
 
     def path(self, node_id: str) -> str:
         """The node's path from the root, ids joined by ``/``."""
         self.node(node_id)
         if not self._paths:
-            for _, n in self.walk():
-                parent = n.parent
-                self._paths[n.id] = f"{self._paths[parent]}/{n.id}" if parent else n.id
+            self._resolve()
         return self._paths[node_id]
 
     def _inherited(self) -> tuple[dict[str, str], dict[str, str | None]]:
         """Region and use type of every node, resolved down the tree once (nodes are frozen)."""
         if not self._region:
-            for _, n in self.walk():
-                parent = n.parent
-                self._region[n.id] = n.region or (
-                    self._region[parent] if parent else self.site.region
-                )
-                self._use[n.id] = n.use_type or (self._use[parent] if parent else None)
+            self._resolve()
         return self._region, self._use
 
     def region_of(self, node_id: str) -> str:
