@@ -568,7 +568,7 @@ def _run_sql(
     meters = twin.meters_frame()
     pairs = [
         (a, None if pd.isna(u) else u)
-        for a, u in zip(meters.activity, meters.use_type, strict=True)
+        for a, u in zip(meters.activity.tolist(), meters.use_type.tolist(), strict=True)
     ]
     refs = {p: classify(*p) for p in set(pairs)}
     tree = twin.tree_frame()

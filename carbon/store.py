@@ -228,7 +228,9 @@ class Store:
         ``store_meta``) is not written again.
         """
         frame = twin.meters_frame()
-        frame["canonical_unit"] = [_canonical(a) for a in frame["activity"]]
+        frame["canonical_unit"] = frame["activity"].map(
+            {a: _canonical(a) for a in frame["activity"].unique()}
+        )
         frame["twin"] = twin.name
         nodes = twin.tree_frame()[["id", "parent", "kind", "path"]].assign(twin=twin.name)
         fingerprint = _fingerprint(frame, nodes, twin.site.timezone)
