@@ -481,39 +481,36 @@ class Twin:
         fraction of :meth:`to_frame`'s cost on a city twin. Built once; each call returns
         its own copy."""
         if "tree" not in self._frames:
-            order = self._order()
-            self.path(self.site.root)  # fills the path cache
-            paths, (regions, uses) = self._paths, self._inherited()
-            nodes = self.nodes
-            ids = [nid for _, nid in order]
-            self._frames["tree"] = pd.DataFrame(
-                {
-                    "id": ids,
-                    "parent": [nodes[i].parent for i in ids],
-                    "kind": [nodes[i].kind for i in ids],
-                    "path": [paths[i] for i in ids],
-                    "region": [regions[i] for i in ids],
-                    "use_type": [uses[i] for i in ids],
-                }
-            )
+            self._frames["tree"] = pd.DataFrame(self._tree_columns())
         return self._frames["tree"].copy(deep=False)
+
+    def _tree_columns(self) -> dict[str, list[Any]]:
+        """The columns of :meth:`tree_frame`, in walk order."""
+        ids = [nid for _, nid in self._order()]  # the walk fills paths, regions, use types
+        nodes = self.nodes
+        return {
+            "id": ids,
+            "parent": [nodes[i].parent for i in ids],
+            "kind": [nodes[i].kind for i in ids],
+            "path": [self._paths[i] for i in ids],
+            "region": [self._region[i] for i in ids],
+            "use_type": [self._use[i] for i in ids],
+        }
 
     def _nodes_frame(self) -> pd.DataFrame:
         meters_per_node = Counter(m.node for m in self.meters.values())
-        walked = list(self.walk())
-        self.path(self.site.root)  # fills the path cache
-        paths, (regions, uses) = self._paths, self._inherited()
-        nodes = [n for _, n in walked]
+        tree = self._tree_columns()
+        nodes = [self.nodes[i] for i in tree["id"]]
         columns: dict[str, list[Any]] = {
-            "id": [n.id for n in nodes],
-            "parent": [n.parent for n in nodes],
-            "kind": [n.kind for n in nodes],
+            "id": tree["id"],
+            "parent": tree["parent"],
+            "kind": tree["kind"],
             "name_zh": [n.name_zh for n in nodes],
             "name_en": [n.name_en for n in nodes],
-            "depth": [d for d, _ in walked],
-            "path": [paths[n.id] for n in nodes],
-            "use_type": [uses[n.id] for n in nodes],
-            "region": [regions[n.id] for n in nodes],
+            "depth": [d for d, _ in self._order()],
+            "path": tree["path"],
+            "use_type": tree["use_type"],
+            "region": tree["region"],
             "meters": [meters_per_node[n.id] for n in nodes],
             "estimated": [",".join(sorted(n.estimated)) for n in nodes],
         }
@@ -542,9 +539,8 @@ class Twin:
 
     def _meters_frame(self) -> pd.DataFrame:
         meters = list(self.meters.values())
-        if meters:
-            self.path(meters[0].node)  # fills the path cache
-        paths, uses = self._paths, self._inherited()[1]
+        self._order()  # the walk fills paths and use types
+        paths, uses = self._paths, self._use
         return pd.DataFrame(
             {
                 "meter_id": [m.id for m in meters],
