@@ -56,7 +56,9 @@ __all__ = [
     "EngineError",
     "SparkEngine",
     "export_inputs",
+    "local_month_sql",
     "local_time_sql",
+    "month_starts_sql",
     "open_engine",
     "period_start_sql",
     "spark_session",
@@ -174,6 +176,35 @@ def local_time_sql(column: str, tz: str, first: dt.datetime, stop: dt.datetime) 
     changes = zip(pieces[1:], pieces[:-1], strict=True)
     whens = " ".join(f"WHEN {us} < {since} THEN {off}" for (since, _), (_, off) in changes)
     return f"micros_ts({us} + CASE {whens} ELSE {pieces[-1][1]} END)"
+
+
+def local_month_sql(column: str, tz: str, first: dt.datetime, stop: dt.datetime) -> str:
+    """SQL: the local calendar month (1..12) of instants in ``column`` within a span.
+
+    ``month()`` of :func:`local_time_sql`: no time-zone conversion, and cheaper than
+    :func:`period_start_sql`'s comparisons (0.61 s against 0.78 s for a ``GROUP BY`` meter and
+    month over 100 M readings on the project machine, 2 threads). Unique within a span of at
+    most twelve months: group by it, then name the periods (:func:`month_starts_sql`).
+
+    Parameters
+    ----------
+    column : SQL expression of TIMESTAMPTZ instants.
+    tz : IANA time zone.
+    first, stop : the span the query keeps (timezone-aware).
+    """
+    return f"month({local_time_sql(column, tz, first, stop)})"
+
+
+def month_starts_sql(column: str, starts: Sequence[dt.date]) -> str:
+    """SQL: the first day (DATE) of the month numbered by ``column`` (1..12) among ``starts``.
+
+    ``starts`` are at most twelve consecutive first days of months (so each calendar month
+    occurs once); see :func:`local_month_sql`.
+    """
+    if len(starts) > 12 or len({d.month for d in starts}) != len(starts):
+        raise ValueError(f"month numbers are ambiguous over {len(starts)} months")
+    whens = " ".join(f"WHEN {d.month} THEN DATE '{d.isoformat()}'" for d in starts)
+    return f"CASE {column} {whens} END"
 
 
 def period_start_sql(column: str, tz: str, starts: Sequence[dt.date]) -> str:

@@ -796,3 +796,14 @@ def test_a_read_only_store_that_holds_its_twin_builds_the_same_ledger(
         again = build_ledger(ro, twin, shanghai, JAN, MAR).entries
     pd.testing.assert_frame_equal(again, written)
     assert len(written) > 0
+
+
+def test_spans_over_twelve_months_bucket_the_readings_alike(
+    hand: Ledger, twin: Twin, shanghai: FactorSet
+) -> None:
+    # Up to twelve months the readings are grouped by the number of their local month; longer
+    # spans by the months' first instants. Both give the same entries for the same months.
+    long = build_ledger(hand.store, twin, shanghai, "2023-12-01", "2025-01-01").entries
+    inside = long[(long.period_start >= JAN) & (long.period_start < MAR)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(inside, hand.entries)
+    assert len(inside) == len(long) == 12  # the hand data cover January and February

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from carbon.engines import DuckDBEngine, local_time_sql, period_start_sql
+from carbon.engines import (
+    DuckDBEngine,
+    local_month_sql,
+    local_time_sql,
+    month_starts_sql,
+    period_start_sql,
+)
 from carbon.ingest import _local_to_instant
 from carbon.ledger import _month_starts
 from carbon.store import Store
@@ -92,14 +98,24 @@ def test_local_time_and_month_match_icu(con: duckdb.DuckDBPyConnection, tz: str,
     months = _month_starts(dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
     local = local_time_sql("ts", tz, first, stop)
     bucket = period_start_sql("ts", tz, months)
+    named = month_starts_sql(local_month_sql("ts", tz, first, stop), months)
+    icu_month = f"CAST(date_trunc('month', timezone('{tz}', ts)) AS DATE)"
     bad = con.execute(
         f"""SELECT count(*) FILTER (WHERE {local} <> timezone('{tz}', ts)),
-                   count(*) FILTER (WHERE {bucket}
-                                    <> CAST(date_trunc('month', timezone('{tz}', ts)) AS DATE)),
+                   count(*) FILTER (WHERE {bucket} <> {icu_month}),
+                   count(*) FILTER (WHERE {named} IS DISTINCT FROM {icu_month}),
                    count(*)
             FROM _hours"""
     ).fetchall()[0]
-    assert bad == (0, 0, 8784 if year % 4 == 0 else 8760)
+    assert bad == (0, 0, 0, 8784 if year % 4 == 0 else 8760)
+
+
+def test_month_numbers_name_at_most_twelve_months() -> None:
+    months = _month_starts(dt.date(2024, 7, 1), dt.date(2025, 7, 1))
+    sql = month_starts_sql("m", months)
+    assert "WHEN 1 THEN DATE '2025-01-01'" in sql and "WHEN 7 THEN DATE '2024-07-01'" in sql
+    with pytest.raises(ValueError, match="ambiguous over 13 months"):
+        month_starts_sql("m", _month_starts(dt.date(2024, 1, 1), dt.date(2025, 2, 1)))
 
 
 @pytest.mark.parametrize("tz", ZONES)
