@@ -13,6 +13,7 @@ Entries are rounded to the gram half away from zero (DuckDB ROUND on DECIMAL).
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from helpers import MID_FACTORS, MID_PROFILE, write_office_twin
 
 from carbon.errors import FactorNotFoundError
 from carbon.factors import FactorSet, load_factor_set
-from carbon.ledger import ENTRY_COLUMNS, Ledger, LedgerError, build_ledger
+from carbon.ledger import ENTRY_COLUMNS, Ledger, LedgerError, arrow_to_pandas, build_ledger
 from carbon.store import Store
 from carbon.twin import Twin, load_twin
 
@@ -766,8 +768,10 @@ def test_source_batches_name_every_file_behind_an_entry(
     # for M2: 71 batches behind one entry, more than one 62-bit word of the batch masks.
     folder = write_office_twin(tmp_path / "twin")
     with open(folder / "meters.toml", "a", encoding="utf-8") as fh:
-        fh.write('\n[[meter]]\nid = "M2"\nnode = "o"\nmeasure = "electricity"\nunit = "kWh"\n'
-                 'reading = "interval"\ninterval = "1h"\n')
+        fh.write(
+            '\n[[meter]]\nid = "M2"\nnode = "o"\nmeasure = "electricity"\nunit = "kWh"\n'
+            'reading = "interval"\ninterval = "1h"\n'
+        )
     office = load_twin(folder)
     store = Store(tmp_path / "s.duckdb")
     store.sync_twin(office)
@@ -776,8 +780,12 @@ def test_source_batches_name_every_file_behind_an_entry(
         text = f"meter_id,timestamp,value\nM1,2024-01-02 {i % 24:02d}:00,1\n"
         text = text.replace("2024-01-02", f"2024-01-{2 + i // 24:02d}")
         ids.append(store.ingest(write(tmp_path, f"m1_{i:02d}.csv", text), now=NOW).batch_id)
-    ids.append(store.ingest(write(tmp_path, "m2.csv", "meter_id,timestamp,value\n"
-                                  "M2,2024-01-05 00:00,2.5\n"), now=NOW).batch_id)
+    ids.append(
+        store.ingest(
+            write(tmp_path, "m2.csv", "meter_id,timestamp,value\nM2,2024-01-05 00:00,2.5\n"),
+            now=NOW,
+        ).batch_id
+    )
     ledger = build_ledger(store, office, shanghai, JAN, FEB)
     for method in ("location", "market"):
         entry = one(ledger.entries, node_id="o", method=method)
@@ -807,3 +815,27 @@ def test_spans_over_twelve_months_bucket_the_readings_alike(
     inside = long[(long.period_start >= JAN) & (long.period_start < MAR)].reset_index(drop=True)
     pd.testing.assert_frame_equal(inside, hand.entries)
     assert len(inside) == len(long) == 12  # the hand data cover January and February
+
+
+@pytest.mark.parametrize(
+    "values, kind",
+    [
+        (["1.500", None, "-0.001", "0.000", "1.500"], pa.decimal128(38, 3)),
+        (["12345678901234567890123.5", "1.0"], pa.decimal128(38, 1)),  # beyond 64 bits
+        (["-9223372036854.775808", "9223372036854.775807"], pa.decimal128(38, 6)),
+        ([None, None], pa.decimal128(18, 9)),
+        (["7"] * 5, pa.decimal128(18, 0)),
+        (["0.420000000", "0.609600000"] * 4, pa.decimal128(18, 9)),
+    ],
+)
+def test_entries_reach_pandas_as_pyarrow_gives_them(values: list[str | None], kind: Any) -> None:
+    column = pa.array([None if v is None else Decimal(v) for v in values], kind)
+    table = pa.table({"a": pa.chunked_array([column[:2], column[2:]]), "b": column, "c": column})
+    with decimal.localcontext(decimal.Context(prec=3)):  # a caller's context changes nothing
+        frame = arrow_to_pandas(table)
+    expected = table.to_pandas()
+    pd.testing.assert_frame_equal(frame, expected)
+    for name in "abc":  # the same values with the same exponents: Decimal('1.500')
+        assert list(map(repr, frame[name])) == list(map(repr, expected[name]))
+    frame.loc[0, "c"] = Decimal("99")  # a column sharing another's objects is its own array
+    assert frame.loc[0, "b"] == expected.loc[0, "b"]
