@@ -645,6 +645,7 @@ def _run_sql(
             {
                 "gpc_ref": pa.array(list(REFS), pa.string()),
                 "scope": pa.array([r.scope for r in REFS.values()], pa.int64()),
+                "gpc_sector": pa.array([ref.split(".")[0] for ref in REFS], pa.string()),
             }
         ),
     )
@@ -792,6 +793,16 @@ def _later_steps(
         f"CASE WHEN k.gec_kwh > 0 THEN k.g{w} ELSE k.m{w} END AS m{w}" for w in range(words)
     )
     gec_masks = ", ".join(f"gc.m{w} AS g{w}" for w in range(words))
+    # Monthly buckets are months already; daily ones add up to them.
+    present = (
+        """
+                SELECT meter_id, day AS month, n AS present, n_est AS estimated FROM _daily"""
+        if monthly
+        else """
+                SELECT meter_id, CAST(date_trunc('month', day) AS DATE) AS month,
+                       sum(n) AS present, sum(n_est) AS estimated
+                FROM _daily GROUP BY ALL"""
+    )
     combined = f"""combined AS (
                 SELECT 0 AS src, m.node_id, m.gpc_ref, m.activity, m.seg, m.period_start,
                        m.amount, m.readings, m.estimated, g.completeness, g.meters,
@@ -814,16 +825,13 @@ def _later_steps(
         ),
         (
             "_coverage",
-            """WITH months AS (
+            f"""WITH months AS (
                 SELECT i.meter_id, m.month,
                        CASE i.meter_interval WHEN '1h' THEN 24 * m.days
                                              WHEN '15min' THEN 96 * m.days
                                              WHEN '1d' THEN m.days ELSE 1 END AS expected
                 FROM _meter_info i CROSS JOIN _months m
-            ), present AS (
-                SELECT meter_id, CAST(date_trunc('month', day) AS DATE) AS month,
-                       sum(n) AS present, sum(n_est) AS estimated
-                FROM _daily GROUP BY ALL
+            ), present AS ({present}
             )
             SELECT m.meter_id, m.month, CAST(m.expected AS BIGINT) AS expected,
                    CAST(coalesce(p.present, 0) AS BIGINT) AS present,
@@ -974,7 +982,7 @@ SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
        'emission' AS kind, e.period_start,
        CAST(e.period_start + INTERVAL 1 MONTH AS DATE) AS period_end,
        e.node_id, n.node_path, n.node_kind, e.gpc_ref,
-       split_part(e.gpc_ref, '.', 1) AS gpc_sector,
+       g.gpc_sector,
        e.method, e.activity, CAST(e.amount AS DECIMAL(38, 6)) AS amount, u.unit, g.scope,
        e.factor_id, e.f_co2e AS factor_co2e,
        CASE WHEN e.f_co2 = e.f_co2e THEN e.co2e_kg
