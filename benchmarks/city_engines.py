@@ -11,12 +11,12 @@ apart. The entries of both engines must be byte-identical (exit status 1 otherwi
 Peak memory is VmHWM from /proc: the Python process, plus the JVM for Spark.
 
 Where the crossover would be (an ESTIMATE; the reasoning is in docs/spark.md): measured here
-(40 subdistricts, 23.2 M readings, 2 cores each, 2026-12-04), DuckDB costs about 0.84 s per
-build plus 15.2 M readings/s per core, Spark local[2] about 8.4 s per build (plus 6 s JVM start
-and JIT warm-up on the first build) plus 1.9 M readings/s per core, with about 6x the memory.
-A Spark cluster of C cores beats DuckDB on one machine of c cores only when C > 8.2 c, and then
-only above R* = F / (1/(15.2 M c) - 1/(1.9 M C)) readings per build: about 15-30 G readings
-for c = 16, C = 256 and a cluster overhead F of 30-60 s. A subdistrict-level Shanghai (about
+(40 subdistricts, 23.2 M readings, 2 cores each, 2026-12-04), DuckDB costs about 0.75 s per
+build plus 24.5 M readings/s per core, Spark local[2] about 8 s per build (plus 5 s JVM start
+and JIT warm-up on the first build) plus 1.6 M readings/s per core, with 5-6x the memory.
+A Spark cluster of C cores beats DuckDB on one machine of c cores only when C > 15 c, and then
+only above R* = F / (1/(24.5 M c) - 1/(1.6 M C)) readings per build: about 23-45 G readings
+for c = 16, C = 512 and a cluster overhead F of 30-60 s. A subdistrict-level Shanghai (about
 0.13 G hourly readings a year) is far below it; household smart meters (about 88 G a year)
 are above it.
 
