@@ -725,7 +725,7 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
     first, stop = (f"local_to_utc(CAST({_date(d)} AS TIMESTAMP), '{tz}')" for d in (start, end))
     where = f"FROM _in_readings r WHERE r.ts_start >= {first} AND r.ts_start < {stop}"
     sums = """sum(r.amount) AS amount, count(*) AS n,
-                   sum(CASE WHEN r.quality = 'estimated' THEN 1 ELSE 0 END) AS n_est"""
+                   sum(CAST(r.quality = 'estimated' AS INTEGER)) AS n_est"""
     if monthly and len(months) <= 12:
         per_batch = f"""SELECT p.meter_id, {month_starts_sql("p.month", months)} AS day,
                    p.batch_id, p.amount, p.n, p.n_est
