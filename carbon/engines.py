@@ -198,10 +198,10 @@ def local_month_sql(column: str, tz: str, first: dt.datetime, stop: dt.datetime)
 def month_starts_sql(column: str, starts: Sequence[dt.date]) -> str:
     """SQL: the first day (DATE) of the month numbered by ``column`` (1..12) among ``starts``.
 
-    ``starts`` are at most twelve consecutive first days of months (so each calendar month
-    occurs once); see :func:`local_month_sql`.
+    ``starts`` are first days of months, each calendar month at most once (at most twelve
+    consecutive months); see :func:`local_month_sql`.
     """
-    if len(starts) > 12 or len({d.month for d in starts}) != len(starts):
+    if len({d.month for d in starts}) != len(starts):
         raise ValueError(f"month numbers are ambiguous over {len(starts)} months")
     whens = " ".join(f"WHEN {d.month} THEN DATE '{d.isoformat()}'" for d in starts)
     return f"CASE {column} {whens} END"

@@ -1033,8 +1033,8 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     1.5 at scale 3), made faster: see :func:`_decimal_objects`. A column equal to one already
     made (CO2 is CO2e where a factor is all CO2) gets a copy of its array of the same
     (immutable) objects. Building the Decimals is most of the cost of handing 10^5 entries to
-    pandas (0.27 s with pyarrow's conversion, 0.18 s this way, for the 273,600 entries of
-    benchmarks/ledger_build.py).
+    pandas (0.27 s with pyarrow's conversion and dictionary encoding, about 0.2 s this way,
+    for the 273,600 entries of benchmarks/ledger_build.py, inside the build).
     """
     decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
     if not decimals or table.num_rows == 0:
