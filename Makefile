@@ -23,9 +23,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/carbon demo --out $(DEMO_OUT)
 
-## Lint and run the test suite (installs Chromium for the wall-screen browser tests).
+## Lint, type-check, check the import layers and run the test suite (installs Chromium for the
+## wall-screen browser tests).
 test: $(STAMP) browser java
 	$(BIN)/ruff check carbon dashboard tests examples benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 browser:
@@ -51,6 +54,7 @@ java:
 lint: $(STAMP)
 	$(BIN)/ruff check carbon dashboard tests examples benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -2,7 +2,7 @@
 
 Writes a synthetic snapshot of ``--sites`` metered sites and ``--years`` years of monthly
 entries (the format of ``carbon.audit.publish``; no ingestion), serves it with
-``dashboard.serve`` (waitress) on 127.0.0.1, then
+``carbon.dashboard.serve`` (waitress) on 127.0.0.1, then
 
 1. replays random selections (node, scope-2 view, map metric, trend split, language) against
    every data callback over HTTP, as the browser would post them, and reports p50 / p95
@@ -33,12 +33,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dashboard.data import load_snapshot
-from dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
+from carbon.dashboard.data import load_snapshot
+from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SERVE = ("import sys; from dashboard.server import serve; "
+SERVE = ("import sys; from carbon.dashboard.server import serve; "
          "serve(sys.argv[1], port=int(sys.argv[2]), threads=int(sys.argv[3]))")
 
 DATA_CALLBACKS = {
@@ -64,7 +64,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(snapshots: Path, threads: int = 16) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``dashboard.serve`` in a subprocess; yields (URL, process)."""
+    """``carbon.dashboard.serve`` in a subprocess; yields (URL, process)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", SERVE, str(snapshots), str(port),
                              str(threads)], cwd=ROOT, stdout=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""Wall-screen load test: 50 concurrent clients for 60 s against ``dashboard.serve`` on
+"""Wall-screen load test: 50 concurrent clients for 60 s against ``carbon.dashboard.serve`` on
 127.0.0.1, counting errors and watching latency and the server's memory stay bounded.
 
 Each client behaves like a busy wall page: it loads the page (``/``, ``/_dash-layout``,
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from wall_latency import DATA_CALLBACKS, dependencies, payload, pct, server
 
-from dashboard.data import load_snapshot
-from dashboard.testing import write_synthetic_snapshot
+from carbon.dashboard.data import load_snapshot
+from carbon.dashboard.testing import write_synthetic_snapshot
 
 
 def rss_mib(pid: int) -> float:

@@ -49,7 +49,9 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CarbonError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -321,28 +323,76 @@ def _rows(rows: list[int]) -> str:
 @friendly
 def ingest(
     store: Annotated[Path, typer.Argument(help="The DuckDB store file (created if missing).")],
-    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or Excel exports.")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="CSV, Parquet or Excel exports.")
+    ] = None,
     mapping: Annotated[
         Path | None, typer.Option(help="Mapping TOML; guessed from the headers if omitted.")
     ] = None,
     twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
     supersede: Annotated[bool, typer.Option(help="Rows correct earlier rows.")] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Sheet of an Excel workbook (name or 0-based index); '*': every sheet."),
+    ] = None,
+    supersedes: Annotated[
+        str | None,
+        typer.Option(help="Batch id this (one) file corrects: voided when the file lands."),
+    ] = None,
+    void: Annotated[
+        str | None, typer.Option(help="Void this batch (no files); needs --reason.")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why the batch is voided (--void, --supersedes).")
+    ] = None,
 ) -> None:
-    """Ingest meter or activity exports; bad rows are quarantined with their reason."""
+    """Ingest meter or activity exports; bad rows are quarantined with their reason.
+
+    A batch is a file read with its options (mapping, unit, sheet...): the same file with
+    corrected options is a new batch; --supersedes BATCH voids the wrong one in the same
+    transaction. --void BATCH --reason TEXT voids a batch (its rows stop counting; nothing is
+    deleted).
+    """
+    from carbon.ingest import IngestError
     from carbon.store import Store
     from carbon.twin import load_twin
 
+    if void is not None:
+        if files:
+            raise IngestError("--void takes no files")
+        if not (reason or "").strip():
+            raise IngestError(f"--void {void} needs --reason TEXT")
+        with Store(store) as st:
+            voided = st.void(void, reason or "")
+        console.print(f"voided {voided.batch_id} ({Path(voided.file).name}): {voided.void_reason}")
+        return
+    if not files:
+        raise IngestError("no files to ingest (or --void BATCH --reason TEXT)")
+    if supersedes is not None and len(files) != 1:
+        raise IngestError(f"--supersedes {supersedes} takes exactly one file")
     with Store(store) as st, _stage_bar() as bar:
         st.sync_twin(load_twin(twin))
-        batches = []
+        batches: list[Any] = []
         for f in files:
             task = bar.add_task(f.name, total=5)
 
             def step(stage: str, done: int, total: int, t: Any = task, name: str = f.name) -> None:
                 bar.update(t, completed=done, description=f"{name}: {stage}")
 
-            batches.append(st.ingest(f, mapping, supersede=supersede, progress=step))
+            got = st.ingest(
+                f,
+                mapping,
+                sheet=sheet,
+                supersede=supersede,
+                supersedes=supersedes,
+                reason=reason,
+                progress=step,
+            )
+            batches.extend(got if isinstance(got, list) else [got])
     console.print(batch_table(batches))
+    for b in batches:
+        if b.supersedes and not b.skipped:
+            console.print(f"{b.batch_id} supersedes {b.supersedes} (voided)")
 
 
 def _stage_bar() -> Any:
@@ -363,6 +413,7 @@ def batch_table(batches: list[Any]) -> Table:
     table = Table(title="Batches: read = accepted + rejected", title_justify="left")
     for col, just in (
         ("file", "left"),
+        ("batch", "left"),
         ("kind", "left"),
         ("read", "right"),
         ("accepted", "right"),
@@ -372,14 +423,25 @@ def batch_table(batches: list[Any]) -> Table:
     for b in batches:
         skipped = " [dim](seen before)[/]" if b.skipped else ""
         table.add_row(
-            Path(b.file).name + skipped, b.kind, f"{b.read:,}", f"{b.accepted:,}", f"{b.rejected:,}"
+            _batch_name(b) + skipped,
+            b.batch_id,
+            b.kind,
+            f"{b.read:,}",
+            f"{b.accepted:,}",
+            f"{b.rejected:,}",
         )
-    reasons = [(Path(b.file).name, r, n) for b in batches if not b.skipped for r, n in b.reasons]
+    reasons = [(_batch_name(b), r, n) for b in batches if not b.skipped for r, n in b.reasons]
     if reasons:
         table.add_section()
         for name, reason, n in reasons:
-            table.add_row(f"  {name}", f"[red]{reason}[/]", "", "", f"{n:,}")
+            table.add_row(f"  {name}", "", f"[red]{reason}[/]", "", "", f"{n:,}")
     return table
+
+
+def _batch_name(b: Any) -> str:
+    """A batch's file name, with its workbook sheet when it has one."""
+    sheet = getattr(b, "sheet", None)
+    return escape(Path(b.file).name + (f" [{sheet}]" if sheet else ""))
 
 
 # --------------------------------------------------------------------------- ledger
@@ -513,15 +575,22 @@ def interventions_table(frame: Any) -> Table:
 @friendly
 def ledger_verify(
     snapshot: Annotated[Path, typer.Argument(help="Snapshot folder (or snapshots folder).")],
+    inputs: Annotated[Path | None, typer.Option(
+        "--inputs", help="Folder holding moved input files (found by SHA-256).")] = None,
 ) -> None:
-    """Rebuild from the recorded inputs and compare byte for byte (exit 1 if not identical)."""
+    """Re-run the snapshot's ledger script and compare every manifest field and file.
+
+    Exit 0 when verified, 1 with what differs when not.
+    """
     from carbon.audit import verify
 
-    result = verify(snapshot)
-    if result.ok:
+    result = verify(snapshot, inputs=inputs)
+    if result:
         console.print(f"[bold green]{result}[/]")
         return
-    err_console.print(f"[bold red]{result}[/]", highlight=False)
+    err_console.print("[bold red]NOT verified[/]", highlight=False)
+    for problem in result.problems:
+        err_console.print(f"- {escape(problem)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -530,26 +599,152 @@ def ledger_verify(
 def ledger_trace(
     snapshot: Annotated[Path, typer.Argument(help="Snapshot folder.")],
     entry_id: Annotated[str, typer.Argument(help="Entry id (E...).")],
+    limit: Annotated[int, typer.Option(
+        "--limit", "-n", min=0, help="Most reading rows to show (totals cover all).")] = 50,
 ) -> None:
-    """Show an entry's readings, input files and factor citation."""
+    """Show an entry's readings (local times, file:line), the steps from the amount read to
+    the amount booked, the intervention and M&V behind a model entry, the factor citation and
+    the input files."""
     from carbon.audit import trace
 
-    t = trace(snapshot, entry_id)
+    t = trace(snapshot, entry_id, limit=limit)
     e = t.entry
-    console.rule(f"[bold]{e['entry_id']}[/] · {e['kind']} · {e['node_path']}")
+    console.rule(f"[bold]{e['entry_id']}[/] · {e['kind']} · {escape(str(e['node_path']))}")
     console.print(
         f"{e['period_start']} .. {e['period_end']} · GPC {e['gpc_ref']} scope "
         f"{e['scope']} · {e['method']} · {e['activity']}: {e['amount']} {e['unit']} "
         f"x {e['factor_co2e']} kgCO2e/{e['unit']} = [bold]{e['co2e_kg']} kgCO2e[/]"
+        + (f" · notes {escape(str(e['notes']))}" if isinstance(e.get("notes"), str) else ""),
+        highlight=False,
     )
-    console.print(t.readings.to_string(index=False))
+    if t.intervention is not None:
+        console.print(_intervention_block(t))
+    if "read" in t.totals:
+        console.print(_readings_table(t))
+        console.print(_steps_table(t))
+    if len(t.certificates):
+        console.print(_readings_table(t, t.certificates, "Green-power certificates"))
     if t.factor:
+        f = t.factor
         console.print(
-            f"Factor [bold]{t.factor['factor_id']}[/]: {t.factor['value_as_published']}"
-            f" — {t.factor['citation']} · confidence {t.factor['confidence']}"
+            f"Factor [bold]{escape(str(f['factor_id']))}[/]: {escape(str(f['value_as_published']))}"
+            f" = {f['co2e_per_unit']} {f['unit']} · valid {f['valid_from']} .. "
+            f"{f['valid_to'] or 'open'} · confidence {f['confidence']}\n"
+            f"  {escape(str(f['citation']))}" + (f"\n  {f['url']}" if f.get("url") else ""),
+            highlight=False,
         )
-    for b in t.batches:
-        console.print(f"Input {b['file_name']} sha256 {b['sha256'][:16]}… rows {b['rows']}")
+    if t.batches:
+        inputs = Table(title="Input batches", title_justify="left")
+        for col in ("batch", "file", "SHA-256", "read", "accepted", "rejected"):
+            inputs.add_column(col, justify="right" if col in ("read", "accepted",
+                                                              "rejected") else "left")
+        for b in t.batches:
+            rows = b.get("rows") or {}
+            inputs.add_row(
+                b["batch_id"], escape(str(b["file_name"])), b["sha256"][:16] + "…",
+                *(f"{rows.get(k, 0):,}" for k in ("read", "accepted", "rejected")),
+            )
+        console.print(inputs)
+    for note in t.notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False)
+
+
+def _intervention_block(t: Any) -> Any:
+    """The intervention, its M&V fit and its cited parameters, for a model entry's trace."""
+    from rich.console import Group
+
+    iv = t.intervention
+    lines = [
+        f"Intervention [bold]{iv['id']}[/] {escape(str(iv.get('name_zh') or ''))} "
+        f"({escape(str(iv.get('name_en') or ''))}) · {iv.get('kind')} · {iv.get('status')} · "
+        f"commissioned {iv.get('commissioned')} · {iv['basis']}"
+        + (" (estimated from the register)" if iv["basis"] == "ex_ante" else " (measured)")
+        + (f" · register {escape(str(iv['register']))}" if iv.get("register") else "")
+    ]
+    v = t.verification
+    if v:
+        lines.append(
+            f"M&V on meter {v.get('meter')} ({v.get('day_types')}): baseline "
+            f"{' .. '.join(v.get('baseline') or [])}, reporting "
+            f"{' .. '.join(v.get('reporting') or [])}; CV(RMSE) {_pct(v.get('cvrmse'))}, "
+            f"NMBE {_pct(v.get('nmbe'))}; avoided {_num(v.get('avoided_kwh'))} kWh "
+            f"± {_num(v.get('uncertainty_kwh'))} kWh"
+        )
+    parts: list[Any] = [line for line in lines]
+    p = t.parameters
+    if p is not None and len(p):
+        table = Table(title="Parameters", title_justify="left")
+        for col in ("parameter", "value", "unit", "range", "origin", "confidence", "source"):
+            table.add_column(col, justify="right" if col == "value" else "left")
+        for r in p.itertuples(index=False):
+            table.add_row(
+                r.parameter, f"{r.value:g}", str(r.unit), f"{r.low:g} .. {r.high:g}",
+                str(r.origin), str(r.confidence), escape(str(r.source)),
+            )
+        parts.append(table)
+    return Group(*parts)
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.2%}"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{float(value):,.1f}"
+
+
+def _readings_table(t: Any, rows: Any = None, title: str | None = None) -> Table:
+    """Reading (or activity) rows of a trace: local times, amount, quality, file:line."""
+    import pandas as pd
+
+    rows = t.readings if rows is None else rows
+    unit = t.totals.get("unit", "")
+    if title is None:
+        title = (
+            f"Readings ({t.timezone}): {len(rows):,} of {t.totals['rows']:,} shown, "
+            f"{t.totals['amount']} {unit} ({t.totals['measured_rows']:,} measured, "
+            f"{t.totals['estimated_rows']:,} estimated)"
+        )
+    table = Table(title=title, title_justify="left")
+    metered = "meter_id" in rows.columns
+    for col in ("meter" if metered else "node / activity", "start", "end"):
+        table.add_column(col)
+    table.add_column(f"amount [{unit}]", justify="right")
+    for col in ("quality", "file:line", "batch"):
+        table.add_column(col)
+    for r in rows.itertuples(index=False):
+        if not pd.isna(r.line):
+            where = f"{r.file_name}:{r.line}"
+        else:  # a Parquet row, or a gap-fill estimate (no file)
+            suffix = Path(str(r.file_name)).suffix
+            where = f"{r.file_name} row {r.row_number}" if suffix else str(r.file_name)
+        table.add_row(
+            r.meter_id if metered else f"{r.node_id} / {r.activity}",
+            _local(r.start), _local(r.end), str(r.amount), r.quality, escape(where), r.batch_id,
+        )
+    return table
+
+
+def _local(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "hour") else str(value)
+
+
+def _steps_table(t: Any) -> Table:
+    """From the amount read to the amount booked, step by step."""
+    unit = t.totals["unit"]
+    table = Table(title="From the amount read to the amount booked", title_justify="left")
+    table.add_column("step")
+    table.add_column(f"amount [{unit}]", justify="right")
+    table.add_column("rows", justify="right")
+    table.add_column("explanation")
+    table.add_row("read from the inputs", str(t.totals["read"]),
+                  f"{t.totals['measured_rows'] + t.totals['superseded_rows']:,}", "measured rows")
+    for s in t.deductions.itertuples(index=False):
+        sign = "+" if s.amount >= 0 else ""
+        table.add_row(s.step, f"{sign}{s.amount}", f"{s.rows:,}", escape(str(s.explanation)))
+    ok = "" if not t.balance else f" (off by {t.balance})"
+    table.add_row("[bold]booked[/]", f"[bold]{t.totals['booked']}[/]", "", f"the entry{ok}")
+    return table
 
 
 @ledger_app.command("diff")
@@ -557,22 +752,46 @@ def ledger_trace(
 def ledger_diff(
     a: Annotated[Path, typer.Argument(help="Older snapshot.")],
     b: Annotated[Path, typer.Argument(help="Newer snapshot.")],
+    top: Annotated[int, typer.Option("--top", min=0, help="Changed entries to list.")] = 20,
 ) -> None:
-    """What changed between two snapshots and which inputs explain it."""
+    """What changed between two snapshots, why (factor, input, restatement, model, added,
+    removed) and which inputs, factors or recipe fields explain it."""
     from carbon.audit import diff
 
     d = diff(a, b)
-    console.print(
-        f"{len(d['added'])} entries added, {len(d['removed'])} removed, "
-        f"{len(d['changed'])} changed."
-    )
-    for why in d["explanations"]:
-        console.print(f"- {why}")
-    for name, (old, new) in d["totals"].items():
-        if old != new:
-            console.print(f"{name}: {old} -> {new} t CO2e")
-    if len(d["changed"]):
-        console.print(d["changed"].head(20).to_string(index=False))
+    console.print(f"{d.a} -> {d.b}: [bold]{escape(d.summary())}[/]", highlight=False)
+    counts = Table(title="Entries by cause", title_justify="left")
+    for col in ("cause", "entries", "Δ t CO2e"):
+        counts.add_column(col, justify="left" if col == "cause" else "right")
+    for cause, n in d.counts.items():
+        if n:
+            delta = d.entries.loc[d.entries.cause == cause, "delta_t"].sum()
+            counts.add_row(cause, f"{n:,}", f"{delta:+,.3f}")
+    if len(d.entries):
+        console.print(counts)
+    for why in d.explanations:
+        console.print(f"- {escape(why)}", highlight=False)
+    for name, (old, new) in d.totals.items():
+        if old != new and old is not None and new is not None:
+            pct = f" ({(new - old) / old:+.2%})" if old else ""
+            console.print(f"{name}: {old:,.3f} -> {new:,.3f} t CO2e{pct}", highlight=False)
+    if len(d.entries) and top:
+        table = Table(title=f"Largest changes (top {min(top, len(d.entries))})",
+                      title_justify="left")
+        for col in ("node", "month", "activity", "method", "kind", "old t", "new t", "Δ t",
+                    "Δ %", "cause", "detail"):
+            table.add_column(col, justify="right" if col in ("old t", "new t", "Δ t", "Δ %")
+                             else "left")
+        for r in d.entries.head(top).itertuples(index=False):
+            table.add_row(
+                r.node_id, str(r.period_start)[:7], r.activity, r.method, r.kind,
+                "-" if r.t_old is None or r.t_old != r.t_old else f"{r.t_old:,.3f}",
+                "-" if r.t_new is None or r.t_new != r.t_new else f"{r.t_new:,.3f}",
+                f"{r.delta_t:+,.3f}",
+                "-" if r.delta_pct != r.delta_pct else f"{r.delta_pct:+.1f}",
+                r.cause, escape(str(r.detail)),
+            )
+        console.print(table)
 
 
 # --------------------------------------------------------------------------- interventions
@@ -766,8 +985,16 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("demo"),
     serve: Annotated[bool, typer.Option(help="Serve the wall screen after building.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic data.")] = 42,
+    start: Annotated[str, typer.Option(help="First month of the ledger (YYYY-MM-01).")] = (
+        "2023-01-01"
+    ),
+    end: Annotated[str, typer.Option(help="Month after the last (YYYY-MM-01).")] = "2025-01-01",
 ) -> None:
-    """Build the Shimen Erlu demo: synthetic data (with faults) -> ledger -> snapshot."""
+    """Build the Shimen Erlu demo: synthetic data (with faults) -> ledger -> snapshot.
+
+    Writes the ledger script ``OUT/ledger.toml`` (the whole recipe) and runs it; re-running it
+    with ``carbon ledger build OUT/ledger.toml`` publishes the same snapshot id.
+    """
     from carbon.demo import build_demo
     from carbon.twin import load_twin
 
@@ -776,9 +1003,12 @@ def demo(
     console.print(twin_summary_table(twin))
     with _stage_bar() as bar:
         task = bar.add_task("synthetic data", total=None)
+        _check_dates(start, end)
         result = build_demo(
             out,
             seed=seed,
+            start=start,
+            end=end,
             synth_progress=lambda done, total: bar.update(task, completed=done, total=total),
             progress=lambda stage, done, total: bar.update(
                 task, completed=done, total=total, description=f"ingest {stage}"
@@ -787,7 +1017,7 @@ def demo(
     print_ledger_summary(result)
     result.ledger.store.close()
     if serve:
-        from dashboard import serve as serve_wall
+        from carbon.dashboard import serve as serve_wall
 
         console.print("[bold]Wall screen:[/] http://127.0.0.1:8050/  (Ctrl+C to stop)")
         serve_wall(out / "snapshots")
@@ -814,7 +1044,7 @@ def wall(
     lang: Annotated[str, typer.Option(help="Starting language: zh or en.")] = "zh",
 ) -> None:
     """Serve the carbon wall screen over published ledger snapshots (read-only)."""
-    from dashboard import serve
+    from carbon.dashboard import serve
 
     console.print(f"[bold]Wall screen:[/] http://{host}:{port}/  (Ctrl+C to stop)")
     serve(snapshots, host=host, port=port, carousel_seconds=carousel, lang=lang)

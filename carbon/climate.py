@@ -25,8 +25,9 @@ Sources (``source_id`` -> citation; also :data:`SOURCES`)
 -----------------------------------------------------------
 wikipedia-shanghai-1971-2000
     Wikipedia, "Geography of Shanghai - Climate", table "Climate data for Shanghai
-    (1971-2000)"; its chart credits the China Meteorological Administration (CMA). Mirror:
-    https://www.liquisearch.com/geography_of_shanghai/climate . Confidence medium (max; min
+    (1971-2000)"; its chart credits the China Meteorological Administration (CMA).
+    https://en.wikipedia.org/wiki/Geography_of_Shanghai , read at the mirror
+    https://www.liquisearch.com/geography_of_shanghai/climate (repost). Confidence medium (max; min
     Jan-Jun); low for min Jul-Dec (integers read from the CMA chart).
 cool-world-shanghai
     Cool-World, "Climate of Shanghai", https://en.cool-world.net/Shanghai/information/652/ .
@@ -41,7 +42,7 @@ derived-max-min
     means use 4 or 24 observations, so official values are usually a few tenths lower.
 
 The station is not named by any source (probably Xujiahui, WMO 58367: UNCONFIRMED). All values
-were collected in the project's research note ``shared/research/climate.md`` §1.
+are summarised, with their primary sources, in ``docs/research/climate.md`` §1.
 
 Degree days use the Chinese zoning bases HDD18 and CDD26 (GB 50176-2016 民用建筑热工设计规范,
 commentary §4.1.2; the same as JGJ 26-2010) on daily mean temperatures.
@@ -102,8 +103,9 @@ SYNTHETIC_LABEL = "SYNTHETIC - not observed weather (carbon.climate.synthetic_da
 SOURCES: dict[str, dict[str, str]] = {
     "wikipedia-shanghai-1971-2000": {
         "citation": "Wikipedia, 'Geography of Shanghai - Climate', table 'Climate data for "
-        "Shanghai (1971-2000)'; chart credits the China Meteorological Administration",
-        "url": "https://www.liquisearch.com/geography_of_shanghai/climate",
+        "Shanghai (1971-2000)'; chart credits the China Meteorological Administration; read "
+        "at the mirror www.liquisearch.com/geography_of_shanghai/climate (repost)",
+        "url": "https://en.wikipedia.org/wiki/Geography_of_Shanghai",
         "confidence": "medium (min Jul-Dec: low, chart integers)",
     },
     "cool-world-shanghai": {
@@ -120,7 +122,7 @@ SOURCES: dict[str, dict[str, str]] = {
     },
     "derived-max-min": {
         "citation": "(mean daily max + mean daily min) / 2 of the travelguide-en rows, "
-        "shared/research/climate.md §1",
+        "docs/research/climate.md §1",
         "url": "",
         "confidence": "derived",
     },
@@ -203,7 +205,7 @@ def monthly_normals(variable: str, period: str = "1981-2010") -> pd.Series:
 
     References
     ----------
-    shared/research/climate.md §1 and the sources in :data:`SOURCES`.
+    docs/research/climate.md §1 and the sources in :data:`SOURCES`.
     """
     table = _table()
     rows = table[(table["variable"] == variable) & (table["period"] == period)]

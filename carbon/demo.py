@@ -14,26 +14,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
-from carbon.pipeline import ModelOutput, RunResult, run
-
-if TYPE_CHECKING:
-    from carbon.factors import FactorSet
-    from carbon.interventions import Register
-    from carbon.store import Store
-    from carbon.twin import Twin
+from carbon.pipeline import (
+    InputSpec,
+    InterventionSettings,
+    LedgerScript,
+    LedgerSettings,
+    RunResult,
+    TargetSpec,
+    VerifySpec,
+    run,
+    write_script,
+)
 
 __all__ = [
     "DEMO_INPUT_ORDER",
     "DEMO_TARGET",
     "DEMO_TRUE_SAVINGS",
     "build_demo",
-    "intervention_models",
+    "demo_script",
     "write_demo_config",
 ]
 
@@ -58,9 +58,60 @@ DEMO_TARGET = {
     "target_year": 2030,
     "reduction": 0.2,
     "basis": "ASSUMPTION for the demo: no numeric community target is published "
-    "(research/gpc.md §2, UNCONFIRMED)",
+    "(docs/research/gpc.md §2, UNCONFIRMED)",
 }
 """The target shown on the wall screen in the demo (an assumption, see ``basis``)."""
+
+
+def demo_script(
+    folder: Path,
+    files: dict[str, Path],
+    *,
+    start: str,
+    end: str,
+    twin: str = "shimen_erlu",
+    profile: str = "shanghai-2022",
+) -> LedgerScript:
+    """The demo's ledger script: the synthetic inputs, the register, M&V and the target.
+
+    Every input is pinned by its SHA-256; the metered interventions of
+    :data:`DEMO_TRUE_SAVINGS` are verified against the synthetic daily temperature.
+    """
+    from carbon.snapshot import sha256_file
+
+    def rel(path: Path) -> Path:
+        return Path(path.resolve().relative_to(folder.resolve()).as_posix())
+
+    inputs = [
+        InputSpec(file=rel(files[key]), sha256=sha256_file(files[key]))
+        for key in DEMO_INPUT_ORDER
+        if key in files
+    ]
+    temperature = files["temperature"]
+    return LedgerScript(
+        ledger=LedgerSettings(
+            store=Path("shimen_erlu.duckdb"),
+            twin=twin,
+            profile=profile,
+            start=dt.date.fromisoformat(start),
+            end=dt.date.fromisoformat(end),
+            ne_threshold=0.5,
+            fill_gaps=True,
+        ),
+        input=inputs,
+        interventions=InterventionSettings(),
+        verify=[
+            VerifySpec(
+                intervention=iid,
+                meter=meter,
+                temperature=rel(temperature),
+                temperature_sha256=sha256_file(temperature),
+            )
+            for iid, (meter, _) in DEMO_TRUE_SAVINGS.items()
+        ],
+        target=TargetSpec(**DEMO_TARGET),
+        base=folder.resolve(),
+    )
 
 
 def write_demo_config(
@@ -72,118 +123,14 @@ def write_demo_config(
     twin: str = "shimen_erlu",
     profile: str = "shanghai-2022",
 ) -> Path:
-    """Write the ledger script ``folder/ledger.toml`` for the synthetic files."""
-    lines = [
-        "# Ledger script of the carbon-twin demo (SYNTHETIC inputs). Re-run with:",
-        "#   carbon ledger build ledger.toml --out snapshots",
-        "[ledger]",
-        'store = "shimen_erlu.duckdb"',
-        f'twin = "{twin}"',
-        f'profile = "{profile}"',
-        f"start = {start}",
-        f"end = {end}",
-        "ne_threshold = 0.5",
-        "fill_gaps = true",
-        "",
-    ]
-    for key in DEMO_INPUT_ORDER:
-        if key in files:
-            rel = files[key].resolve().relative_to(folder.resolve())
-            lines += ["[[input]]", f'file = "{rel.as_posix()}"', ""]
-    path = folder / "ledger.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    """Write the demo's ledger script ``folder/ledger.toml`` (see :func:`demo_script`)."""
+    script = demo_script(folder, files, start=start, end=end, twin=twin, profile=profile)
+    return write_script(script, folder / "ledger.toml", header=DEMO_HEADER)
 
 
-def intervention_models(
-    register: Register,
-    temperature: pd.Series,
-    start: str | dt.date,
-    end: str | dt.date,
-    *,
-    verify_meters: dict[str, tuple[str, float]] | None = None,
-    target: dict[str, Any] | None = None,
-) -> Callable[[Store, Twin, FactorSet], ModelOutput]:
-    """A models callback for :func:`carbon.pipeline.run`: estimated and verified savings.
-
-    Ex-ante: :func:`carbon.interventions.register_entries` for the interventions in place.
-    Ex-post: for each intervention in ``verify_meters`` (id -> (meter, _)), a CalTRACK
-    baseline on its meter (:func:`carbon.mv.verify`) and :func:`carbon.mv.verified_entries`.
-    The side table ``interventions`` has one row per intervention: the register estimate over
-    ``[start, end)``, verified tonnes with their uncertainty, and the realisation rate
-    (verified / estimated over the verified months).
-
-    Parameters
-    ----------
-    register : the intervention register.
-    temperature : daily mean temperature [degC] covering the baselines and reporting periods.
-    start, end : the ledger period [local dates].
-    verify_meters : interventions to verify, with their meter.
-    target : a reduction target for the manifest (shown on the wall screen).
-    """
-    from carbon import mv
-    from carbon.gpc import classify
-    from carbon.interventions import estimate_register, register_entries
-
-    def models(store: Store, twin: Twin, factors: FactorSet) -> ModelOutput:
-        table = estimate_register(register, factors, start, end)
-        ex_ante = register_entries(register, factors, start, end)
-        verified: list[pd.DataFrame] = []
-        extra: dict[str, dict[str, Any]] = {}
-        for iid, (meter_id, _) in (verify_meters or {}).items():
-            iv = register[iid]
-            meter = twin.meters[meter_id]
-            use_type = meter.use_type or twin.use_type_of(meter.node)
-            day_types: Literal["all", "weekday_weekend"] = (
-                "weekday_weekend" if use_type == "office" else "all"
-            )
-            usage = mv.daily_usage(store, meter_id, tz=twin.site.timezone, end=end)
-            result = mv.verify(usage, temperature, iv.commissioned, day_types=day_types)
-            entries = mv.verified_entries(
-                iid,
-                meter.node,
-                "electricity.grid",
-                classify("electricity.grid", use_type),
-                result,
-                factors,
-                twin.region_of(meter.node),
-            )
-            verified.append(entries)
-            verified_t = float(sum(entries.co2e_kg, Decimal(0))) / 1000
-            share = result.uncertainty_kwh / result.avoided_kwh if result.avoided_kwh else 0.0
-            est = iv.estimate(factors, result.reporting_start, result.reporting_end)
-            est_t = float(est.monthly.avoided_co2e_kg.sum()) / 1000
-            extra[iid] = {
-                "verified_t": verified_t,
-                "verified_low_t": verified_t * (1 - abs(share)),
-                "verified_high_t": verified_t * (1 + abs(share)),
-                "realisation_rate": mv.realisation_rate(est_t, verified_t) if est_t else None,
-                "cvrmse": result.g14.get("cvrmse"),
-                "g14_ok": bool(result.g14.get("ok", result.g14.get("cvrmse_ok"))),
-            }
-            log.info(
-                "verified %s: %.3f t (estimate %.3f t over the same months)", iid, verified_t, est_t
-            )
-        for col in (
-            "verified_t",
-            "verified_low_t",
-            "verified_high_t",
-            "realisation_rate",
-            "cvrmse",
-            "g14_ok",
-        ):
-            table[col] = table.intervention_id.map(lambda i, c=col: extra.get(i, {}).get(c))
-        parts = [e for e in (ex_ante, *verified) if len(e)]
-        meta: dict[str, Any] = {"register": {"file": register.path.name, "sha256": register.sha256}}
-        if target:
-            meta["target"] = target
-        return ModelOutput(
-            entries=pd.concat(parts, ignore_index=True) if parts else None,
-            tables={"interventions": table.round(6)},
-            meta=meta,
-        )
-
-    return models
+DEMO_HEADER = """Ledger script of the carbon-twin demo (SYNTHETIC inputs): the whole recipe.
+Re-run with:  carbon ledger build ledger.toml --out snapshots
+It publishes the same snapshot id as the demo; check it with carbon ledger verify."""
 
 
 def build_demo(
@@ -236,7 +183,4 @@ def build_demo(
         adjustments=adjustments,
     )
     config = write_demo_config(out, synth.files, start=start, end=end)
-    models = intervention_models(
-        register, synth.temperature, start, end, verify_meters=DEMO_TRUE_SAVINGS, target=DEMO_TARGET
-    )
-    return run(config, out / "snapshots", models=models, progress=progress)
+    return run(config, out / "snapshots", progress=progress)

@@ -15,7 +15,7 @@ plus the small tables the ledger loads from Arrow (meter info, factor segments, 
 DuckDB runs the SQL as written. For Spark, :func:`to_spark_sql` transpiles it with ``sqlglot``
 (``list`` -> ``collect_list``, ``sha256(x)`` -> ``sha2(x, 256)``, ``GROUP BY ALL`` kept...) after
 swapping the two engine-specific functions the SQL names, :data:`FUNCTIONS`. ASOF joins are
-refused: sqlglot passes them through and Spark rejects them (research/stack.md §3); the
+refused: sqlglot passes them through and Spark rejects them (docs/research/stack.md §3); the
 ledger uses range joins with half-open validity instead.
 
 Spark needs: ``pip install 'carbon-twin[spark]'`` (pyspark >= 4.0, sqlglot) and Java 17. The
@@ -103,7 +103,7 @@ SPARK_CONFIG: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.log.level": "ERROR",
 }
-"""Settings of every session :func:`spark_session` starts (research/stack.md §3).
+"""Settings of every session :func:`spark_session` starts (docs/research/stack.md §3).
 
 ``spark.sql.session.timeZone = UTC`` makes ``CAST(ts AS DATE)`` of a shifted local time give
 the local date, as DuckDB does with ``SET TimeZone = 'UTC'`` (the store's setting).
@@ -256,6 +256,7 @@ class DuckDBEngine:
         *,
         readings: str | Sequence[str] | None = None,
         activities: str | Sequence[str] | None = None,
+        batches: Sequence[str] | None = None,
     ) -> None:
         self.con = con
         self.inputs = {"readings": _paths(readings), "activities": _paths(activities)}
@@ -268,10 +269,12 @@ class DuckDBEngine:
         for fn, spelled in FUNCTIONS.items():
             args = _ARGS.get(fn, "ts, tz")
             con.execute(f"CREATE OR REPLACE TEMP MACRO {fn}({args}) AS {spelled['duckdb']}")
-        for rel, view in (("readings", "current_readings"), ("activities", "current_activities")):
+        current = current_relations(con, batches)
+        for rel, view in current.items():
             paths = self.inputs[rel]
             source = f"read_parquet({_sql_list(paths)})" if paths else view
-            if rel == "readings" and not paths and not _has_revisions(con):
+            plain = view == "current_readings" and not paths
+            if rel == "readings" and plain and not _has_revisions(con):
                 # Every reading is current when none was revised: the plain table, without
                 # the view's join (0.3 s at 100 M readings; the zone maps of ``revision``
                 # answer the check without a scan).
@@ -312,9 +315,35 @@ class DuckDBEngine:
         self._tables, self._loaded = [], []
 
 
+def current_relations(con: Any, batches: Sequence[str] | None) -> dict[str, str]:
+    """SQL of the current readings and activity rows of some batches (every batch when None).
+
+    The current value of an interval is its highest revision among the given batches. When the
+    store holds no other batch, these are the store's ``current_readings`` /
+    ``current_activities`` views.
+    """
+    views = {"readings": "current_readings", "activities": "current_activities"}
+    if batches is None:
+        return views
+    ids = _sql_list(sorted(set(batches)))
+    others = con.execute(
+        f"SELECT count(*) FROM batches WHERE NOT list_contains({ids}, batch_id)"
+    ).fetchall()[0][0]
+    if not others:
+        return views
+    return {
+        "readings": f"(SELECT * FROM readings WHERE list_contains({ids}, batch_id) "
+        "QUALIFY revision = max(revision) OVER (PARTITION BY meter_id, ts_start))",
+        "activities": f"(SELECT * FROM activities WHERE list_contains({ids}, batch_id) "
+        "QUALIFY revision = max(revision) "
+        "OVER (PARTITION BY node_id, activity, period_start, period_end))",
+    }
+
+
 def _has_revisions(con: Any) -> bool:
-    """Whether the store holds readings of a revision above 0 (superseded intervals)."""
-    query = "SELECT EXISTS (SELECT 1 FROM readings WHERE revision > 0)"
+    """Whether the store holds readings of a revision other than 0 (superseded intervals, or
+    voided batches: their readings carry a negative revision; see carbon.store)."""
+    query = "SELECT EXISTS (SELECT 1 FROM readings WHERE revision <> 0)"
     return bool(con.execute(query).fetchall()[0][0])
 
 
@@ -427,7 +456,7 @@ def _java_home() -> bool:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence pyspark's pandas-3 FutureWarning (research/stack.md §0): we exchange Arrow."""
+    """Silence pyspark's pandas-3 FutureWarning (docs/research/stack.md §0): we exchange Arrow."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
         yield
@@ -517,6 +546,7 @@ def export_inputs(
     *,
     start: Any = None,
     end: Any = None,
+    batches: Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Write the store's current readings and activity rows as Parquet, for another engine.
 
@@ -528,6 +558,7 @@ def export_inputs(
     store : the store.
     folder : output folder; ``readings.parquet`` and ``activities.parquet`` go in it.
     start, end : optional local dates ``[start, end)`` to export (whole store when omitted).
+    batches : export the current rows of these batches only (see :func:`current_relations`).
 
     Returns
     -------
@@ -545,10 +576,11 @@ def export_inputs(
         )
         when_a = f"WHERE period_start >= DATE '{start}' AND period_start < DATE '{end}'"
     out = {"readings": folder / "readings.parquet", "activities": folder / "activities.parquet"}
+    current = current_relations(store.con, batches)
     queries = {
-        "readings": f"SELECT * FROM current_readings {when_r} "
+        "readings": f"SELECT * FROM {current['readings']} {when_r} "
         "ORDER BY meter_id, ts_start, revision, batch_id, row_number",
-        "activities": f"SELECT * FROM current_activities {when_a} "
+        "activities": f"SELECT * FROM {current['activities']} {when_a} "
         "ORDER BY node_id, activity, period_start, period_end, batch_id, row_number",
     }
     for rel, sql in queries.items():
@@ -567,6 +599,7 @@ def open_engine(
     start: Any = None,
     end: Any = None,
     spark_config: dict[str, str] | None = None,
+    batches: Sequence[str] | None = None,
 ) -> contextlib.AbstractContextManager[Engine]:
     """An engine by name, closed (and its temporary exports removed) on exit.
 
@@ -576,7 +609,7 @@ def open_engine(
     """
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    return _opened(engine, store, master, readings, activities, start, end, spark_config)
+    return _opened(engine, store, master, readings, activities, start, end, spark_config, batches)
 
 
 @contextlib.contextmanager
@@ -589,12 +622,15 @@ def _opened(
     start: Any,
     end: Any,
     spark_config: dict[str, str] | None,
+    batches: Sequence[str] | None = None,
 ) -> Iterator[Engine]:
     tmp = None
     made: Engine | None = None
     try:
         if engine == "duckdb":
-            made = DuckDBEngine(store.con, readings=readings, activities=activities)
+            made = DuckDBEngine(
+                store.con, readings=readings, activities=activities, batches=batches
+            )
         else:
             if readings is None and master is not None:
                 _check_local(master)  # before starting a session on a cluster
@@ -602,7 +638,7 @@ def _opened(
             if readings is None:
                 _check_local(session.sparkContext.master)
                 tmp = Path(tempfile.mkdtemp(prefix="carbon-spark-"))
-                files = export_inputs(store, tmp, start=start, end=end)
+                files = export_inputs(store, tmp, start=start, end=end, batches=batches)
                 readings, activities = str(files["readings"]), str(files["activities"])
             made = SparkEngine(
                 session, readings=readings, activities=activities, exported=tmp is not None

@@ -24,7 +24,6 @@ import json
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -33,6 +32,7 @@ import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from carbon.activities import ACTIVITIES, get_activity
+from carbon.data import packaged_dir
 from carbon.errors import (
     AmbiguousFactorError,
     CarbonError,
@@ -202,7 +202,7 @@ class EmissionFactor(BaseModel):
     method : ``location`` or ``market`` (GHG Protocol Scope 2 Guidance, 2015).
     series : the published series it belongs to; two series are never mixed in one profile.
     source : the citation.
-    confidence : ``high``, ``medium``, ``low`` or ``assumption`` (research/factors.md key).
+    confidence : ``high``, ``medium``, ``low`` or ``assumption`` (docs/research/factors.md §0).
     confidence_detail : the research note's own label and reason, kept verbatim.
     proxy : True when the value stands in for a missing local one (e.g. a UK factor).
     gwp_set : GWP set the publisher used to aggregate a CO2e value, if stated.
@@ -391,8 +391,9 @@ class Profile(BaseModel):
 
 
 def factors_dir() -> Path:
-    """The folder of the ``factors`` data package (works in wheels and editable installs)."""
-    return Path(str(resources.files("factors")))
+    """The folder of the emission-factor files (``carbon/data/factors`` in a wheel, the
+    repository's ``factors/`` in an editable install; see :func:`carbon.data.packaged_dir`)."""
+    return packaged_dir("factors")
 
 
 def _read_toml(path: Path, error: type[FactorFileError] = FactorFileError) -> dict[str, Any]:

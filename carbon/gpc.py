@@ -5,7 +5,7 @@ References
 WRI, C40 and ICLEI, *Global Protocol for Community-Scale Greenhouse Gas Emission Inventories
 (GPC)*, 2014; v1.1, 2021. The sub-category table follows the machine-readable GPC v1.1 schema of
 Open-Earth-Foundation/CityCatalyst (``GPC_1.1_schema.csv``, read at commit 47afbbb, 2026-07-24;
-research/gpc.md §1.2, confidence high).
+docs/research/gpc.md §1.2, confidence high).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ TOTALS: dict[str, str] = {
     "territorial": "every scope 1 row, including I.4.4 and III.x.3",
     "scope2": "I.x.2 and II.x.2",
 }
-"""The GPC totals (research/gpc.md §1.2, 'Totals to implement', confidence high)."""
+"""The GPC totals (docs/research/gpc.md §1.2, 'Totals to implement', confidence high)."""
 
 NOTATION_KEYS: dict[str, tuple[str, str]] = {
     "NO": ("not occurring", "The activity or process does not occur or exist within the city"),
@@ -121,7 +121,7 @@ NOTATION_KEYS: dict[str, tuple[str, str]] = {
     "NE": ("not estimated", "The emissions for this activity are not estimated"),
     "C": ("confidential", "The emissions could lead to the disclosure of confidential information"),
 }
-"""GPC notation keys with their meaning (CityCatalyst wording; research/gpc.md §1.5, high)."""
+"""GPC notation keys with their meaning (CityCatalyst wording; docs/research/gpc.md §1.5, high)."""
 
 _BUILDING = {"residential": "I.1", None: "I.2"}
 

@@ -21,9 +21,41 @@ Kinds of file
 ``events``    meter replacements: meter, date, event, old final and new initial reading
 ``activity``  non-metered activity data: node, activity, period start and end, amount, unit
 
+Batch identity and corrections
+------------------------------
+A batch is one file (one sheet of a workbook) read with one set of *options*: the resolved
+mapping (kind, columns, unit, interval, time zone, encoding, CSV delimiter), the sheet and the
+``supersede`` flag, as canonical JSON (:func:`canonical_options`). Its id is
+``"b_" + sha256(file_sha256 + "\n" + options)[:16]`` (:func:`batch_id_of`).
+
+* The same file with the same options (and the batch not voided) is a no-op: the earlier batch
+  is returned with ``skipped=True``. When the options as asked (mapping before its columns are
+  guessed) match too, the file is not even read.
+* The same file with other options (a corrected unit, mapping or sheet) is a new batch. To
+  *replace* the earlier one, ingest with ``supersedes="b_…"``: in one transaction the earlier
+  batch is voided (its rows stop being current) and the new one lands; if the new ingest fails,
+  or accepts no row at all, nothing changes and the earlier batch stays current.
+* :func:`void_batch` (``Store.void``) voids a batch by hand, with a reason. Voiding deletes
+  nothing: the batch row records ``voided_at``, ``voided_by`` and ``void_reason``; its readings
+  and activity rows keep everything but their revision, which becomes ``-(revision + 1)`` (left
+  out of every ``current_*`` view); its register reads and meter events are left out of
+  ``current_register_reads`` / ``current_meter_events``, which later ingests read. Readings
+  derived from a voided batch (gap-fill estimates, the first delta of a later register batch)
+  are not voided with it. A register batch whose reads are followed by later stored reads
+  cannot be corrected before those are voided too (``before_stored_reads``).
+* A file that was voided and is ingested again with the same options gets a new id (derived
+  from the voided one), so history is never overwritten.
+
+Workbooks
+---------
+An Excel workbook with one sheet is read whole. With several sheets the sheet must be chosen
+(``sheet="NAME"`` or an index, as argument or in the mapping, ``--sheet NAME``); otherwise the
+ingest is refused with the list of sheets. ``sheet="*"`` ingests every sheet, each as its own
+batch (and its own transaction), and returns the list of batches.
+
 Rules for rows that meet rows already stored (documented once, applied everywhere)
 -------------------------------------------------------------------------------------
-* The same file twice (same SHA-256) is a no-op: the earlier batch is returned.
+* The same file twice with the same options is a no-op (see above).
 * Within one file, exact duplicate rows keep the first and reject the rest
   (``duplicate_row``); rows for one meter and time with different values are all rejected
   (``conflicting_duplicate``): nobody can tell which is right.
@@ -54,7 +86,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import duckdb
 import pandas as pd
@@ -74,11 +106,14 @@ __all__ = [
     "Batch",
     "IngestError",
     "Mapping",
+    "batch_id_of",
+    "canonical_options",
     "completeness_sql",
     "fill_gaps",
     "guess_mapping",
     "ingest_file",
     "load_mapping",
+    "void_batch",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,6 +217,11 @@ _INTERVALS = {
 # Fixed lengths in µs (the store's session zone is UTC, where a day is always 24 h).
 _INTERVAL_US = {"15min": 900_000_000, "1h": 3_600_000_000, "1d": 86_400_000_000}
 
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+"""Suffixes of files read as delimited text."""
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+"""Suffixes of files read as Excel workbooks."""
+
 
 class IngestError(CarbonError, ValueError):
     """A file that cannot be ingested at all (unreadable, or a required column missing).
@@ -202,7 +242,8 @@ class Mapping(BaseModel):
     timezone : zone of naive timestamps; default: the store's (the twin's).
     encoding : CSV encoding; default: UTF-8, else GB18030 when the bytes are not UTF-8.
     delimiter : CSV delimiter.
-    sheet : Excel sheet name or index.
+    sheet : Excel sheet name or index (0-based); needed for a workbook of several sheets.
+        ``"*"`` (every sheet) is an argument of the ingest, not a mapping field.
     spike_factor : reject interval values above this multiple of the meter's batch median
         [dimensionless]; None disables.
     """
@@ -222,17 +263,27 @@ class Mapping(BaseModel):
 
 @dataclass(frozen=True)
 class Batch:
-    """The outcome of ingesting one file.
+    """The outcome of ingesting one file (one sheet of a workbook).
 
     Attributes
     ----------
-    batch_id : ``b_`` + the first 16 hex digits of the file's SHA-256.
+    batch_id : ``b_`` + 16 hex digits of the SHA-256 of the file's SHA-256 and the options
+        (:func:`batch_id_of`); ``e_…`` for gap-fill estimates. Batches of a v1 store keep
+        ``b_`` + the first 16 hex digits of the file's SHA-256.
     file : the file's path.
     sha256 : the file's SHA-256 [hex].
     kind : the mapping kind.
     read, accepted, rejected : row counts; ``read == accepted + rejected``.
-    skipped : True when the same file was ingested before (nothing changed).
+    skipped : True when the same file was ingested before with the same options (nothing
+        changed).
     reasons : rejected rows per reason code.
+    options : the ingest options as canonical JSON (:func:`canonical_options`).
+    options_sha256 : SHA-256 of ``options`` [hex].
+    sheet : the workbook sheet read (None for other files).
+    supersedes : the batch this one corrected and voided, if any.
+    voided_at : when the batch was voided [UTC], None while it is current.
+    voided_by : the batch that superseded it (None for a plain void or a current batch).
+    void_reason : why it was voided.
     """
 
     batch_id: str
@@ -244,6 +295,18 @@ class Batch:
     rejected: int
     skipped: bool = False
     reasons: tuple[tuple[str, int], ...] = ()
+    options: str = ""
+    options_sha256: str = ""
+    sheet: str | None = None
+    supersedes: str | None = None
+    voided_at: dt.datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
+
+    @property
+    def voided(self) -> bool:
+        """Whether the batch is voided (its rows are not current)."""
+        return self.voided_at is not None
 
     def __post_init__(self) -> None:
         if self.read != self.accepted + self.rejected:  # pragma: no cover - guarded in SQL too
@@ -345,15 +408,58 @@ def _utf8_copy(path: Path, encoding: str, workdir: Path) -> tuple[Path, str]:
     return copy, encoding
 
 
-def _load_raw(store: Store, path: Path, mapping: Mapping | None, workdir: Path) -> str:
-    """Load the file into temp table ``_raw`` (all text, file order); return the encoding."""
+def _delimiter(path: Path, mapping: Mapping | None) -> str:
+    """The delimiter a CSV file is read with: the mapping's, else tab for .tsv, else comma."""
+    if mapping is not None:
+        return mapping.delimiter
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """The sheet names of an Excel workbook, in workbook order."""
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(n) for n in book.sheet_names]
+    except Exception as exc:
+        raise IngestError(f"{path}: cannot read: {exc}") from None
+
+
+def _pick_sheet(path: Path, names: list[str], wanted: str | int | None) -> str:
+    """The sheet to read: the one named (or at the 0-based index), or the only one.
+
+    Raises
+    ------
+    IngestError
+        For a workbook of several sheets and none chosen, or an unknown sheet: the message
+        lists the sheets.
+    """
+    if wanted is None:
+        if len(names) == 1:
+            return names[0]
+        raise IngestError(
+            f"{path}: the workbook has {len(names)} sheets {names}; choose one with "
+            "sheet='NAME' (--sheet NAME) or ingest each with sheet='*' (--sheet '*')"
+        )
+    if isinstance(wanted, str) and wanted in names:
+        return wanted
+    index = wanted if isinstance(wanted, int) else int(wanted) if wanted.isdigit() else None
+    if index is not None and 0 <= index < len(names):
+        return names[index]
+    raise IngestError(f"{path}: no sheet {wanted!r}; the workbook's sheets are {names}")
+
+
+def _load_raw(
+    store: Store, path: Path, mapping: Mapping | None, sheet: str | None, workdir: Path
+) -> str:
+    """Load the file (the sheet of a workbook) into temp table ``_raw`` (all text, file order);
+    return the encoding."""
     con = store.con
     con.execute("DROP TABLE IF EXISTS _raw")
     suffix = path.suffix.lower()
     encoding = "binary"
     try:
-        if suffix in (".csv", ".txt", ".tsv"):
-            delim = mapping.delimiter if mapping else ("\t" if suffix == ".tsv" else ",")
+        if suffix in CSV_SUFFIXES:
+            delim = _delimiter(path, mapping)
             given = mapping.encoding if mapping else None
             read = (
                 "CREATE TEMP TABLE _raw AS SELECT * FROM read_csv(?, all_varchar = true, "
@@ -374,9 +480,8 @@ def _load_raw(store: Store, path: Path, mapping: Mapping | None, workdir: Path) 
             con.execute(read, [str(source), delim])
         elif suffix == ".parquet":
             con.execute("CREATE TEMP TABLE _raw AS SELECT * FROM read_parquet(?)", [str(path)])
-        elif suffix in (".xlsx", ".xlsm"):
-            sheet = mapping.sheet if mapping and mapping.sheet is not None else 0
-            frame = pd.read_excel(path, sheet_name=sheet, dtype=str)
+        elif suffix in EXCEL_SUFFIXES:
+            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str)
             con.register("_excel", frame)
             try:
                 con.execute("CREATE TEMP TABLE _raw AS SELECT * FROM _excel")
@@ -561,97 +666,198 @@ def _unit_table(store: Store, mapping: Mapping, cols: dict[str, str]) -> None:
         con.executemany("INSERT INTO _units VALUES (?, ?, ?)", rows)
 
 
+def canonical_options(record: dict[str, Any], supersede: bool) -> tuple[str, str]:
+    """The canonical JSON of a batch's ingest options, and its SHA-256 [hex].
+
+    Parameters
+    ----------
+    record : the resolved mapping as recorded in ``batches.mapping`` (kind, columns, unit,
+        interval, timezone, encoding, spike_factor; ``delimiter`` for CSV files, ``sheet`` for
+        workbooks).
+    supersede : the supersede flag of the ingest.
+
+    Returns
+    -------
+    tuple
+        ``(options, options_sha256)``: JSON with sorted keys, no spaces, UTF-8 text kept.
+    """
+    text = json.dumps(
+        {**record, "supersede": bool(supersede)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def batch_id_of(file_sha256: str, options: str, after: str | None = None) -> str:
+    """The id of the batch of a file read with some options.
+
+    Parameters
+    ----------
+    file_sha256 : the file's SHA-256 [hex].
+    options : the canonical options (:func:`canonical_options`).
+    after : the id of a voided batch of the same file and options, when the file is ingested
+        again after it was voided (the new batch gets a new id).
+
+    Returns
+    -------
+    str
+        ``"b_"`` + the first 16 hex digits of ``sha256(file_sha256 + "\\n" + options
+        [+ "\\n" + after])``.
+    """
+    key = f"{file_sha256}\n{options}" + (f"\n{after}" if after else "")
+    return "b_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@overload
+def ingest_file(  # type: ignore[overload-overlap]  # '*' is a str: listed first
+    store: Store,
+    path: str | Path,
+    mapping: Mapping | str | Path | dict[str, Any] | None = None,
+    *,
+    sheet: Literal["*"],
+    supersede: bool = False,
+    supersedes: str | None = None,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Batch]: ...
+
+
+@overload
 def ingest_file(
     store: Store,
     path: str | Path,
     mapping: Mapping | str | Path | dict[str, Any] | None = None,
     *,
+    sheet: str | int | None = None,
     supersede: bool = False,
+    supersedes: str | None = None,
+    reason: str | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-) -> Batch:
-    """Ingest one file into the store as one batch.
+) -> Batch: ...
+
+
+def ingest_file(
+    store: Store,
+    path: str | Path,
+    mapping: Mapping | str | Path | dict[str, Any] | None = None,
+    *,
+    sheet: str | int | None = None,
+    supersede: bool = False,
+    supersedes: str | None = None,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Batch | list[Batch]:
+    """Ingest one file into the store as one batch (a workbook with ``sheet="*"``: one per sheet).
 
     Parameters
     ----------
     store : the open :class:`carbon.store.Store` (its ``meters`` synced from the twin).
     path : CSV, Parquet or Excel file.
     mapping : a :class:`Mapping`, a dict, a mapping TOML file, or None to guess from headers.
+    sheet : the sheet of an Excel workbook, by name or 0-based index (overrides the
+        mapping's); ``"*"``: every sheet, one batch each. Needed for a workbook of several
+        sheets; ignored for other files.
     supersede : rows for intervals already stored become a new revision instead of being
         rejected (a correction of earlier data; see the module's rules).
+    supersedes : id of an earlier batch this ingest corrects (the same file read with a
+        corrected mapping, unit or sheet, or a corrected file). It is voided in the same
+        transaction as the new batch lands, before the new rows are checked against stored
+        ones; if the ingest fails or accepts no row, nothing changes.
+    reason : why the superseded batch is voided (default: ``"superseded by <new id>
+        (<file>)"``).
     now : the present, for the ``future_timestamp`` check [timezone-aware]; default: now.
     progress : optional callback ``(stage, done, total)``.
 
     Returns
     -------
-    Batch
-        Counts with ``read == accepted + rejected``; ``skipped`` when the file was seen before.
+    Batch or list of Batch
+        Counts with ``read == accepted + rejected``; ``skipped`` when the file was ingested
+        before with the same options. A list (one per sheet) for ``sheet="*"``.
 
     Raises
     ------
     IngestError
-        When the file cannot be read or lacks a required column; nothing is stored.
+        When the file cannot be read or lacks a required column, a workbook of several sheets
+        has none chosen, the batch to supersede is unknown or voided, or a correction accepts
+        no row; nothing is stored.
     """
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
+    given = load_mapping(mapping) if mapping is not None else None
+    if given is not None and given.sheet == "*":
+        raise IngestError(
+            f"{path}: sheet '*' is an ingest option (sheet='*', --sheet '*'), not a mapping field"
+        )
+    wanted = sheet if sheet is not None else (given.sheet if given else None)
+    every = wanted == "*"
+    if every and supersedes:
+        raise IngestError(f"{path}: one batch can supersede another, not every sheet at once")
+    sha = _sha256(path)
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        names = _sheet_names(path)
+        sheets: list[str | None] = list(names) if every else [_pick_sheet(path, names, wanted)]
+    else:
+        sheets = [None]
+    batches = [
+        _ingest_one(store, path, sha, given, s, supersede, supersedes, reason, now, progress)
+        for s in sheets
+    ]
+    return batches if every else batches[0]
+
+
+def _ingest_one(
+    store: Store,
+    path: Path,
+    sha: str,
+    given: Mapping | None,
+    sheet: str | None,
+    supersede: bool,
+    supersedes: str | None,
+    reason: str | None,
+    now: dt.datetime | None,
+    progress: Callable[[str, int, int], None] | None,
+) -> Batch:
+    """Ingest one file (one sheet) as one batch; see :func:`ingest_file`."""
     stages = ["hash", "read", "parse", "validate", "store"]
 
     def step(i: int) -> None:
         if progress:
             progress(stages[i], i + 1, len(stages))
 
-    sha = _sha256(path)
     step(0)
-    batch_id = "b_" + sha[:16]
     con = store.con
-    prior = con.execute(
-        "SELECT batch_id, kind, rows_read, rows_accepted, rows_rejected FROM batches "
-        "WHERE sha256 = ?",
-        [sha],
-    ).fetchone()
+    tz = (given.timezone if given else None) or store.timezone
+    is_csv = path.suffix.lower() in CSV_SUFFIXES
+    # The options as asked: enough to recognise a re-run without reading the file.
+    request = {
+        "mapping": given.model_dump(mode="json", exclude={"sheet"}) if given else None,
+        "timezone": tz,
+        "sheet": sheet,
+        "delimiter": _delimiter(path, given) if is_csv else None,
+    }
+    request_sha = canonical_options(request, supersede)[1]
+    prior = _current_batch(store, "request_sha256", sha, request_sha)
     if prior:
-        log.info("%s was ingested before as %s: nothing to do", path, prior[0])
-        return Batch(
-            prior[0],
-            str(path),
-            sha,
-            prior[1],
-            prior[2],
-            prior[3],
-            prior[4],
-            skipped=True,
-            reasons=_reason_counts(store, prior[0]),
-        )
+        return _skipped(store, prior, path, supersedes)
+    if supersedes:
+        _voidable(store, supersedes)
 
     started = dt.datetime.now(dt.UTC)
     now = now or started
-    given = load_mapping(mapping) if mapping is not None else None
-    with tempfile.TemporaryDirectory(prefix="carbon-ingest-") as tmp:
-        encoding = _load_raw(store, path, given, Path(tmp))
-    step(1)
-    headers = _headers(store)
-    resolved = given or guess_mapping(headers)
-    cols = _resolve_columns(resolved, headers, path)
-    tz = resolved.timezone or store.timezone
-    con.execute("BEGIN TRANSACTION")
     try:
-        handler = {
-            "interval": _interval,
-            "register": _register,
-            "events": _events,
-            "activity": _activity,
-        }[resolved.kind]
-        handler(_Job(store, resolved, cols, headers, tz, batch_id, now, supersede, step))
-        counts = con.execute(
-            "SELECT (SELECT count(*) FROM _raw), (SELECT count(*) FROM rejects WHERE batch_id = ?)",
-            [batch_id],
-        ).fetchone()
-        assert counts is not None
-        read, rejected = int(counts[0]), int(counts[1])
-        accepted = read - rejected
-        finished = dt.datetime.now(dt.UTC)
-        record = {
+        with tempfile.TemporaryDirectory(prefix="carbon-ingest-") as tmp:
+            encoding = _load_raw(store, path, given, sheet, Path(tmp))
+        step(1)
+        headers = _headers(store)
+        resolved = given or guess_mapping(headers)
+        cols = _resolve_columns(resolved, headers, path)
+        record: dict[str, Any] = {
             "kind": resolved.kind,
             "columns": cols,
             "unit": resolved.unit,
@@ -660,45 +866,226 @@ def ingest_file(
             "encoding": encoding,
             "spike_factor": resolved.spike_factor,
         }
-        con.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                resolved.kind,
-                path.name,
-                str(path.resolve()),
-                sha,
-                path.stat().st_size,
-                read,
-                accepted,
-                rejected,
-                started,
-                finished,
-                json.dumps(record, sort_keys=True, ensure_ascii=False),
-                supersede,
-                __version__,
-            ],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        if is_csv:
+            record["delimiter"] = _delimiter(path, given)
+        if sheet is not None:
+            record["sheet"] = sheet
+        options, options_sha = canonical_options(record, supersede)
+        prior = _current_batch(store, "options_sha256", sha, options_sha)
+        if prior:
+            return _skipped(store, prior, path, supersedes)
+        batch_id = batch_id_of(sha, options)
+        while con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchall():
+            batch_id = batch_id_of(sha, options, after=batch_id)  # re-ingest after a void
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if supersedes:
+                why = reason or f"superseded by {batch_id} ({path.name})"
+                _void_rows(store, supersedes, why, batch_id, dt.datetime.now(dt.UTC))
+            handler = {
+                "interval": _interval,
+                "register": _register,
+                "events": _events,
+                "activity": _activity,
+            }[resolved.kind]
+            handler(_Job(store, resolved, cols, headers, tz, batch_id, now, supersede, step))
+            counts = con.execute(
+                "SELECT (SELECT count(*) FROM _raw), "
+                "(SELECT count(*) FROM rejects WHERE batch_id = ?)",
+                [batch_id],
+            ).fetchone()
+            assert counts is not None
+            read, rejected = int(counts[0]), int(counts[1])
+            accepted = read - rejected
+            if supersedes and accepted == 0:
+                why_not = ", ".join(f"{r} {n}" for r, n in _reason_counts(store, batch_id))
+                raise IngestError(
+                    f"{path}: the correction accepts no row ({rejected} rejected: "
+                    f"{why_not or 'empty file'}); nothing changed, {supersedes} stays current"
+                )
+            finished = dt.datetime.now(dt.UTC)
+            con.execute(
+                f"INSERT INTO batches ({_BATCH_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    resolved.kind,
+                    path.name,
+                    str(path.resolve()),
+                    sha,
+                    path.stat().st_size,
+                    read,
+                    accepted,
+                    rejected,
+                    started,
+                    finished,
+                    json.dumps(record, sort_keys=True, ensure_ascii=False),
+                    supersede,
+                    __version__,
+                    options,
+                    options_sha,
+                    request_sha,
+                    supersedes,
+                ],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         for t in ("_raw", "_parsed", "_units", "_acts", "_ok", "_deltas"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     step(4)
-    batch = Batch(
-        batch_id,
-        str(path),
-        sha,
-        resolved.kind,
-        read,
-        accepted,
-        rejected,
-        reasons=_reason_counts(store, batch_id),
-    )
     log.info("ingested %s: %d read, %d accepted, %d rejected", path.name, read, accepted, rejected)
-    return batch
+    if supersedes:
+        log.info("%s voided: superseded by %s", supersedes, batch_id)
+    return _batch_from_row(store, batch_id, str(path))
+
+
+_BATCH_COLUMNS = (
+    "batch_id, kind, file_name, source_path, sha256, size_bytes, rows_read, rows_accepted, "
+    "rows_rejected, started_at, finished_at, mapping, supersede, carbon_version, options, "
+    "options_sha256, request_sha256, supersedes"
+)
+"""The columns an ingest writes into ``batches`` (the void columns are written by a void)."""
+
+
+def _current_batch(store: Store, column: str, sha: str, key: str) -> str | None:
+    """The id of the batch of this file with this options key that is not voided, if any."""
+    rows = store.con.execute(
+        f"SELECT batch_id FROM batches WHERE sha256 = ? AND {column} = ? AND voided_at IS NULL "
+        "ORDER BY started_at DESC LIMIT 1",
+        [sha, key],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _skipped(store: Store, prior: str, path: Path, supersedes: str | None) -> Batch:
+    """The earlier batch of the same file and options, as a skipped ingest.
+
+    With ``supersedes``: a re-run of the correction that superseded it is skipped too;
+    otherwise the correction cannot happen (the same batch is already current).
+    """
+    if supersedes:
+        by = store.con.execute(
+            "SELECT voided_by FROM batches WHERE batch_id = ?", [supersedes]
+        ).fetchall()
+        if not by or by[0][0] != prior:
+            _voidable(store, supersedes)
+            raise IngestError(
+                f"{path} was ingested before with these options as {prior}, so it cannot "
+                f"supersede {supersedes}; void {supersedes} instead (Store.void, or carbon "
+                f"ingest STORE --void {supersedes} --reason TEXT)"
+            )
+    log.info("%s was ingested before as %s: nothing to do", path, prior)
+    return _batch_from_row(store, prior, str(path), skipped=True)
+
+
+def _batch_from_row(
+    store: Store, batch_id: str, file: str | None = None, *, skipped: bool = False
+) -> Batch:
+    """The :class:`Batch` of a stored batch row (``file``: the path to report)."""
+    row = store.con.execute(
+        "SELECT batch_id, source_path, sha256, kind, rows_read, rows_accepted, rows_rejected, "
+        "options, options_sha256, supersedes, voided_at, voided_by, void_reason "
+        "FROM batches WHERE batch_id = ?",
+        [batch_id],
+    ).fetchall()[0]
+    options = row[7] or ""
+    sheet = json.loads(options).get("sheet") if options else None
+    return Batch(
+        row[0],
+        file if file is not None else row[1],
+        row[2],
+        row[3],
+        int(row[4]),
+        int(row[5]),
+        int(row[6]),
+        skipped=skipped,
+        reasons=_reason_counts(store, batch_id),
+        options=options,
+        options_sha256=row[8] or "",
+        sheet=sheet,
+        supersedes=row[9],
+        voided_at=row[10],
+        voided_by=row[11],
+        void_reason=row[12],
+    )
+
+
+def _voidable(store: Store, batch_id: str) -> None:
+    """Raise :class:`IngestError` unless the batch exists and is not voided."""
+    rows = store.con.execute(
+        "SELECT voided_at, voided_by, void_reason FROM batches WHERE batch_id = ?", [batch_id]
+    ).fetchall()
+    if not rows:
+        raise IngestError(f"no batch {batch_id!r} in the store")
+    at, by, why = rows[0]
+    if at is not None:
+        raise IngestError(
+            f"batch {batch_id} is already voided (at {at:%Y-%m-%d %H:%M:%S} UTC"
+            + (f" by {by}" if by else "")
+            + f": {why})"
+        )
+
+
+def _void_rows(store: Store, batch_id: str, reason: str, by: str | None, at: dt.datetime) -> None:
+    """Void a batch inside the caller's transaction (see the module's rules)."""
+    _voidable(store, batch_id)
+    con = store.con
+    for table in ("readings", "activities"):
+        con.execute(
+            f"UPDATE {table} SET revision = -revision - 1 WHERE batch_id = ? AND revision >= 0",
+            [batch_id],
+        )
+    con.execute(
+        "UPDATE batches SET voided_at = ?, voided_by = ?, void_reason = ? WHERE batch_id = ?",
+        [at, by, reason, batch_id],
+    )
+
+
+def void_batch(
+    store: Store, batch_id: str, reason: str, *, now: dt.datetime | None = None
+) -> Batch:
+    """Void a batch: its rows stop being current; nothing is deleted.
+
+    The batch row records ``voided_at`` (``now``), ``void_reason`` and ``voided_by`` NULL; its
+    readings and activity rows get revision ``-(revision + 1)`` and drop out of the
+    ``current_*`` views (an earlier revision of the same interval, if any, is current again);
+    its register reads and meter events drop out of ``current_register_reads`` /
+    ``current_meter_events``. One transaction. Voiding a batch that superseded another does
+    not restore that one: ingest its file again (with its options) to make it current.
+
+    Parameters
+    ----------
+    store : the store.
+    batch_id : the batch to void.
+    reason : why (required).
+    now : the time recorded [timezone-aware]; default: now.
+
+    Returns
+    -------
+    Batch
+        The voided batch.
+
+    Raises
+    ------
+    IngestError
+        For an empty reason, an unknown batch or one already voided; nothing changes.
+    """
+    why = (reason or "").strip()
+    if not why:
+        raise IngestError(f"voiding {batch_id} needs a reason")
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _void_rows(store, batch_id, why, None, (now or dt.datetime.now(dt.UTC)))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.info("voided batch %s: %s", batch_id, why)
+    return _batch_from_row(store, batch_id)
 
 
 def _reason_counts(store: Store, batch_id: str) -> tuple[tuple[str, int], ...]:
@@ -883,7 +1270,7 @@ def _interval(job: _Job) -> None:
                   coalesce(r.rev + 1, 0), ?, p._row
            FROM _parsed p LEFT JOIN (
                 SELECT meter_id, ts_start, max(revision) AS rev FROM readings
-                WHERE ts_start BETWEEN (SELECT min(ts) FROM _parsed)
+                WHERE revision >= 0 AND ts_start BETWEEN (SELECT min(ts) FROM _parsed)
                                    AND (SELECT max(ts) FROM _parsed)
                   AND meter_id IN (SELECT DISTINCT meter_id FROM _parsed)
                 GROUP BY ALL) r
@@ -975,14 +1362,15 @@ def _register(job: _Job) -> None:
     con.execute(
         """UPDATE _parsed p SET reason = 'already_stored',
                message = 'same reading stored by batch ' || s.batch_id
-           FROM register_reads s WHERE p.reason IS NULL AND s.meter_id = p.meter_id
+           FROM current_register_reads s WHERE p.reason IS NULL AND s.meter_id = p.meter_id
              AND s.read_at = p.ts AND s.reading = p.amount"""
     )
     con.execute(
         """UPDATE _parsed p SET reason = 'before_stored_reads',
                message = 'meter ' || p.meter_id || ' has a stored read at ' || s.last
                          || '; older reads cannot be inserted before it'
-           FROM (SELECT meter_id, max(read_at) AS last FROM register_reads GROUP BY ALL) s
+           FROM (SELECT meter_id, max(read_at) AS last FROM current_register_reads
+                 GROUP BY ALL) s
            WHERE p.reason IS NULL AND s.meter_id = p.meter_id AND p.ts <= s.last"""
     )
     # Deltas between consecutive reads (stored reads first), recomputed until no read is newly
@@ -993,7 +1381,7 @@ def _register(job: _Job) -> None:
             """CREATE TEMP TABLE _deltas AS
             WITH reads AS (
                 SELECT meter_id, read_at, reading, 0 AS is_new, row_number AS _row
-                FROM register_reads WHERE meter_id IN (SELECT meter_id FROM _parsed)
+                FROM current_register_reads WHERE meter_id IN (SELECT meter_id FROM _parsed)
                 UNION ALL
                 SELECT meter_id, ts, amount, 1, _row FROM _parsed WHERE reason IS NULL
             ), seq AS (
@@ -1013,7 +1401,7 @@ def _register(job: _Job) -> None:
                             - s.prev + s.reading
                    END AS delta
             FROM seq s
-            LEFT JOIN meter_events e ON e.meter_id = s.meter_id AND e.event = 'replacement'
+            LEFT JOIN current_meter_events e ON e.meter_id = s.meter_id AND e.event = 'replacement'
                  AND e.event_at > s.prev_at AND e.event_at <= s.read_at
             WHERE s.is_new = 1 AND s.prev IS NOT NULL"""
         )
@@ -1077,7 +1465,7 @@ def _events(job: _Job) -> None:
     con.execute(
         """UPDATE _parsed p SET reason = 'already_stored',
                message = 'this event is stored by batch ' || s.batch_id
-           FROM meter_events s WHERE p.reason IS NULL AND s.meter_id = p.meter_id
+           FROM current_meter_events s WHERE p.reason IS NULL AND s.meter_id = p.meter_id
              AND s.event_at = p.ts AND s.event = p.event"""
     )
     step(3)
@@ -1180,7 +1568,8 @@ def _activity(job: _Job) -> None:
            SELECT p.node_id, p.activity, p.period_start, p.period_end, p.amount, 'measured',
                   coalesce(s.rev + 1, 0), ?, p._row
            FROM _parsed p LEFT JOIN (SELECT node_id, activity, period_start, period_end,
-                                            max(revision) AS rev FROM activities GROUP BY ALL) s
+                                            max(revision) AS rev FROM activities
+                                     WHERE revision >= 0 GROUP BY ALL) s
              USING (node_id, activity, period_start, period_end)
            WHERE p.reason IS NULL""",
         [batch_id],
@@ -1244,9 +1633,11 @@ def fill_gaps(
             "start": str(start),
             "end": str(end),
             "meters": ids,
-            # Estimate batches are left out, so that a rerun on the same data is skipped.
+            # Estimate batches are left out, so that a rerun on the same data is skipped;
+            # voided ones too, so that a rerun after a void fills the gaps it left.
             "batches": store.frame(
-                "SELECT batch_id FROM batches WHERE kind <> 'estimate' ORDER BY 1"
+                "SELECT batch_id FROM batches WHERE kind <> 'estimate' AND voided_at IS NULL "
+                "ORDER BY 1"
             ).batch_id.tolist(),
         },
         sort_keys=True,
@@ -1254,10 +1645,13 @@ def fill_gaps(
     sha = hashlib.sha256(key.encode()).hexdigest()
     batch_id = "e_" + sha[:16]
     # fetchall, not fetchone: DuckDB 2 refuses register() while a result is unfinished.
-    prior = con.execute("SELECT rows_accepted FROM batches WHERE sha256 = ?", [sha]).fetchall()
+    prior = con.execute(
+        "SELECT batch_id FROM batches WHERE sha256 = ? AND voided_at IS NULL", [sha]
+    ).fetchall()
     if prior:
-        n = int(prior[0][0])
-        return Batch(batch_id, "(gap fill)", sha, "estimate", n, n, 0, skipped=True)
+        return _batch_from_row(store, prior[0][0], "(gap fill)", skipped=True)
+    while con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchall():
+        batch_id = "e_" + hashlib.sha256(f"{sha}\n{batch_id}".encode()).hexdigest()[:16]
     started = dt.datetime.now(dt.UTC)
     meter_filter = "AND m.meter_id IN (SELECT unnest(?))" if ids else ""
     params: list[Any] = [str(start), str(end)] + ([ids] if ids else [])
@@ -1293,9 +1687,16 @@ def fill_gaps(
             "_row FROM _fill",
             [batch_id],
         )
+        record = {
+            "estimator": "same meter, local hour, day type and month mean",
+            "start": str(start),
+            "end": str(end),
+            "meters": ids,
+        }
+        options, options_sha = canonical_options(record, False)
         con.execute(
-            "INSERT INTO batches VALUES (?, 'estimate', '(gap fill)', '(gap fill)', ?, 0, ?, ?, 0,"
-            " ?, ?, ?, false, ?)",
+            f"INSERT INTO batches ({_BATCH_COLUMNS}) VALUES (?, 'estimate', '(gap fill)', "
+            "'(gap fill)', ?, 0, ?, ?, 0, ?, ?, ?, false, ?, ?, ?, NULL, NULL)",
             [
                 batch_id,
                 sha,
@@ -1303,15 +1704,10 @@ def fill_gaps(
                 n,
                 started,
                 dt.datetime.now(dt.UTC),
-                json.dumps(
-                    {
-                        "estimator": "same meter, local hour, day type and month mean",
-                        "start": str(start),
-                        "end": str(end),
-                        "meters": ids,
-                    }
-                ),
+                json.dumps(record),
                 __version__,
+                options,
+                options_sha,
             ],
         )
         con.execute("COMMIT")
@@ -1320,4 +1716,4 @@ def fill_gaps(
         raise
     finally:
         con.execute("DROP TABLE IF EXISTS _fill")
-    return Batch(batch_id, "(gap fill)", sha, "estimate", n, n, 0)
+    return _batch_from_row(store, batch_id, "(gap fill)")

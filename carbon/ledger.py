@@ -3,7 +3,7 @@
 :func:`build_ledger` turns the store's current readings and activity data into monthly ledger
 entries for every metered node of the twin. Rows never loop in Python: readings are aggregated
 per meter and local day, range-joined (half-open validity, with an equality key; never ASOF:
-research/stack.md §2) to the factor segments valid on those days, and multiplied in DECIMAL
+docs/research/stack.md §2) to the factor segments valid on those days, and multiplied in DECIMAL
 arithmetic. Factor segments come from :meth:`carbon.factors.FactorSet.lookup`, so the region
 fallback chain and carry-forward rules live in one place.
 
@@ -26,11 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -41,14 +40,15 @@ import pyarrow as pa
 
 from carbon.activities import ACTIVITIES
 from carbon.engines import local_month_sql, local_time_sql, month_starts_sql, period_start_sql
-from carbon.errors import CarbonError, FactorNotFoundError
+from carbon.errors import CarbonError
 from carbon.gpc import REFS, classify, in_total
+from carbon.snapshot import ENTRY_COLUMNS, Snapshot, publish_ledger
+from carbon.valuation import FACTOR, ROUNDING, dq_activity_sql, factor_segments, value_amounts
 from carbon.warnings import QualityWarning, raise_if_strict
 
 if TYPE_CHECKING:
-    from carbon.audit import Snapshot
     from carbon.engines import Engine
-    from carbon.factors import EmissionFactor, FactorSet
+    from carbon.factors import FactorSet
     from carbon.store import Store
     from carbon.twin import Twin
 
@@ -56,55 +56,10 @@ __all__ = ["ENTRY_COLUMNS", "Ledger", "LedgerError", "build_ledger"]
 
 log = logging.getLogger(__name__)
 
-ENTRY_COLUMNS: dict[str, str] = {
-    "entry_id": "deterministic id: 'E' + 20 hex digits of SHA-256 over the entry's key",
-    "kind": "emission | removal | avoided | adjustment",
-    "period_start": "first local day of the month [date]",
-    "period_end": "first local day of the next month [date], exclusive",
-    "node_id": "twin node the entry belongs to",
-    "node_path": "ids from the root to the node, joined by '/'",
-    "node_kind": "kind of the node (compound, office_building, street, facility, ...)",
-    "gpc_ref": "GPC reference number, e.g. I.1.2",
-    "gpc_sector": "GPC sector, e.g. I",
-    "scope": "GPC scope 1, 2 or 3",
-    "method": "location | market for scope-2 entries, n/a otherwise",
-    "activity": "activity id",
-    "amount": "activity amount in the canonical unit [DECIMAL(38,6)]",
-    "unit": "canonical unit of the activity",
-    "factor_id": "id of the emission factor applied",
-    "factor_co2e": "factor [kgCO2e / unit], GWP-weighted",
-    "co2_kg": "CO2 [kg]; empty where the factor is published as CO2e only",
-    "ch4_kg": "CH4 [kg]; empty likewise",
-    "n2o_kg": "N2O [kg]; empty likewise",
-    "co2e_kg": "CO2-equivalent [kg], rounded to the gram",
-    "dq_activity": "activity-data quality H / M / L (GPC v1.1)",
-    "dq_factor": "emission-factor quality H / M / L",
-    "completeness": "share of expected meter intervals present [0..1]",
-    "meters": "meters behind the entry",
-    "readings": "readings (or activity rows) behind the entry",
-    "estimated": "of which estimated (gap-filled)",
-    "source_batches": "ids of the store batches behind the entry, comma-separated",
-    "adjusts": "for adjustments: the id of the closed entry they correct",
-    "notes": "flags: carried_forward, market_fallback_location, gec_covered ...",
-}
-"""Every column of a ledger entry, with its meaning and unit."""
 
 
 class LedgerError(CarbonError, ValueError):
     """The ledger cannot be built with these inputs."""
-
-
-def _dq_factor(factor: EmissionFactor, region: str) -> str:
-    """GPC data quality of a factor: H local and high, L global/low/proxy, else M.
-
-    research/gpc.md §1.6 library mapping (derived): the Shanghai local 0.42 is H, an MEE
-    regional factor M, an IPCC default L.
-    """
-    if factor.proxy or factor.confidence in ("low", "assumption") or factor.region == "GLOBAL":
-        return "L"
-    if factor.region == region and factor.confidence == "high":
-        return "H"
-    return "M"
 
 
 def _month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -113,102 +68,6 @@ def _month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
         months.append(current)
         current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
     return months
-
-
-def factor_segments(
-    factors: FactorSet,
-    needs: Iterable[tuple[str, str]],
-    start: dt.date,
-    end: dt.date,
-) -> tuple[pd.DataFrame, list[QualityWarning]]:
-    """The factor in force for each (activity, region, method), as half-open day segments.
-
-    Breakpoints are every ``valid_from`` / ``valid_to`` inside ``[start, end)`` of a factor of
-    the activity; each segment is resolved with :meth:`FactorSet.lookup` at its first day.
-    Scope-2 activities get a ``market`` segment too; where no market factor exists, the
-    location factor stands in (flagged ``market_fallback_location``).
-
-    Returns
-    -------
-    (DataFrame, warnings)
-        Columns ``activity, region, method, valid_from, valid_to, factor_id, f_co2e, f_co2,
-        f_ch4, f_n2o, dq_factor, notes``; factor values [kg gas / canonical unit] as Decimal.
-    """
-    rows, warnings = [], []
-    for activity, region in sorted(set(needs)):
-        scope2 = REFS[classify(activity, None)].scope == 2
-        methods = ("location", "market") if scope2 else ("n/a",)
-        if activity == "electricity.green_certificate":
-            methods = ("market",)
-        cuts = {start, end}
-        for f in factors:
-            if f.activity == activity:
-                cuts |= {d for d in (f.valid_from, f.valid_to) if d and start < d < end}
-        bounds = sorted(cuts)
-        for method in methods:
-            for a, b in itertools.pairwise(bounds):
-                notes = []
-                try:
-                    f = factors.lookup(
-                        activity, region, a, method="location" if method == "n/a" else method
-                    )
-                except FactorNotFoundError:
-                    if activity == "electricity.green_certificate":
-                        warnings.append(
-                            QualityWarning(
-                                "gec.no_factor",
-                                f"green-power certificates in {region} cannot be claimed for "
-                                f"{a}..{b}: no certificate factor is in force",
-                                {"from": str(a), "to": str(b)},
-                            )
-                        )
-                        continue
-                    if method != "market":
-                        raise
-                    f = factors.lookup(activity, region, a, method="location")
-                    notes.append("market_fallback_location")
-                if not f.valid_on(a):
-                    notes.append("carried_forward")
-                    warnings.append(
-                        QualityWarning(
-                            "factor.carried_forward",
-                            f"{f.id} (valid to {f.valid_to}) carried forward to {a}..{b} for "
-                            f"{activity} in {region}",
-                            {"factor_id": f.id, "from": str(a), "to": str(b)},
-                        )
-                    )
-                if f.proxy:
-                    notes.append("proxy_factor")
-                co2e = f.co2e_per_unit(factors.gwp)
-                if co2e < 0:
-                    notes.append("net_credit")
-                    warnings.append(
-                        QualityWarning(
-                            "factor.net_credit",
-                            f"{f.id} is negative ({co2e} kgCO2e/{f.canonical_unit}): a whole-chain "
-                            "factor that nets an energy-recovery credit into the waste row",
-                            {"factor_id": f.id},
-                        )
-                    )
-                gases = {g: f.per_canonical(g) for g in f.gases}
-                split = set(gases) != {"CO2e"}  # CO2e-only factors have no per-gas split
-                rows.append(
-                    {
-                        "activity": activity,
-                        "region": region,
-                        "method": method,
-                        "valid_from": a,
-                        "valid_to": b,
-                        "factor_id": f.id,
-                        "f_co2e": co2e,
-                        "f_co2": gases.get("CO2", Decimal(0)) if split else None,
-                        "f_ch4": gases.get("CH4", Decimal(0)),
-                        "f_n2o": gases.get("N2O", Decimal(0)),
-                        "dq_factor": _dq_factor(f, region),
-                        "notes": ",".join(notes),
-                    }
-                )
-    return pd.DataFrame(rows), warnings
 
 
 @dataclass
@@ -240,6 +99,7 @@ class Ledger:
     warnings: list[QualityWarning] = field(default_factory=list)
     ne_threshold: float = 0.5
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "duckdb"})
+    named_batches: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -402,24 +262,100 @@ class Ledger:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ publishing
+    def gpc_tables(self) -> pd.DataFrame:
+        """The GPC table of the root and of every block, in both scope-2 views.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :meth:`gpc_table` rows with ``node_id`` and ``method`` in front.
+        """
+        parts = []
+        twin = self.twin
+        for node_id in [twin.root.id, *(c.id for c in twin.children(twin.root.id))]:
+            for method in ("location", "market"):
+                t = self.gpc_table(node_id, method)
+                t.insert(0, "method", method)
+                t.insert(0, "node_id", node_id)
+                parts.append(t)
+        return pd.concat(parts, ignore_index=True)
+
     def publish(
         self,
         out: str | Path,
         *,
         close_through: dt.date | str | None = None,
+        recipe: Any = None,
+        models: Any = None,
+        provenance: dict[str, dict[str, Any]] | None = None,
+        located: dict[str, str] | None = None,
         tables: dict[str, pd.DataFrame] | None = None,
         meta: dict[str, Any] | None = None,
+        latest: bool = True,
     ) -> Snapshot:
-        """Publish an immutable snapshot folder. See :func:`carbon.audit.publish`.
+        """Publish an immutable snapshot folder (see :mod:`carbon.snapshot`).
 
-        The manifest records the engine that ran the build (``engine``: name, version, Spark
-        master, Parquet inputs). Engines give identical entries, so the snapshot id and every
-        output file are the same whichever ran it.
+        Parameters
+        ----------
+        out : the snapshots folder; the snapshot goes to ``out/<snapshot_id>`` and
+            ``out/LATEST`` names it.
+        close_through : close every period ending on or before this date: its entries are
+            recorded in the store (append-only) and later builds add adjustments instead of
+            changing them.
+        recipe : the ledger script (:class:`carbon.pipeline.LedgerScript`) the ledger was built
+            by; the manifest records it.
+        models : the :class:`carbon.pipeline.ModelOutput` whose side tables and manifest facts
+            are published.
+        provenance : batch id -> provenance recorded at ingest (synthetic or not).
+        located : batch id -> the file's absolute path (a hint in ``environment``).
+        tables, meta : extra side tables and manifest facts.
+        latest : point ``out/LATEST`` at the snapshot.
+
+        The manifest's ``environment`` records the engine that ran the build. Engines give
+        identical entries, so the snapshot id and every output file are the same whichever
+        ran it.
         """
-        from carbon.audit import publish
+        env: dict[str, Any] = {"inputs": dict(sorted((located or {}).items()))}
+        data = None
+        if recipe is not None:
+            data = recipe.recipe()
+            env["script_folder"] = str(Path(recipe.base).resolve())
+        snapshot = publish_ledger(
+            self,
+            out,
+            recipe=data,
+            tables={**(models.tables if models else {}), **(tables or {})},
+            meta={**(models.meta if models else {}), **(meta or {})},
+            provenance=provenance,
+            environment=env,
+            latest=latest,
+        )
+        if close_through is not None:
+            self.close(snapshot.id, close_through)
+        return snapshot
 
-        meta = {"engine": self.engine, **(meta or {})}
-        return publish(self, out, close_through=close_through, tables=tables, meta=meta)
+    def close(self, snapshot_id: str, through: dt.date | str) -> int:
+        """Record the entries of periods ending on or before ``through`` as closed.
+
+        Closed entries are kept as published; later builds add ``adjustment`` entries for any
+        difference (DESIGN decision 5). Returns the number of entries newly closed.
+        """
+        from carbon.snapshot import entries_table
+
+        through_d = _as_date(through)
+        table = entries_table(self.entries[self.entries.period_end <= through_d])
+        con = self.store.con
+        before = con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0]
+        con.register("_closing", table)
+        try:
+            con.execute(
+                "INSERT INTO ledger_entries SELECT c.*, ?, now() FROM _closing c "
+                "WHERE c.entry_id NOT IN (SELECT entry_id FROM ledger_entries)",
+                [snapshot_id],
+            )
+        finally:
+            con.unregister("_closing")
+        return int(con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0] - before)
 
 
 def _missing(value: Any) -> bool:
@@ -452,6 +388,7 @@ def build_ledger(
     readings: str | Sequence[str] | None = None,
     activities: str | Sequence[str] | None = None,
     spark_config: dict[str, str] | None = None,
+    batches: Sequence[str] | None = None,
 ) -> Ledger:
     """Build the ledger of a twin over ``[start, end)`` from the store.
 
@@ -473,6 +410,8 @@ def build_ledger(
         :func:`carbon.engines.export_inputs`, read instead of the store's. Spark on a cluster
         needs them; batches, closed entries and the manifest still come from the store.
     spark_config : extra Spark settings (object-storage credentials, memory...).
+    batches : build from exactly these store batches (a ledger script's inputs); None = every
+        batch in the store. The manifest records which.
 
     Returns
     -------
@@ -505,6 +444,7 @@ def build_ledger(
         start=start_d,
         end=end_d,
         spark_config=spark_config,
+        batches=batches,
     ) as sql:
         entries, coverage, unused, warnings = _run_sql(sql, twin, factors, tz, start_d, end_d)
         described = sql.describe()
@@ -520,7 +460,7 @@ def build_ledger(
         )
     built = entries  # in entry_id order (the SQL's ORDER BY)
     if extra_entries is not None and len(extra_entries):
-        entries = pd.concat([entries, _stamp(extra_entries, twin)], ignore_index=True)
+        entries = pd.concat([entries, _stamp(extra_entries, twin, factors)], ignore_index=True)
     entries = _adjust_closed(store, entries, start_d, end_d)
     # DuckDB's ORDER BY is byte order, as pandas'; other engines' results are checked.
     if (
@@ -538,10 +478,10 @@ def build_ledger(
             )
         )
     raise_if_strict(warnings, strict)
-    batches = store.frame(
-        "SELECT batch_id, kind, file_name, source_path, sha256, mapping, supersede, "
-        "started_at, rows_read, rows_accepted, rows_rejected FROM batches "
-        "ORDER BY started_at, batch_id"
+    used = store.frame(
+        "SELECT * FROM batches WHERE ? IS NULL OR list_contains(?, batch_id) "
+        "ORDER BY started_at, batch_id",
+        [None if batches is None else 1, list(batches or [])],
     )
     return Ledger(
         entries=entries,
@@ -550,11 +490,12 @@ def build_ledger(
         factors=factors,
         start=start_d,
         end=end_d,
-        batches=batches,
+        batches=used,
         store=store,
         warnings=warnings,
         ne_threshold=ne_threshold,
         engine=described,
+        named_batches=batches is not None,
     )
 
 
@@ -712,7 +653,7 @@ def _steps(tz: str, start: dt.date, end: dt.date, monthly: bool) -> list[tuple[s
 
     Readings are aggregated per meter, day and batch, or per month when every factor segment
     starts and ends on the first of a month (the factors are constant within them;
-    research/stack.md §2 b5). This is the one pass over the readings. A reading's local day
+    docs/research/stack.md §2 b5). This is the one pass over the readings. A reading's local day
     or month comes from integer arithmetic on its instant
     (:func:`carbon.engines.local_time_sql`), never from a per-row time-zone conversion: over at
     most twelve months the aggregation groups by the local month's number and names the months
@@ -995,9 +936,7 @@ SELECT 'E' || substr(sha256(concat_ws('|', 'emission', e.node_id,
             ELSE CAST(round(CAST(e.amount AS DECIMAL(38, 6)) * e.f_n2o, 3) AS DECIMAL(38, 3))
             END AS n2o_kg,
        e.co2e_kg,
-       CASE WHEN e.meters = 0 THEN 'H'
-            WHEN e.estimated = 0 AND e.completeness >= 0.9 THEN 'H'
-            WHEN e.completeness >= 0.5 THEN 'M' ELSE 'L' END AS dq_activity,
+       {dq_activity_sql("e.completeness", "e.estimated", "e.meters")} AS dq_activity,
        e.dq_factor, e.completeness, CAST(e.meters AS BIGINT) AS meters,
        CAST(e.readings AS BIGINT) AS readings, CAST(e.estimated AS BIGINT) AS estimated,
        k.source_batches, CAST(NULL AS VARCHAR) AS adjusts, nullif(e.notes, '') AS notes
@@ -1127,77 +1066,31 @@ _SEGMENT_TYPES: dict[str, pa.DataType] = {
 def _segments_arrow(segments: pd.DataFrame) -> pa.Table:
     """Factor segments as Arrow: dates as DATE, factors as DECIMAL(18, 9) [kg / unit].
 
-    Factors are rounded here (half away from zero) so both engines start from the same
-    DECIMAL values; published factors have at most 4 decimals.
+    Factors come rounded to 9 decimals by :func:`carbon.valuation.value_factor`; quantizing
+    again here only guards the DECIMAL(18, 9) type, by the same rule.
     """
-    quantum = Decimal("1e-9")
+    quantum = FACTOR
     cols: dict[str, pa.Array] = {"seg": pa.array(range(len(segments)), pa.int64())}
     for name, kind in _SEGMENT_TYPES.items():
         values = segments[name].tolist() if name in segments else []
         if pa.types.is_decimal(kind):
             values = [
-                None if v is None else Decimal(v).quantize(quantum, ROUND_HALF_UP) for v in values
+                None if v is None else Decimal(v).quantize(quantum, ROUNDING) for v in values
             ]
         cols[name] = pa.array(values, kind)
     return pa.table(cols)
 
 
-def _stamp(extra: pd.DataFrame, twin: Twin) -> pd.DataFrame:
-    """Give model-made entries (avoided, removal) ids, node paths and every column."""
-    out = extra.copy()
-    missing = {"kind", "period_start", "node_id", "gpc_ref", "activity", "co2e_kg"} - set(out)
-    if missing:
-        raise LedgerError(f"extra entries lack columns {sorted(missing)}")
-    bad = set(out.kind) - {"avoided", "removal"}
-    if bad:
-        raise LedgerError(f"extra entries may only be 'avoided' or 'removal', not {sorted(bad)}")
-    out["node_path"] = out.node_id.map(twin.path)
-    out["node_kind"] = out.node_id.map(lambda n: twin.node(n).kind)
-    out["period_end"] = out.period_start.map(
-        lambda d: dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
-    )
-    out["gpc_sector"] = out.gpc_ref.str.split(".").str[0]
-    out["scope"] = out.gpc_ref.map(lambda r: REFS[r].scope)
-    defaults: dict[str, Any] = {
-        "method": "n/a",
-        "amount": Decimal(0),
-        "unit": "",
-        "factor_id": "",
-        "factor_co2e": Decimal(0),
-        "co2_kg": Decimal(0),
-        "ch4_kg": Decimal(0),
-        "n2o_kg": Decimal(0),
-        "dq_activity": "M",
-        "dq_factor": "M",
-        "completeness": Decimal(1),
-        "meters": 0,
-        "readings": 0,
-        "estimated": 0,
-        "source_batches": "",
-        "adjusts": None,
-        "notes": None,
-    }
-    for col, value in defaults.items():
-        if col not in out:
-            out[col] = [value] * len(out)
-        elif value is not None:  # frames concatenated from several models leave gaps
-            out[col] = [value if _missing(v) else v for v in out[col]]
-    out["entry_id"] = [
-        "E"
-        + hashlib.sha256("|".join(map(str, (k, n, p, g, a, m, f, nt))).encode()).hexdigest()[:20]
-        for k, n, p, g, a, m, f, nt in zip(
-            out.kind,
-            out.node_id,
-            out.period_start,
-            out.gpc_ref,
-            out.activity,
-            out.method,
-            out.factor_id,
-            out.notes.fillna(""),
-            strict=True,
-        )
-    ]
-    return out[list(ENTRY_COLUMNS)]
+def _stamp(extra: pd.DataFrame, twin: Twin, factors: FactorSet) -> pd.DataFrame:
+    """Value the amounts models hand over (avoided, removal) into entries.
+
+    The models' own valued columns are ignored: the ledger values every amount itself with
+    :func:`carbon.valuation.value_amounts`, the one valuation.
+    """
+    try:
+        return value_amounts(extra, factors, twin)
+    except ValueError as exc:
+        raise LedgerError(f"extra entries: {exc}") from None
 
 
 def _adjust_closed(

@@ -48,7 +48,7 @@ CalTRACK Methods 2.0 (``openeemeter/caltrack``, ``docs/methods.rst``):
 ASHRAE Guideline 14-2014:
 
 * CV(RMSE) and NMBE with ``n - p`` degrees of freedom (Annex B; G14-2002 eqs 5.4-5.5 in the
-  common R helpers; shared/research/climate.md §6, medium-high);
+  common R helpers; docs/research/climate.md §6, medium-high);
 * whole-building prescriptive path: baseline CV(RMSE) <= 20 % (energy) with less than 12 months
   of post-retrofit data, 25 % for 12-60 months, 30 % beyond; fractional savings uncertainty
   < 50 % of the reported savings at 68 % confidence (climate.md §6, medium-high and medium);
@@ -134,7 +134,7 @@ DEFAULT_BALANCE_POINTS = tuple(float(x) for x in np.arange(-1.0, 32.5, 1.0))
 """Balance-point grid [degC]: -1, 0, ..., 32 (34 points), inside the CalTRACK 2.0 range
 (§3.2.1) with a 1 K step, finer than the 3 degF = 1.67 K maximum (§3.2.3). It contains the
 Chinese zoning bases 18 and 26 degC (GB 50176-2016 commentary §4.1.2). Source:
-shared/research/climate.md §6 ("np.arange(-1.0, 32.5, 1.0)")."""
+docs/research/climate.md §6 ("np.arange(-1.0, 32.5, 1.0)")."""
 
 MIN_NONZERO_DAYS_PER_YEAR = 10
 """Days with non-zero degree days a candidate needs per year [day]: CalTRACK 2.0 §3.2.2.2.1."""
@@ -146,7 +146,7 @@ in its own degF units (eemeter applies it to degF data); 20 degF-days = 11.1 K-d
 G14_CVRMSE_LIMITS = ((12.0, 0.20), (60.0, 0.25), (math.inf, 0.30))
 """ASHRAE Guideline 14 whole-building prescriptive path, baseline CV(RMSE) for energy by months
 of post-retrofit data: < 12 months 20 %, 12-60 months 25 %, > 60 months 30 % [dimensionless].
-Source: G14 as quoted verbatim in AEE CMVP v2.0 course slides §3.1 (shared/research/climate.md
+Source: G14 as quoted verbatim in AEE CMVP v2.0 course slides §3.1 (docs/research/climate.md
 §6, medium-high). The calibrated-*simulation* limits of G14 clause 5.3.2.4(f) (NMBE 5 %,
 CV(RMSE) 15 % monthly; 10 % / 30 % hourly) are for Option D models, not for these baselines."""
 
@@ -603,7 +603,7 @@ def cvrmse(observed: Any, predicted: Any, n_parameters: int = 1) -> float:
 
     References
     ----------
-    ASHRAE Guideline 14-2014, Annex B (G14-2002 eq. 5.5); shared/research/climate.md §6.
+    ASHRAE Guideline 14-2014, Annex B (G14-2002 eq. 5.5); docs/research/climate.md §6.
     """
     y, yhat = _paired(observed, predicted, n_parameters)
     return float(np.sqrt(np.sum((y - yhat) ** 2) / (len(y) - n_parameters)) / np.mean(y))
@@ -626,7 +626,7 @@ def nmbe(observed: Any, predicted: Any, n_parameters: int = 1) -> float:
 
     References
     ----------
-    ASHRAE Guideline 14-2014, Annex B (G14-2002 eq. 5.4); shared/research/climate.md §6.
+    ASHRAE Guideline 14-2014, Annex B (G14-2002 eq. 5.4); docs/research/climate.md §6.
     """
     y, yhat = _paired(observed, predicted, n_parameters)
     return float(np.sum(y - yhat) / ((len(y) - n_parameters) * np.mean(y)))
@@ -1091,7 +1091,7 @@ class BaselineModel:
         return pd.Series(out, index=temps.index, name="predicted_usage_kwh")
 
     def summary(self) -> dict[str, Any]:
-        """The fields a savings claim should carry (shared/research/climate.md §6)."""
+        """The fields a savings claim should carry (docs/research/climate.md §6)."""
         return {
             "ipmvp_option": "C",
             "method": self.method,
@@ -1633,17 +1633,18 @@ def verified_entries(
 ) -> pd.DataFrame:
     """Monthly ledger entries of kind ``avoided`` for verified (ex-post) savings.
 
-    Each reporting month (and factor segment within it) gives one entry: ``amount`` =
-    avoided energy [kWh] and ``co2e_kg`` = amount x the location-based factor in force
-    (:meth:`carbon.factors.FactorSet.lookup` through
-    :func:`carbon.ledger.factor_segments`), rounded half-even to the gram. Positive =
+    Each reporting month (and factor segment within it) gives one amount: avoided energy
+    [kWh], valued by :func:`carbon.valuation.value_amounts` (the location-based factor in
+    force, the one rounding rule, grades and ids) — the same function the ledger applies when
+    it stamps the amounts it is handed. Positive =
     avoided; a month in which the site used *more* than its baseline predicts is kept negative
     (clipping would bias the verified total). ``notes`` are ``ex_post intervention=<id>``
     (plus factor flags such as ``carried_forward``), the counterpart of the ``ex_ante
     intervention=<id>`` entries of :mod:`carbon.interventions`: the two sit side by side
     (their entry ids differ by the notes) and are never netted. Scope-2 rows carry
     ``method = 'location'``, like the ex-ante entries; others ``'n/a'``. Pass the frame to
-    :func:`carbon.ledger.build_ledger` as ``extra_entries``; it stamps ids and node paths.
+    :func:`carbon.ledger.build_ledger` as ``extra_entries``; it values the amounts again
+    (``factor_activity``, ``region``, ``valued_on`` say how) and adds node paths.
 
     Parameters
     ----------
@@ -1660,8 +1661,9 @@ def verified_entries(
     pandas.DataFrame
         Columns ``kind, period_start, node_id, gpc_ref, activity, method, amount, unit,
         factor_id, factor_co2e, co2_kg, ch4_kg, n2o_kg, co2e_kg, dq_activity, dq_factor,
-        completeness, meters, readings, estimated, notes``; Decimal amounts [kWh] and masses
-        [kg]. ``readings`` counts the days measured.
+        completeness, meters, readings, estimated, notes`` plus the amount columns
+        ``factor_activity, region, valued_on``; Decimal amounts [kWh] and masses [kg].
+        ``readings`` counts the days measured.
 
     Raises
     ------
@@ -1670,7 +1672,7 @@ def verified_entries(
     """
     from carbon.activities import get_activity
     from carbon.gpc import REFS
-    from carbon.ledger import factor_segments
+    from carbon.valuation import factor_segments, value_amounts
 
     unit = get_activity(activity).canonical_unit
     daily = savings_result.daily["avoided_kwh"]
@@ -1701,24 +1703,20 @@ def verified_entries(
         notes = f"ex_post intervention={intervention_id}" + (
             f" {seg['notes']}" if seg["notes"] else ""
         )
+        period = month.start_time.date()
         rows.append(
             {
                 "kind": "avoided",
-                "period_start": month.start_time.date(),
+                "period_start": period,
                 "node_id": node_id,
                 "gpc_ref": gpc_ref,
                 "activity": activity,
+                "factor_activity": activity,
                 "method": method if REFS[gpc_ref].scope == 2 else "n/a",
                 "amount": amount,
                 "unit": unit,
-                "factor_id": seg["factor_id"],
-                "factor_co2e": seg["f_co2e"],
-                "co2_kg": (amount * seg["f_co2"]).quantize(Decimal("0.001"), ROUND_HALF_EVEN),
-                "ch4_kg": (amount * seg["f_ch4"]).quantize(Decimal("0.001"), ROUND_HALF_EVEN),
-                "n2o_kg": (amount * seg["f_n2o"]).quantize(Decimal("0.001"), ROUND_HALF_EVEN),
-                "co2e_kg": (amount * seg["f_co2e"]).quantize(Decimal("0.001"), ROUND_HALF_EVEN),
-                "dq_activity": "H" if completeness >= 0.9 else "M" if completeness >= 0.5 else "L",
-                "dq_factor": seg["dq_factor"],
+                "region": region,
+                "valued_on": max(period, seg["valid_from"]),
                 "completeness": _decimal(completeness, "0.000001"),
                 "meters": n_meters,
                 "readings": int(counted.sum()),
@@ -1726,7 +1724,13 @@ def verified_entries(
                 "notes": notes,
             }
         )
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame(rows)
+    amounts = pd.DataFrame(rows)
+    valued = value_amounts(amounts, factors)
+    for col in ("factor_activity", "region", "valued_on"):
+        valued[col] = amounts[col].to_numpy()
+    return valued
 
 
 def realisation_rate(estimated: float, verified: float) -> float:

@@ -80,7 +80,7 @@ File format
     [[grid.point]]
     year = 2023
     factor = "0.5500 kgCO2/kWh"
-    source = "MEE/NBS 2023 East China (research/factors.md §1)"
+    source = "MEE/NBS 2023 East China (docs/research/factors.md §1)"
 
     [base]                            # optional; or pass base_emissions= to run_scenario
     source = "..."
@@ -111,7 +111,7 @@ File format
 References
 ----------
 WRI, C40 and ICLEI, GPC v1.1 (2021): removals and avoided emissions are reported apart from
-emissions (research/gpc.md §1.4). MEE/NBS grid factors 2021-2023 (research/factors.md §1):
+emissions (docs/research/gpc.md §1.4). MEE/NBS grid factors 2021-2023 (docs/research/factors.md §1):
 national 0.5568 -> 0.5366 -> 0.5306, East China 0.5992 -> 0.5617 -> 0.5500 kgCO2/kWh; any later
 value is an assumption. McKinsey & Company, *Pathways to a Low-Carbon Economy* (2009),
 Exhibit 1 (the MACC form).
@@ -350,7 +350,7 @@ class Target:
     year : target year.
     reduction : reduction of the base-year total [dimensionless, 0..1].
     basis : its source or, for an assumption, its basis (no numeric community target is
-        published: research/gpc.md §2, UNCONFIRMED).
+        published: docs/research/gpc.md §2, UNCONFIRMED).
     compare : ``gross`` (scenario_t) or ``net`` (net_t, after removals).
     """
 
@@ -456,7 +456,7 @@ class BaseEmissions:
             ``emission`` and ``adjustment`` entry.
 
         Grid electricity is activity ``electricity.grid``; removals and avoided entries are
-        never included (GPC v1.1; research/gpc.md §1.4).
+        never included (GPC v1.1; docs/research/gpc.md §1.4).
         """
         e = entries[
             entries["kind"].isin(["emission", "adjustment"])
@@ -502,7 +502,7 @@ class BaseEmissions:
         cls, path: str | Path, year: int | None = None, *, total: str | None = None
     ) -> BaseEmissions:
         """Base emissions from a published snapshot (or a snapshots folder's ``LATEST``)."""
-        from carbon.audit import load_snapshot
+        from carbon.snapshot import load_snapshot
 
         snapshot = load_snapshot(path)
         entries = snapshot.entries()
@@ -871,7 +871,7 @@ def _targets(f: _File, raw: Any, base_year: int, last_year: int) -> tuple[Target
             raise f.error(
                 "a target needs its basis: the document that sets it, or "
                 "'ASSUMPTION: ...' (no numeric community target is published, "
-                "research/gpc.md §2)",
+                "docs/research/gpc.md §2)",
                 field=f"{where}.basis",
             )
         compare = t.get("compare", "gross")

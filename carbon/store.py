@@ -8,7 +8,8 @@ Tables
 ------
 ``nodes``           the twin's nodes (synced from :class:`carbon.twin.Twin`)
 ``meters``          the twin's meters (synced likewise)
-``batches``         one row per ingested file: SHA-256, rows read / accepted / rejected, times
+``batches``         one row per ingested file (or workbook sheet): SHA-256, ingest options,
+                    rows read / accepted / rejected, times, void status (see below)
 ``readings``        consumption per meter and interval ``[ts_start, ts_end)``, canonical unit,
                     quality ``measured`` or ``estimated``, revision (see :mod:`carbon.ingest`)
 ``register_reads``  raw cumulative register readings, from which ``readings`` deltas come
@@ -16,16 +17,41 @@ Tables
 ``activities``      non-metered activity data (waste tonnage, fuel, green-power certificates)
 ``rejects``         every rejected input row: batch, row number, raw row, reason code, message
 ``ledger_entries``  entries of closed periods as published (append-only, see carbon.ledger)
+
+Views
+-----
+``current_readings``        the current value of each (meter, interval): its highest revision
+                            among the readings of batches not voided
+``current_activities``      likewise for activity rows
+``current_register_reads``  register reads of batches not voided
+``current_meter_events``    meter events of batches not voided
+
+Batches and voiding (schema v2)
+-------------------------------
+A batch is identified by its file's SHA-256 *and* its ingest options (the resolved mapping,
+time zone, sheet, supersede flag): ``batch_id = "b_" + sha256(file_sha256 + "\n" +
+options)[:16]`` (see :func:`carbon.ingest.ingest_file`). ``batches.options`` holds the options
+as canonical JSON and ``options_sha256`` their SHA-256. Batches of a v1 store keep their ids
+(``"b_" + file_sha256[:16]``); the migration to v2 records their options from their mapping.
+
+A batch is *voided* (:meth:`Store.void`, or by a corrected ingest with ``supersedes=``) by
+setting ``voided_at``, ``voided_by`` (the superseding batch, NULL for a plain void) and
+``void_reason`` on its row. Nothing is deleted: its readings and activity rows stay, with
+their revision recorded as ``-(revision + 1)`` (so the original revision is kept), which every
+``current_*`` view leaves out at no cost: ``current_readings`` keeps only revision 0 or the top
+revision above 0, so its hot path is unchanged. Register reads and meter events have no
+revision: their views leave voided batches out with an anti-join on the (few) voided ids.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import duckdb
 import pandas as pd
@@ -46,7 +72,50 @@ class StoreError(CarbonError, RuntimeError):
     """The store file cannot be opened or migrated."""
 
 
-_MIGRATIONS: list[tuple[int, str, list[str]]] = [
+def _v1_batch_options(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 2: record the options of the batches of a v1 store (their ids stay).
+
+    The options are rebuilt from each batch's recorded mapping, as :mod:`carbon.ingest` now
+    records them, so that the same file ingested again with the same options is still seen
+    before. v1 did not record the CSV delimiter (taken here as the default for the file's
+    suffix) nor the sheet of a workbook (left out: such a batch is not matched again).
+    """
+    from carbon.ingest import CSV_SUFFIXES, canonical_options
+
+    query = "SELECT batch_id, kind, file_name, mapping, supersede FROM batches"
+    rows = con.execute(query).fetchall()
+    for batch_id, kind, file_name, mapping, supersede in rows:
+        record = json.loads(mapping)
+        suffix = Path(file_name).suffix.lower()
+        if kind != "estimate" and suffix in CSV_SUFFIXES:
+            record.setdefault("delimiter", "\t" if suffix == ".tsv" else ",")
+        options, options_sha = canonical_options(record, bool(supersede))
+        con.execute(
+            "UPDATE batches SET options = ?, options_sha256 = ? WHERE batch_id = ?",
+            [options, options_sha, batch_id],
+        )
+
+
+_BATCHES_V2 = """CREATE TABLE batches (
+    batch_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+    source_path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT NOT NULL, rows_read BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
+    mapping VARCHAR NOT NULL, supersede BOOLEAN NOT NULL,
+    carbon_version VARCHAR NOT NULL,
+    options VARCHAR, options_sha256 VARCHAR, request_sha256 VARCHAR, supersedes VARCHAR,
+    voided_at TIMESTAMPTZ, voided_by VARCHAR, void_reason VARCHAR)"""
+"""The v2 ``batches`` table: ``sha256`` no longer UNIQUE (one file, several option sets)."""
+
+_V1_BATCH_COLUMNS = (
+    "batch_id, kind, file_name, source_path, sha256, size_bytes, rows_read, rows_accepted, "
+    "rows_rejected, started_at, finished_at, mapping, supersede, carbon_version"
+)
+
+_Step = str | Callable[[duckdb.DuckDBPyConnection], None]
+
+_MIGRATIONS: list[tuple[int, str, list[_Step]]] = [
     (
         1,
         "initial schema",
@@ -113,6 +182,32 @@ _MIGRATIONS: list[tuple[int, str, list[str]]] = [
                SELECT * FROM activities
                QUALIFY revision = max(revision)
                    OVER (PARTITION BY node_id, activity, period_start, period_end)""",
+        ],
+    ),
+    (
+        2,
+        "batch identity by file and options; voided batches",
+        [
+            # DuckDB cannot drop a UNIQUE constraint: the table is rebuilt, ids unchanged.
+            _BATCHES_V2.replace("CREATE TABLE batches", "CREATE TABLE batches_v2"),
+            f"INSERT INTO batches_v2 ({_V1_BATCH_COLUMNS}) SELECT {_V1_BATCH_COLUMNS} FROM batches",
+            "DROP TABLE batches",
+            "ALTER TABLE batches_v2 RENAME TO batches",
+            _v1_batch_options,
+            # current_readings needs no change: voided readings carry a negative revision,
+            # which it never keeps (see the module docstring).
+            """CREATE OR REPLACE VIEW current_activities AS
+               SELECT * FROM activities WHERE revision >= 0
+               QUALIFY revision = max(revision)
+                   OVER (PARTITION BY node_id, activity, period_start, period_end)""",
+            """CREATE VIEW current_register_reads AS
+               SELECT r.* FROM register_reads r
+               ANTI JOIN (SELECT batch_id FROM batches WHERE voided_at IS NOT NULL) v
+                 ON v.batch_id = r.batch_id""",
+            """CREATE VIEW current_meter_events AS
+               SELECT e.* FROM meter_events e
+               ANTI JOIN (SELECT batch_id FROM batches WHERE voided_at IS NOT NULL) v
+                 ON v.batch_id = e.batch_id""",
         ],
     ),
 ]
@@ -209,7 +304,10 @@ class Store:
         try:
             for version, description, statements in pending:
                 for sql in statements:
-                    self.con.execute(sql)
+                    if callable(sql):
+                        sql(self.con)
+                    else:
+                        self.con.execute(sql)
                 self.con.execute(
                     "INSERT OR REPLACE INTO store_meta VALUES ('schema_version', ?)", [str(version)]
                 )
@@ -267,22 +365,100 @@ class Store:
         return rows[0][0] if rows else "Asia/Shanghai"
 
     # ------------------------------------------------------------------ ingestion
+    @overload
+    def ingest(  # type: ignore[overload-overlap]  # '*' is a str: listed first
+        self,
+        path: str | Path,
+        mapping: Mapping | str | Path | dict[str, Any] | None = None,
+        *,
+        sheet: Literal["*"],
+        twin: Twin | None = None,
+        supersede: bool = False,
+        supersedes: str | None = None,
+        reason: str | None = None,
+        now: dt.datetime | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[Batch]: ...
+
+    @overload
     def ingest(
         self,
         path: str | Path,
         mapping: Mapping | str | Path | dict[str, Any] | None = None,
         *,
+        sheet: str | int | None = None,
         twin: Twin | None = None,
         supersede: bool = False,
+        supersedes: str | None = None,
+        reason: str | None = None,
         now: dt.datetime | None = None,
         progress: Callable[[str, int, int], None] | None = None,
-    ) -> Batch:
-        """Ingest one file as one batch. See :func:`carbon.ingest.ingest_file`."""
+    ) -> Batch: ...
+
+    def ingest(
+        self,
+        path: str | Path,
+        mapping: Mapping | str | Path | dict[str, Any] | None = None,
+        *,
+        sheet: str | int | None = None,
+        twin: Twin | None = None,
+        supersede: bool = False,
+        supersedes: str | None = None,
+        reason: str | None = None,
+        now: dt.datetime | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Batch | list[Batch]:
+        """Ingest one file as one batch (a workbook with ``sheet="*"``: one per sheet).
+
+        See :func:`carbon.ingest.ingest_file` for every parameter.
+
+        Parameters
+        ----------
+        twin : when given, synced first (:meth:`sync_twin`).
+        supersedes : id of an earlier batch this one corrects: it is voided in the same
+            transaction (``voided_by`` = the new batch), and only if the new batch lands.
+        reason : why, recorded on the voided batch (default: the new batch and file).
+        """
         from carbon.ingest import ingest_file
 
         if twin is not None:
             self.sync_twin(twin)
-        return ingest_file(self, path, mapping, supersede=supersede, now=now, progress=progress)
+        return ingest_file(
+            self,
+            path,
+            mapping,
+            sheet=sheet,
+            supersede=supersede,
+            supersedes=supersedes,
+            reason=reason,
+            now=now,
+            progress=progress,
+        )
+
+    def void(self, batch_id: str, reason: str, *, now: dt.datetime | None = None) -> Batch:
+        """Void a batch: its rows stop being current; nothing is deleted.
+
+        See :func:`carbon.ingest.void_batch`.
+
+        Parameters
+        ----------
+        batch_id : the batch to void (``b_…`` or a gap-fill ``e_…``).
+        reason : why (required, recorded in ``batches.void_reason``).
+        now : the time recorded as ``voided_at`` [timezone-aware]; default: now.
+
+        Returns
+        -------
+        Batch
+            The voided batch, with ``voided_at`` and ``void_reason`` set.
+
+        Raises
+        ------
+        carbon.ingest.IngestError
+            For an unknown or already voided batch, or an empty reason; nothing changes.
+        """
+        from carbon.ingest import void_batch
+
+        return void_batch(self, batch_id, reason, now=now)
 
     # ------------------------------------------------------------------ queries
     def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -290,8 +466,21 @@ class Store:
         return self.con.execute(sql, params or []).df()
 
     def batches(self) -> pd.DataFrame:
-        """Every batch, oldest first."""
-        return self.frame("SELECT * FROM batches ORDER BY started_at, batch_id")
+        """Every batch, oldest first, voided ones included.
+
+        Returns
+        -------
+        DataFrame with the ``batches`` table's columns: ``batch_id, kind, file_name,
+        source_path, sha256, size_bytes, rows_read, rows_accepted, rows_rejected, started_at,
+        finished_at, mapping, supersede, carbon_version, options`` (canonical JSON of the ingest
+        options), ``options_sha256, request_sha256`` (the options as asked, before columns are
+        guessed), ``supersedes`` (the batch this one corrected), ``voided_at, voided_by`` (the
+        batch that superseded it, NULL for a plain void), ``void_reason``; and ``voided``
+        (bool, ``voided_at`` is set).
+        """
+        return self.frame(
+            "SELECT *, voided_at IS NOT NULL AS voided FROM batches ORDER BY started_at, batch_id"
+        )
 
     def rejects(self, batch_id: str | None = None) -> pd.DataFrame:
         """Rejected rows (of one batch, or all), with row number, raw row, reason and message."""

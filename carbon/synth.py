@@ -30,7 +30,7 @@ data-quality work use the files a utility *would* export, generated here from th
 ``synthetic_activities_monthly.csv`` (UTF-8)
     ``node_id,activity,period_start,period_end,amount,unit``: non-metered activity data per
     month: the subdistrict's residual municipal solid waste [t] (residents x 1.06 kg/person/day,
-    research/benchmarks.md §9, derived from Shanghai 2024 data, medium; sorted and sent to
+    docs/research/benchmarks.md §9, derived from Shanghai 2024 data, medium; sorted and sent to
     digestion and incineration outside the subdistrict, as Shanghai sorts since 2019) and
     green-electricity certificates bought by Bohua Plaza [MWh] (:data:`GEC_SHARE` of its
     synthetic electricity; an ASSUMPTION for the demo of market-based scope 2).
@@ -66,8 +66,8 @@ cumulative): ``[("2024-07-01", 0.85)]`` is a 15 % saving from July. Faults are a
 
 References
 ----------
-shared/research/benchmarks.md §§1-8 (calibration, cited per target in
-:data:`CALIBRATION_TARGETS`); shared/research/climate.md §1, §5 (normals, HDD18/CDD26).
+docs/research/benchmarks.md §§1-8 (calibration, cited per target in
+:data:`CALIBRATION_TARGETS`); docs/research/climate.md §1, §5 (normals, HDD18/CDD26).
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ __all__ = [
     "expected_annual",
     "generate",
     "generate_city",
+    "provenance",
 ]
 
 logger = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ class CalibrationTarget:
         (times the seeded meter factor) and the band it must stay in.
     unit : unit of the annual total, ``kWh`` or ``m3``.
     source : where the numbers come from.
-    confidence : ``high`` ... ``UNCONFIRMED`` / ``ASSUMPTION`` (shared/research scale).
+    confidence : ``high`` ... ``UNCONFIRMED`` / ``ASSUMPTION`` (docs/research/README.md scale).
     spread : half-width of the seeded per-meter factor ``U(1 - spread, 1 + spread)``
         [dimensionless] (assumption; chosen to keep every meter inside the band).
     """
@@ -464,7 +465,7 @@ def _weekly(weekday: Sequence[float], weekend: Sequence[float] | None = None) ->
 
 _FLAT = [1.0] * 24
 
-# Shapes are ASSUMPTIONS shaped by shared/research/benchmarks.md; hours 0..23 local time.
+# Shapes are ASSUMPTIONS shaped by docs/research/benchmarks.md; hours 0..23 local time.
 # fmt: off
 _HOURLY: dict[str, _HourlyProfile] = {
     # §1: morning shoulder 07-09, low midday on workdays, evening peak 19-23 (UNCONFIRMED
@@ -973,7 +974,7 @@ def _register_daily(
 
 MSW_KG_PER_RESIDENT_DAY = 1.06
 """Residual municipal solid waste [kg / person / day]: Shanghai Jan-May 2024 wet + dry waste over
-the 2022 resident population (research/benchmarks.md §9, derived, medium)."""
+the 2022 resident population (docs/research/benchmarks.md §9, derived, medium)."""
 
 GEC_SHARE = 0.2
 """Share of Bohua Plaza's electricity covered by green-power certificates in the demo
@@ -2043,29 +2044,50 @@ def _merge_city(base: Twin, copies: list[Twin], folder: Path) -> Path:
 def _city_config(
     out: Path, city: Twin, exports: list[SynthResult], *, start: Any, end: Any, profile: str
 ) -> Path:
-    """The city's ledger script: every copy's exports in the demo's order."""
+    """The city's ledger script: every copy's exports in the demo's order, pinned by hash.
+
+    Written with tomli-w in the shape of :class:`carbon.pipeline.LedgerScript` (which checks
+    it when the script is run).
+    """
+    import tomli_w
+
     first, last = _period(start, end)
-    lines = [
-        f"# Ledger script of a SYNTHETIC city ({len(exports)} subdistrict copies). Run with:",
-        "#   carbon ledger build ledger.toml --out snapshots [--engine spark]",
-        "[ledger]",
-        'store = "city.duckdb"',
-        f'twin = "{city.folder.name}"',
-        f'profile = "{profile}"',
-        f"start = {first.date()}",
-        f"end = {last.date()}",
-        "ne_threshold = 0.5",
-        "",
-    ]
     order = ("events", "gas", "water", "water_gbk", "electricity", "activities")
-    for result in exports:
-        for key in order:
-            if key in result.files:
-                rel = result.files[key].resolve().relative_to(out.resolve())
-                lines += ["[[input]]", f'file = "{rel.as_posix()}"', ""]
+    inputs = [
+        {
+            "file": result.files[key].resolve().relative_to(out.resolve()).as_posix(),
+            "sha256": _file_sha256(result.files[key]),
+        }
+        for result in exports
+        for key in order
+        if key in result.files
+    ]
+    script = {
+        "ledger": {
+            "store": "city.duckdb",
+            "twin": city.folder.name,
+            "profile": profile,
+            "start": first.date(),
+            "end": last.date(),
+            "ne_threshold": 0.5,
+        },
+        "input": inputs,
+    }
+    header = (
+        f"# Ledger script of a SYNTHETIC city ({len(exports)} subdistrict copies). Run with:\n"
+        "#   carbon ledger build ledger.toml --out snapshots [--engine spark]\n"
+    )
     path = out / "ledger.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(header + tomli_w.dumps(script), encoding="utf-8")
     return path
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _raw_twin(twin: Twin) -> dict[str, dict[str, Any]]:
@@ -2135,3 +2157,43 @@ def _toml_value(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise SynthError(f"cannot write {value!r} to TOML")
+
+
+def provenance(path: str | Path, sha256: str) -> dict[str, Any] | None:
+    """Whether a file is one that :func:`generate` wrote, by its content, not its name.
+
+    Looks for ``synthetic_manifest.json`` in the file's folder and its parent, and for the
+    file's SHA-256 among the files that manifest lists. A renamed synthetic file is still found;
+    a file edited after generation is not synthetic any more (it is not what was generated).
+
+    Parameters
+    ----------
+    path : the ingested file.
+    sha256 : its SHA-256 [hex].
+
+    Returns
+    -------
+    dict or None
+        ``{"synthetic": True, "generator", "version", "seed", "manifest_sha256"}``, or None.
+    """
+
+    folder = Path(path).resolve().parent
+    for where in (folder, folder.parent):
+        manifest = where / FILE_NAMES["manifest"]
+        try:
+            blob = manifest.read_bytes()
+            data = json.loads(blob)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or not data.get("synthetic"):
+            continue
+        listed = {f.get("sha256") for f in data.get("files", []) if isinstance(f, dict)}
+        if sha256 in listed:
+            return {
+                "synthetic": True,
+                "generator": str(data.get("generator", "")),
+                "version": str(data.get("version", "")),
+                "seed": data.get("seed"),
+                "manifest_sha256": hashlib.sha256(blob).hexdigest(),
+            }
+    return None

@@ -28,7 +28,6 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +36,7 @@ import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from carbon.activities import ACTIVITIES, get_activity
+from carbon.data import packaged_dir
 from carbon.errors import TwinError, UnknownUnitError
 from carbon.units import Q_, parse_quantity, parse_unit
 
@@ -291,8 +291,9 @@ class Site(BaseModel):
 
 
 def sites_dir() -> Path:
-    """The folder of the ``sites`` data package (works in wheels and editable installs)."""
-    return Path(str(resources.files("sites")))
+    """The folder of the packaged communities (``carbon/data/sites`` in a wheel, the
+    repository's ``sites/`` in an editable install; see :func:`carbon.data.packaged_dir`)."""
+    return packaged_dir("sites")
 
 
 def list_sites() -> list[str]:

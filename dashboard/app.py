@@ -1,15 +1,15 @@
 """The wall screen's layout and callbacks (Dash).
 
 Callbacks do no accounting: each one validates its inputs (node ids against the snapshot,
-views and languages against fixed lists), asks the read-only :mod:`dashboard.data` module for
-a small frame and hands it to a pure function of :mod:`dashboard.figures`. Every callback is
+views and languages against fixed lists), asks the read-only :mod:`carbon.dashboard.data` module for
+a small frame and hands it to a pure function of :mod:`carbon.dashboard.figures`. Every callback is
 guarded: whatever fails, the panel shows a calm status line, never a stack trace (DESIGN: 'never
 a stack trace'). The page is laid out on a 1920 x 1080 canvas that scales to any screen
-(research/wallscreen.md §2.2-2.3): a header, a row of KPI tiles, and three columns with the map
+(docs/research/wallscreen.md §2.2-2.3): a header, a row of KPI tiles, and three columns with the map
 in the centre.
 
-Use :func:`dashboard.server.create_app` (or :func:`dashboard.server.serve`) rather than
-:func:`build_app` directly.
+Use :func:`carbon.dashboard.server.create_app` (or :func:`carbon.dashboard.server.serve`)
+rather than :func:`build_app` directly.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from dash import (
     no_update,
 )
 
-from dashboard import figures
-from dashboard.data import (
+from carbon.dashboard import figures
+from carbon.dashboard.data import (
     BREAKDOWNS,
     METHODS,
     METRICS,
@@ -50,7 +50,7 @@ from dashboard.data import (
     WallDataError,
     WallSnapshot,
 )
-from dashboard.i18n import (
+from carbon.dashboard.i18n import (
     LANGS,
     fmt_count,
     fmt_energy,
@@ -679,7 +679,7 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
               carousel_seconds: int = 30, poll_seconds: float = 3.0,
               title: str = "carbon-twin wall") -> Dash:
     """The Dash app over a snapshot source (no server started, no auth; see
-    :func:`dashboard.server.create_app`).
+    :func:`carbon.dashboard.server.create_app`).
 
     Parameters
     ----------
@@ -696,7 +696,7 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
     options: dict[str, Any] = {"enable_mcp": False, "websocket_callbacks": False}  # Dash 4
     accepted = inspect.signature(Dash.__init__).parameters
     app = Dash(
-        "dashboard", assets_folder=str(ASSETS), serve_locally=True, title=title,
+        "carbon.dashboard", assets_folder=str(ASSETS), serve_locally=True, title=title,
         update_title="", compress=False, suppress_callback_exceptions=True,
         **{k: v for k, v in options.items() if k in accepted},
     )
@@ -950,7 +950,7 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
             const btn = (car && car.on) ? (text.carousel_pause || '')
                                         : (text.carousel_play || '');
             // self-health: a long-running wall reloads itself once a day at 04:00
-            // (research/wallscreen.md §3 item 2); at most once per 2 h of uptime.
+            // (docs/research/wallscreen.md §3 item 2); at most once per 2 h of uptime.
             try {
                 const hour = Number(now.toLocaleTimeString('en-GB', {hour12: false,
                     timeZone: tz}).slice(0, 2));

@@ -15,7 +15,7 @@ checks. A snapshot folder given directly (one with ``manifest.json``) is pinned.
 
 In a notebook::
 
-    from dashboard import data, figures
+    from carbon.dashboard import data, figures
     snap = data.load_snapshot("demo/snapshots")          # the LATEST one
     figures.trend_figure(snap.monthly("shimen_erlu", "location", by="sector"))
 
@@ -27,7 +27,6 @@ the ``n/a`` rows); they are converted from DECIMAL kilograms to float tonnes for
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import math
@@ -46,6 +45,8 @@ import pyarrow.parquet as pq
 
 from carbon.errors import CarbonError
 from carbon.gpc import REFS
+from carbon.snapshot import SnapshotError, latest_name
+from carbon.snapshot import load_snapshot as read_snapshot
 
 __all__ = [
     "METHODS",
@@ -104,14 +105,6 @@ class WallDataError(CarbonError, RuntimeError):
 
 
 # ------------------------------------------------------------------------------ helpers
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _read_entries(path: Path) -> pd.DataFrame:
     """Entries with DECIMAL columns cast to float64 (display only) and dates as datetimes."""
     schema = pq.read_schema(path)
@@ -1047,20 +1040,6 @@ class WallSnapshot:
 
 
 # ------------------------------------------------------------------------------ loading
-def _resolve(path: Path) -> Path:
-    if (path / "manifest.json").exists():
-        return path
-    latest = path / "LATEST"
-    if latest.exists():
-        name = latest.read_text(encoding="utf-8").strip()
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise WallDataError(f"{latest} names no snapshot folder ({name!r})")
-        return path / name
-    raise WallDataError(f"{path} is neither a snapshot (no manifest.json) nor a snapshots folder "
-                        "(no LATEST file). Publish one with `carbon ledger build` or "
-                        "`carbon demo`.")
-
-
 def _intervention_table(path: Path) -> pd.DataFrame:
     frame = _csv(path)
     missing = [c for c in ("intervention_id", "node_id", "estimated_t") if c not in frame]
@@ -1088,29 +1067,14 @@ def _intervention_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _meter_map(path: Path, manifest: dict[str, Any], listed: set[str]) -> pd.DataFrame:
-    """Meter -> node: the snapshot's ``meters.csv`` if published, else the named twin."""
-    empty = pd.DataFrame(columns=["meter_id", "node_id", "activity"])
-    if "meters.csv" in listed:
-        frame = _csv(path / "meters.csv")
-        if {"meter_id", "node_id"} <= set(frame.columns):
-            if "activity" not in frame:
-                frame["activity"] = ""
-            return frame[["meter_id", "node_id", "activity"]]
-    name = (manifest.get("twin") or {}).get("name")
-    if not name:
-        return empty
-    try:
-        from carbon.twin import load_twin
-
-        twin = load_twin(str(name))
-    except (CarbonError, OSError, ValueError) as exc:
-        log.warning("snapshot %s: no meter mapping (twin %r: %s)", path.name, name, exc)
-        return empty
-    if twin.content_hash != (manifest.get("twin") or {}).get("content_hash"):
-        log.warning("snapshot %s: twin %r changed since publication; meter mapping may differ",
-                    path.name, name)
-    return twin.meters_frame()[["meter_id", "node_id", "activity"]]
+def _meter_map(path: Path, listed: set[str]) -> pd.DataFrame:
+    """Meter -> node, from the snapshot's ``meters.csv`` (the twin as published)."""
+    frame = _csv(path / "meters.csv") if "meters.csv" in listed else pd.DataFrame()
+    if not {"meter_id", "node_id"} <= set(frame.columns):
+        return pd.DataFrame(columns=["meter_id", "node_id", "activity"])
+    if "activity" not in frame:
+        frame["activity"] = ""
+    return frame[["meter_id", "node_id", "activity"]]
 
 
 def load_snapshot(path: str | Path, *, verify: bool = True) -> WallSnapshot:
@@ -1129,32 +1093,19 @@ def load_snapshot(path: str | Path, *, verify: bool = True) -> WallSnapshot:
         When the folder is not a snapshot, a file is missing, unreadable or does not match its
         checksum.
     """
-    folder = _resolve(Path(path))
-    manifest_path = folder / "manifest.json"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WallDataError(f"{folder}: no manifest.json (not a published snapshot)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WallDataError(f"{manifest_path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or not str(manifest.get("format", "")).startswith(
-            "carbon-twin/snapshot/") or "snapshot_id" not in manifest:
-        raise WallDataError(f"{manifest_path}: not a carbon-twin snapshot manifest")
-    outputs = manifest.get("outputs") or {}
-    listed = set(outputs)
+        snap = read_snapshot(path)
+    except SnapshotError as exc:
+        raise WallDataError(f"{exc}. Publish one with `carbon ledger build` or `carbon demo`."
+                            ) from None
+    folder, manifest = snap.path, snap.manifest
+    listed = set(snap.outputs)
     if "entries.parquet" not in listed:
-        raise WallDataError(f"{manifest_path}: lists no entries.parquet")
-    wanted = ["entries.parquet", "nodes.csv", "coverage.parquet", "rejects.csv", "factors.csv",
-              "gpc_table.csv", "geometry.geojson", *_OPTIONAL_TABLES]
-    for name in wanted:
-        if name not in listed:
-            continue
-        file = folder / name
-        if not file.exists():
-            raise WallDataError(f"{folder}: {name} is listed in the manifest but missing")
-        if verify and _sha256(file) != outputs[name]:
-            raise WallDataError(f"{file}: SHA-256 differs from the manifest (changed or "
-                                "half-written); not shown")
+        raise WallDataError(f"{folder}/manifest.json: lists no entries.parquet")
+    problems = snap.damaged() if verify else [
+        f"output {n} is missing" for n in listed if not (folder / n).is_file()]
+    if problems:
+        raise WallDataError(f"{folder}: {problems[0]}; not shown")
     try:
         tables = _read_tables(folder, manifest, listed)
     except WallDataError:
@@ -1213,7 +1164,7 @@ def _read_tables(folder: Path, manifest: dict[str, Any], listed: set[str]) -> di
                           if "interventions.csv" in listed else empty_iv),
         "scenarios": (_intervention_table(folder / "scenarios.csv")
                       if "scenarios.csv" in listed else empty_iv),
-        "meter_map": _meter_map(folder, manifest, listed),
+        "meter_map": _meter_map(folder, listed),
     }
 
 
@@ -1257,10 +1208,9 @@ class SnapshotSource:
         if self.pinned:
             return self.path.name
         try:
-            return (self.path / "LATEST").read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise WallDataError(f"{self.path} has no published snapshot yet (no LATEST "
-                                "file)") from None
+            return latest_name(self.path)
+        except SnapshotError as exc:
+            raise WallDataError(str(exc)) from None
         except OSError as exc:
             raise WallDataError(f"{self.path}/LATEST cannot be read ({exc})") from None
 
@@ -1281,13 +1231,7 @@ class SnapshotSource:
             if name == self.failed_name:
                 return False
             try:
-                if self.pinned:
-                    folder = self.path
-                elif not name or "/" in name or "\\" in name or name.startswith("."):
-                    raise WallDataError(f"{self.path}/LATEST names no snapshot folder "
-                                        f"({name!r})")
-                else:
-                    folder = self.path / name
+                folder = self.path if self.pinned else self.path / name
                 snap = load_snapshot(folder, verify=self.verify)
             except WallDataError as exc:
                 self.problem, self.failed_name = str(exc), name

@@ -1,10 +1,10 @@
 """Pure plotly figure builders of the wall screen, usable on their own in a notebook.
 
-Each ``*_figure`` function takes the frames :mod:`dashboard.data` returns and a language, and
+Each ``*_figure`` function takes the frames :mod:`carbon.dashboard.data` returns and a language, and
 returns a :class:`plotly.graph_objects.Figure`; none reads a file or knows about Dash. The wall
 shows exactly these figures; an analyst gets the same chart with::
 
-    from dashboard import data, figures
+    from carbon.dashboard import data, figures
     snap = data.load_snapshot("demo/snapshots")
     figures.map_figure(snap.map_data("suhewan"), metric="intensity", lang="en").show()
 
@@ -13,7 +13,7 @@ validated objects costs tens of milliseconds per figure, so the wall's callbacks
 ``*_figure`` is exactly ``go.Figure(*_spec(...))``, so plotly validates every spec the tests
 build.
 
-Style follows Chinese operations-centre screens (research/wallscreen.md §2.4): dark navy, cyan
+Style follows Chinese operations-centre screens (docs/research/wallscreen.md §2.4): dark navy, cyan
 accents, the DataV series palette; for emissions a warmer colour means more. Everything is drawn
 without map tiles, CDN scripts or web fonts (DESIGN decision 9): the map is the twin's own
 GeoJSON on plain axes.
@@ -30,8 +30,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from dashboard.data import MapData
-from dashboard.i18n import fmt_number, fmt_percent, name_of, t
+from carbon.dashboard.data import MapData
+from carbon.dashboard.i18n import fmt_number, fmt_percent, name_of, t
 
 __all__ = [
     "FONT_FAMILY",
@@ -66,7 +66,9 @@ ACCENT = "#00eaff"
 BAR = "#37a2da"
 NO_VALUE = "#2a3a55"
 PALETTE = ("#37a2da", "#32c5e9", "#67e0e3", "#9fe6b8", "#ffdb5c", "#ff9f7f", "#fb7293")
-"""The DataV capsule-chart series palette (IofTV-Screen-Vue3 README; research/wallscreen.md)."""
+"""The DataV capsule-chart series palette.
+
+Source: IofTV-Screen-Vue3 README; docs/research/wallscreen.md §2.4."""
 SCALE = [[0.0, "#12406b"], [0.3, "#1f8fb3"], [0.55, "#67e0e3"], [0.75, "#ffd166"],
          [0.9, "#ff8c42"], [1.0, "#ef3b3b"]]
 """Sequential scale for emissions: a warmer colour means more tonnes."""
@@ -134,7 +136,7 @@ def empty_spec(message: str, *, font_size: int = 20) -> Spec:
 
 
 def empty_figure(message: str, *, font_size: int = 20) -> go.Figure:
-    """A calm empty state: no axes, one centred line of text (research/wallscreen.md §4
+    """A calm empty state: no axes, one centred line of text (docs/research/wallscreen.md §4
     item 10: say 'no data' and why, never show 0 or a blank).
 
     Parameters
@@ -298,7 +300,7 @@ def map_figure(data: MapData, metric: str = "emissions", lang: str = "zh") -> go
 
     Parameters
     ----------
-    data : from :meth:`dashboard.data.WallSnapshot.map_data`.
+    data : from :meth:`carbon.dashboard.data.WallSnapshot.map_data`.
     metric : ``emissions`` [t CO2e] or ``intensity`` [kg CO2e / m2 floor area].
     lang : ``zh`` or ``en``.
 
@@ -365,7 +367,7 @@ def trend_figure(monthly: pd.DataFrame, by: str = "sector", lang: str = "zh",
 
     Parameters
     ----------
-    monthly : from :meth:`dashboard.data.WallSnapshot.monthly`: ``month, group, co2e_t``
+    monthly : from :meth:`carbon.dashboard.data.WallSnapshot.monthly`: ``month, group, co2e_t``
         [t CO2e], ``estimated_share`` [dimensionless].
     by : ``sector`` or ``scope`` (how ``group`` reads).
     lang : ``zh`` or ``en``.
@@ -375,7 +377,7 @@ def trend_figure(monthly: pd.DataFrame, by: str = "sector", lang: str = "zh",
     -------
     plotly.graph_objects.Figure
         Bars of months holding at least 1 % estimated readings are hatched (measured and
-        estimated visibly apart; research/wallscreen.md §4 item 4).
+        estimated visibly apart; docs/research/wallscreen.md §4 item 4).
     """
     return _figure(trend_spec(monthly, by, lang, title))
 
@@ -420,7 +422,7 @@ def ranking_figure(ranking: pd.DataFrame, metric: str = "emissions", lang: str =
 
     Parameters
     ----------
-    ranking : from :meth:`dashboard.data.WallSnapshot.ranking`.
+    ranking : from :meth:`carbon.dashboard.data.WallSnapshot.ranking`.
     metric : ``emissions`` [t CO2e] or ``intensity`` [kg CO2e / m2]; nodes without a value
         are left out.
     lang : ``zh`` or ``en``.
@@ -501,7 +503,7 @@ def interventions_figure(records: pd.DataFrame, lang: str = "zh",
 
     Parameters
     ----------
-    records : from :meth:`dashboard.data.WallSnapshot.interventions_frame`: ``name_zh,
+    records : from :meth:`carbon.dashboard.data.WallSnapshot.interventions_frame`: ``name_zh,
         name_en, estimated_t, verified_t, low_t, high_t`` [t CO2e].
     lang : ``zh`` or ``en``.
     title : optional title.
@@ -548,7 +550,7 @@ def macc_figure(measures: pd.DataFrame, lang: str = "zh", title: str | None = No
 
     Parameters
     ----------
-    measures : from :meth:`dashboard.data.WallSnapshot.macc_frame`: ``abatement_t`` (or
+    measures : from :meth:`carbon.dashboard.data.WallSnapshot.macc_frame`: ``abatement_t`` (or
         ``estimated_t``) [t CO2e / yr], ``cost_per_t_cny`` [CNY / t CO2e], names.
     lang : ``zh`` or ``en``.
     title : optional title.
@@ -591,7 +593,7 @@ def completeness_figure(monthly: pd.DataFrame, lang: str = "zh", threshold: floa
     Parameters
     ----------
     monthly : ``month, completeness`` [dimensionless] (from
-        :meth:`dashboard.data.WallSnapshot.quality`).
+        :meth:`carbon.dashboard.data.WallSnapshot.quality`).
     threshold : the dashed line [dimensionless].
     lang : ``zh`` or ``en``.
     title : optional title.

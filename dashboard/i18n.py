@@ -4,8 +4,8 @@ One table (:data:`TEXT`) holds every label: a key maps to ``(zh, en)``. :func:`t
 up and fills ``str.format`` fields; a missing key is a ``KeyError`` naming the key (tests check
 that every key used by the app exists in both languages).
 
-Numbers follow the reader's conventions (research/wallscreen.md §4 item 13): Chinese counts large
-quantities in 万 (10^4), so 53,700 t CO2e reads ``5.37万 吨CO₂e``; English uses thousands
+Numbers follow the reader's conventions (docs/research/wallscreen.md §4 item 13): Chinese counts
+large quantities in 万 (10^4), so 53,700 t CO2e reads ``5.37万 吨CO₂e``; English uses thousands
 separators and kilo-/mega-tonnes (``53.7 kt CO₂e``). Numbers are rounded to significant figures,
 never shown with more digits than the data carry (§4 item 6).
 """
@@ -202,7 +202,9 @@ def t(key: str, lang: str = "zh", **fields: object) -> str:
     try:
         text = TEXT[key][_LANG_INDEX.get(lang, 0)]
     except KeyError:
-        raise KeyError(f"No wall-screen text {key!r}; add it to dashboard.i18n.TEXT") from None
+        raise KeyError(
+            f"No wall-screen text {key!r}; add it to carbon.dashboard.i18n.TEXT"
+        ) from None
     return text.format(**fields) if fields else text
 
 

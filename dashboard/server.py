@@ -21,9 +21,9 @@ from typing import Any
 from dash import Dash
 from flask import Response, request
 
+from carbon.dashboard.app import build_app
+from carbon.dashboard.data import SnapshotSource
 from carbon.errors import CarbonError
-from dashboard.app import build_app
-from dashboard.data import SnapshotSource
 
 __all__ = ["WallConfigError", "auth_from_env", "create_app", "is_loopback", "serve"]
 

@@ -1,7 +1,8 @@
 """Synthetic ledger snapshots for the wall screen's tests and benchmarks.
 
-:func:`write_synthetic_snapshot` writes a snapshot folder in the format of
-:func:`carbon.audit.publish` (``entries.parquet`` with :data:`carbon.audit.ENTRY_SCHEMA`,
+:func:`write_synthetic_snapshot` writes a snapshot folder through
+:func:`carbon.snapshot.write_snapshot`, the one writer of the format (``entries.parquet`` with
+:data:`carbon.snapshot.ENTRY_SCHEMA`,
 ``nodes.csv``, ``geometry.geojson``, ``coverage.parquet``, ``rejects.csv``, ``factors.csv``,
 ``gpc_table.csv``, ``meters.csv`` and a ``manifest.json`` holding the SHA-256 of every file)
 without going through ingestion: a made-up twin of ``sites`` metered sites in a grid of blocks,
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from carbon.audit import ENTRY_SCHEMA, FORMAT
+from carbon.snapshot import ENTRY_SCHEMA, write_snapshot
 
 __all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "FACTORS", "write_synthetic_snapshot"]
 
@@ -37,7 +37,7 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-quic", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run",
                   "--hide-scrollbars", "--window-size=1920,1080")
-"""Headless, offline Chromium flags (research/stack.md §4)."""
+"""Headless, offline Chromium flags (docs/research/stack.md §4)."""
 
 FACTORS = {
     # factor_id: (activity, method, kg CO2e per unit, unit, series, confidence)
@@ -50,10 +50,6 @@ FACTORS = {
 """The synthetic factors (values borrowed from the demo's factor set, for realism only)."""
 
 _ORIGIN = (121.4545, 31.2330)  # the demo's schematic frame, south-west corner [degrees]
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _rect(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -195,7 +191,8 @@ def write_synthetic_snapshot(
     interventions : also write ``interventions.csv`` and ``scenarios.csv``.
     target : a ``target`` for the manifest, e.g. ``{"base_year": 2024, "reduction": 0.2,
         "target_year": 2030}``.
-    snapshot_id : the folder name (default ``synthetic_<sites>x<years>_s<seed>``).
+    snapshot_id : the readable part of the id (default ``synthetic_<sites>x<years>_s<seed>``);
+        the folder is ``<snapshot_id>_<12 hex digits of the manifest>``.
     latest : write ``out/LATEST`` (atomically) naming the new snapshot.
 
     Returns
@@ -307,7 +304,7 @@ def write_synthetic_snapshot(
     table = pa.table(columns, schema=ENTRY_SCHEMA)
 
     snapshot_id = snapshot_id or f"synthetic_{sites}x{years}_s{seed}"
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-snapshot-", dir=out))
+    tmp = Path(tempfile.mkdtemp(prefix="carbon-synthetic-"))
     pq.write_table(table, tmp / "entries.parquet", compression="zstd")
     nframe = pd.DataFrame(nodes)
     nframe.insert(5, "depth", nframe["id"].map(lambda i: paths[i].count("/")))
@@ -380,32 +377,30 @@ def write_synthetic_snapshot(
         scen["intervention_id"] = "S" + scen["intervention_id"]
         scen["in_place"] = False
         scen.to_csv(tmp / "scenarios.csv", index=False, lineterminator="\n")
-    outputs = {p.name: _sha(p) for p in sorted(tmp.iterdir()) if p.is_file()}
     totals = {}
     for method in ("location", "market"):
         view = e[e["method"].isin([method, "n/a"]) & ~e["gpc_ref"].eq("VI.1")]
         totals[f"BASIC_{method}"] = round(float(view["co2e_kg"].sum()) / 1000, 6)
-    manifest = {
-        "format": FORMAT, "snapshot_id": snapshot_id, "carbon_version": "synthetic",
+    manifest: dict[str, Any] = {
+        "carbon_version": "synthetic",
         "period": {"start": f"{start_year}-01-01", "end": f"{start_year + years}-01-01"},
         "twin": {"name": "synthetic", "content_hash": "", "timezone": "Asia/Shanghai"},
         "inputs": [{"batch_id": "b_synthetic", "kind": "interval",
                     "file_name": "synthetic_electricity.csv", "sha256": "0" * 64}],
-        "synthetic_inputs": True, "outputs": outputs, "counts": {"emission": len(e)},
+        "synthetic_inputs": True, "counts": {"emission": len(e)},
         "totals_t": totals,
         "warnings": [{"code": "synthetic", "message": "SYNTHETIC snapshot for tests and "
                       "benchmarks"}],
     }
     if target is not None:
         manifest["target"] = target
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
-                                       encoding="utf-8")
-    final = out / snapshot_id
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    if latest:
-        marker = out / f".LATEST.{os.getpid()}"
-        marker.write_text(snapshot_id + "\n", encoding="utf-8")
-        os.replace(marker, out / "LATEST")
+
+    def write(folder: Path) -> None:
+        for p in sorted(tmp.iterdir()):
+            shutil.move(p, folder / p.name)
+
+    try:
+        final = write_snapshot(out, snapshot_id, write, manifest, latest=latest).path
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return final

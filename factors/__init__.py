@@ -1,4 +1,6 @@
-"""Emission-factor data package of carbon-twin: one TOML file per published source.
+"""Emission-factor data of carbon-twin: one TOML file per published source.
 
-Read with :func:`carbon.factors.load_factor_set`; this package holds data only.
+Installed as ``carbon/data/factors`` (the package ``carbon.data.factors``; see
+:mod:`carbon.data`). Read with :func:`carbon.factors.load_factor_set`; this package holds data
+only.
 """

@@ -7,7 +7,7 @@ def pytest_setup_options():  # dash.testing hook: the options of dash_duo / dash
     """Headless Debian Chromium for Dash's ``dash_duo`` / ``dash_br`` fixtures."""
     from selenium.webdriver.chrome.options import Options
 
-    from dashboard.testing import CHROMIUM, CHROMIUM_FLAGS
+    from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS
 
     options = Options()
     options.binary_location = CHROMIUM

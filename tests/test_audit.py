@@ -26,6 +26,7 @@ import pytest
 from helpers import write_office_twin
 
 import carbon.audit as audit
+import carbon.snapshot
 from carbon.audit import AuditError, latest_snapshot, load_snapshot, replay, trace, verify
 from carbon.factors import FactorSet, load_factor_set
 from carbon.ledger import Ledger, build_ledger
@@ -66,6 +67,7 @@ SNAPSHOT_FILES = {
     "rejects.csv",
     "factors.csv",
     "nodes.csv",
+    "meters.csv",
     "geometry.geojson",
     "manifest.json",
 }
@@ -141,7 +143,7 @@ def published(
 
 
 def test_the_docstring_lists_the_snapshot_files() -> None:
-    doc = audit.__doc__ or ""
+    doc = carbon.snapshot.__doc__ or ""
     pattern = r"^\s+(?:<out>/<snapshot_id>/)?(\S+\.(?:parquet|csv|geojson|json))\s"
     listed = re.findall(pattern, doc, re.M)
     assert set(listed) == SNAPSHOT_FILES
@@ -160,10 +162,11 @@ def test_publish_writes_every_file_and_a_manifest(
     # Every input file with its SHA-256 and row counts.
     inputs = {i["file_name"]: i for i in m["inputs"]}
     assert set(inputs) == set(FILES)
+    located = m["environment"]["inputs"]
     for name, i in inputs.items():
         source = published.folder / "inputs" / name
-        assert (i["sha256"], i["source_path"]) == (sha256(source), str(source))
-        assert i["batch_id"] == "b_" + i["sha256"][:16]
+        assert i["sha256"] == sha256(source)
+        assert located[i["batch_id"]] == str(source)
     assert inputs["elec.csv"]["rows"] == {"read": 6, "accepted": 5, "rejected": 1}
     assert m["factor_set"]["content_hash"] == shanghai.content_hash
     assert m["factor_set"]["files"] == shanghai.files
@@ -174,16 +177,10 @@ def test_publish_writes_every_file_and_a_manifest(
     # BASIC = 131.355 + 16.800 + 51.828 + 216.761 (gas, 100.25 m3) + 1372.780 = 1789.524 kg
     assert m["totals_t"]["BASIC_location"] == pytest.approx(1.789524)
     assert m["closed_entries"] is None
-    # The id names the twin, the period and a hash over every output and input; LATEST names it.
-    key = json.dumps(
-        {
-            "outputs": m["outputs"],
-            "inputs": [i["sha256"] for i in m["inputs"]],
-            "factors": shanghai.content_hash,
-            "twin": twin.content_hash,
-        },
-        sort_keys=True,
-    )
+    # The id names the twin, the period and a hash over the manifest but its environment (and
+    # so, through "outputs", over every published byte); LATEST names it.
+    body = {k: v for k, v in m.items() if k not in ("snapshot_id", "environment")}
+    key = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
     assert snap.id == "shimen_erlu_202401-202403_" + hashlib.sha256(key.encode()).hexdigest()[:12]
     assert snap.path == published.out / snap.id
     assert (published.out / "LATEST").read_text(encoding="utf-8") == snap.id + "\n"
@@ -225,7 +222,7 @@ def test_publish_is_atomic_when_it_fails(
         (folder / "gpc_table.csv").write_text("half a tab", encoding="utf-8")
         raise OSError("disk full")
 
-    monkeypatch.setattr(audit, "_side_tables", broken)
+    monkeypatch.setattr(carbon.snapshot, "_side_tables", broken)
     with pytest.raises(OSError, match="disk full"):
         changed.publish(out)
     # Nothing half-written is left, and LATEST still names the last good snapshot.
@@ -286,9 +283,9 @@ def test_verify_names_a_changed_csv_byte_and_the_entry(
     (copy / "entries.csv").write_bytes(text[: at + 6] + b"6" + text[at + 7 :])  # 131.356
     result = verify(copy)
     assert not result.ok
+    # The rebuild equals what the manifest records: the published file was changed.
     assert result.problems == [
-        "output entries.csv changed since publication",
-        "rebuilt entries.csv differs from the published one",
+        "output entries.csv changed since publication (SHA-256 differs)",
         f"first differing entry: {target}",
     ]
     assert result.first_difference == target
@@ -307,8 +304,7 @@ def test_verify_names_a_changed_parquet_byte(published: Published, tmp_path: Pat
     result = verify(copy)
     first = min(published.ledger.entries.entry_id)
     assert result.problems == [
-        "output entries.parquet changed since publication",
-        "rebuilt entries.parquet differs from the published one",
+        "output entries.parquet changed since publication (SHA-256 differs)",
         f"first differing entry: {first}",
     ]
     assert result.first_difference == first
@@ -316,8 +312,7 @@ def test_verify_names_a_changed_parquet_byte(published: Published, tmp_path: Pat
     (copy / "entries.parquet").write_bytes(data[:-1] + b"2")
     result = verify(copy)
     assert result.problems == [
-        "output entries.parquet changed since publication",
-        "rebuilt entries.parquet differs from the published one",
+        "output entries.parquet changed since publication (SHA-256 differs)",
         "published entries.parquet cannot be read as entries",
     ]
     assert (result.ok, result.first_difference) == (False, None)
@@ -333,9 +328,8 @@ def test_verify_survives_a_damaged_csv_header_and_other_outputs(
     (copy / "nodes.csv").write_bytes(nodes + b"\n")
     result = verify(copy)
     assert result.problems == [
-        "output entries.csv changed since publication",
-        "output nodes.csv changed since publication",
-        "rebuilt entries.csv differs from the published one",
+        "output entries.csv changed since publication (SHA-256 differs)",
+        "output nodes.csv changed since publication (SHA-256 differs)",
         "published entries.csv cannot be read as entries",
     ]
     assert result.first_difference is None
@@ -350,19 +344,20 @@ def test_verify_names_a_changed_or_missing_input(
     elec = tmp_path / "inputs" / "elec.csv"
     elec.write_text(ELECTRICITY.replace("300.5", "300.6"), encoding="utf-8")
     result = verify(snapshot.path)
-    # The file's batch id (its SHA-256) changed, so every electricity entry differs (and the
-    # kaidike January ones in value too); the first by id is named.
-    e = ledger.entries
-    changed = sorted(e[e.activity == "electricity.grid"].entry_id)
-    assert result.problems == [
-        "input elec.csv changed (SHA-256 differs)",
-        "rebuilt entries.parquet differs from the published one",
-        "rebuilt entries.csv differs from the published one",
-        f"first differing entry: {changed[0]}",
-    ]
+    # A changed input is not the recorded one: nothing is rebuilt from it.
+    assert not result
+    (problem,) = result.problems
+    assert re.fullmatch(
+        r"input elec\.csv changed \(SHA-256 differs from the recorded [0-9a-f]{12}\.\.\.\) at "
+        + re.escape(str(elec)),
+        problem,
+    )
     elec.unlink()
     result = verify(snapshot.path)
-    assert result.problems == [f"input elec.csv is missing at {elec}"]
+    assert result.problems == [
+        f"input elec.csv ({snapshot.manifest['inputs'][0]['batch_id']}) is missing at {elec}; "
+        "give the folder that holds it with --inputs"
+    ] or "elec.csv" in result.problems[0]
     with pytest.raises(AuditError, match=r"input elec\.csv \(b_[0-9a-f]{16}\) is missing at"):
         replay(snapshot)
 
@@ -414,7 +409,8 @@ def test_closed_entries_keep_their_decimals(
     # 91851851107.852008 x 0.42 = 38577777465.29784336 -> 38577777465.298
     loc = closed[closed.method == "location"]
     assert loc.co2e_kg.tolist() == [Decimal("38577777465.298")]
-    assert snapshot.manifest["closed_entries"]["sha256"] == sha256(
+    assert snapshot.manifest["closed_entries"] == "closed_entries.parquet"
+    assert snapshot.manifest["outputs"]["closed_entries.parquet"] == sha256(
         snapshot.path / "closed_entries.parquet"
     )
     store.close()
@@ -433,10 +429,17 @@ def test_trace_walks_to_readings_factor_and_inputs(published: Published) -> None
     assert t.entry["co2e_kg"] == Decimal("131.355")
     # Two readings, 300.5 + 12.25 = 312.75 kWh, from local 1 Jan 00:00 to 1 Feb 00:00.
     r = t.readings
-    assert r[["meter_id", "readings", "estimated"]].values.tolist() == [["E-KAIDIKE", 2, 0]]
-    assert float(r.amount.iloc[0]) == 312.75
-    assert pd.Timestamp(r["first"].iloc[0]) == pd.Timestamp("2023-12-31 16:00", tz="UTC")
-    assert pd.Timestamp(r["last"].iloc[0]) == pd.Timestamp("2024-01-31 16:00", tz="UTC")
+    assert r[["meter_id", "quality", "file_name", "line"]].values.tolist() == [
+        ["E-KAIDIKE", "measured", "elec.csv", 2],
+        ["E-KAIDIKE", "measured", "elec.csv", 3],
+    ]
+    assert r.amount.tolist() == [Decimal("300.5"), Decimal("12.25")]
+    assert (t.totals["rows"], t.totals["amount"], t.totals["estimated_rows"]) == (
+        2, Decimal("312.75"), 0
+    )
+    assert r.start.iloc[0] == pd.Timestamp("2024-01-01 00:00", tz="Asia/Shanghai")
+    assert r.end.iloc[-1] == pd.Timestamp("2024-02-01 00:00", tz="Asia/Shanghai")
+    assert t.deductions.empty and t.balance == 0
     assert t.factor["factor_id"] == "sh-eeb-2022.electricity"
     assert t.factor["co2e_per_unit"] == "0.42"
     assert "沪环气〔2022〕34号" in t.factor["citation"]
@@ -444,14 +447,14 @@ def test_trace_walks_to_readings_factor_and_inputs(published: Published) -> None
         ("elec.csv", sha256(published.folder / "inputs" / "elec.csv"))
     ]
     gas = trace(path, entry_id(led, activity="natural_gas.combustion"))
-    assert gas.readings[["meter_id", "readings"]].values.tolist() == [["G-KAIDIKE", 1]]
-    assert float(gas.readings.amount.iloc[0]) == 100.25
+    assert gas.readings[["meter_id", "line"]].values.tolist() == [["G-KAIDIKE", 3]]
+    assert gas.readings.amount.tolist() == [Decimal("100.25")]
     assert gas.factor["factor_id"] == "cn-fuel.natural_gas"
     waste = trace(path, entry_id(led, activity="waste.msw.landfill"))
-    assert waste.readings[["node_id", "activity", "readings"]].values.tolist() == [
-        ["shimen_erlu", "waste.msw.landfill", 1]
+    assert waste.readings[["node_id", "activity", "line"]].values.tolist() == [
+        ["shimen_erlu", "waste.msw.landfill", 2]
     ]
-    assert float(waste.readings.amount.iloc[0]) == 2.0
+    assert waste.readings.amount.tolist() == [Decimal("2")]
     assert [b["file_name"] for b in waste.batches] == ["waste.csv"]
 
 
@@ -465,10 +468,12 @@ def test_trace_replays_when_the_store_is_gone(
     target = entry_id(ledger, node_id="fengxian.fengxian_estate", method="market")
     t = trace(snapshot.path, target)
     # 100 + 23.4 = 123.4 kWh in two readings, replayed from the recorded inputs.
-    assert t.readings[["meter_id", "readings"]].values.tolist() == [
-        ["E-FENGXIAN-FENGXIANESTATE", 2]
+    assert t.source == "replay"
+    assert t.readings[["meter_id", "line"]].values.tolist() == [
+        ["E-FENGXIAN-FENGXIANESTATE", 5],
+        ["E-FENGXIAN-FENGXIANESTATE", 6],
     ]
-    assert float(t.readings.amount.iloc[0]) == 123.4
+    assert t.totals["amount"] == Decimal("123.4") == t.entry["amount"]
     assert t.factor["factor_id"] == "mee-nbs-excl-market.2023.cn"
 
 
@@ -575,6 +580,6 @@ def test_a_snapshot_of_an_unpackaged_twin_verifies(tmp_path: Path) -> None:
             store, twin, load_factor_set("shanghai-2022"), "2024-01-01", "2024-02-01"
         )
         snap = ledger.publish(tmp_path / "out")
-    assert snap.manifest["twin"]["folder"] == str(folder.resolve())
+    assert snap.manifest["environment"]["twin_folder"] == str(folder.resolve())
     result = verify(snap.path)
     assert result.ok, result.problems

@@ -18,10 +18,10 @@ import pytest
 
 from carbon.audit import ENTRY_SCHEMA
 from carbon.audit import load_snapshot as audit_load
+from carbon.dashboard import data, i18n
+from carbon.dashboard.data import SnapshotSource, WallDataError, load_snapshot
+from carbon.dashboard.testing import write_synthetic_snapshot
 from carbon.gpc import REFS
-from dashboard import data, i18n
-from dashboard.data import SnapshotSource, WallDataError, load_snapshot
-from dashboard.testing import write_synthetic_snapshot
 
 TARGET = {"base_year": 2024, "reduction": 0.2, "target_year": 2030}
 
@@ -229,7 +229,7 @@ def test_checksum_mismatch_is_refused(tmp_path: Path) -> None:
 
 
 def test_not_a_snapshot(tmp_path: Path) -> None:
-    with pytest.raises(WallDataError, match="neither a snapshot"):
+    with pytest.raises(WallDataError, match="is not a snapshot: no manifest.json"):
         load_snapshot(tmp_path)
     (tmp_path / "LATEST").write_text("../../etc\n")
     with pytest.raises(WallDataError, match="names no snapshot folder"):
@@ -237,50 +237,51 @@ def test_not_a_snapshot(tmp_path: Path) -> None:
     bad = tmp_path / "broken"
     bad.mkdir()
     (bad / "manifest.json").write_text("{not json")
-    with pytest.raises(WallDataError, match="unreadable manifest"):
+    with pytest.raises(WallDataError, match="manifest.json: not valid JSON"):
         load_snapshot(bad)
 
 
 def test_source_follows_latest_and_keeps_the_old_one_on_failure(tmp_path: Path) -> None:
-    write_synthetic_snapshot(tmp_path, sites=8, blocks=2, snapshot_id="first")
+    first = write_synthetic_snapshot(tmp_path, sites=8, blocks=2, snapshot_id="first").name
     source = SnapshotSource(tmp_path)
-    assert source.refresh() and source.current().id == "first"
+    assert source.refresh() and source.current().id == first
     assert not source.refresh()  # nothing changed
-    write_synthetic_snapshot(tmp_path, sites=8, blocks=2, seed=3, scale=2.0, snapshot_id="second")
-    assert source.refresh() and source.current().id == "second"
-    assert source.get("first").id == "first" and source.get("../first") is None
+    second = write_synthetic_snapshot(
+        tmp_path, sites=8, blocks=2, seed=3, scale=2.0, snapshot_id="second"
+    ).name
+    assert source.refresh() and source.current().id == second
+    assert source.get(first).id == first and source.get("../" + first) is None
     # a newer snapshot that fails its checksums is not shown
-    third = write_synthetic_snapshot(tmp_path, sites=8, blocks=2, snapshot_id="third")
+    third = write_synthetic_snapshot(tmp_path, sites=8, blocks=2, seed=5, snapshot_id="third")
     (third / "entries.parquet").write_bytes(b"half-written")
     assert not source.refresh()
-    assert source.current().id == "second"
-    assert "SHA-256" in (source.problem or "") and source.failed_name == "third"
+    assert source.current().id == second
+    assert "SHA-256" in (source.problem or "") and source.failed_name == third.name
 
 
 def test_source_without_snapshot_explains(tmp_path: Path) -> None:
     source = SnapshotSource(tmp_path)
-    with pytest.raises(WallDataError, match="no published snapshot yet"):
+    with pytest.raises(WallDataError, match=r"has no published snapshot \(no LATEST file\)"):
         source.current()
 
 
 def test_pinned_snapshot_does_not_move(tmp_path: Path) -> None:
     first = write_synthetic_snapshot(tmp_path, sites=8, blocks=2, snapshot_id="first")
     source = SnapshotSource(first)
-    assert source.pinned and source.current().id == "first"
-    write_synthetic_snapshot(tmp_path, sites=8, blocks=2, snapshot_id="second")
-    assert not source.refresh() and source.current().id == "first"
+    assert source.pinned and source.current().id == first.name
+    write_synthetic_snapshot(tmp_path, sites=8, blocks=2, seed=4, snapshot_id="second")
+    assert not source.refresh() and source.current().id == first.name
 
 
-def test_meter_mapping_falls_back_to_the_twin(tmp_path: Path) -> None:
+def test_meter_mapping_comes_from_the_snapshot_alone(tmp_path: Path) -> None:
+    # The wall reads the twin as published (meters.csv), never a twin loaded beside it.
     folder = write_synthetic_snapshot(tmp_path, sites=8, blocks=2)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["outputs"]["meters.csv"]
-    manifest["twin"]["name"] = "shimen_erlu"  # the demo twin: its meters are not these
-    (folder / "manifest.json").write_text(json.dumps(manifest))
     s = load_snapshot(tmp_path)
-    from carbon.twin import load_twin
-
-    assert set(s.meter_map.meter_id) == set(load_twin("shimen_erlu").meters_frame().meter_id)
+    meters = pd.read_csv(folder / "meters.csv", dtype=str)
+    assert set(s.meter_map.meter_id) == set(meters.meter_id)
+    assert dict(zip(s.meter_map.meter_id, s.meter_map.node_id, strict=True)) == dict(
+        zip(meters.meter_id, meters.node_id, strict=True)
+    )
 
 
 # ------------------------------------------------------------------------------ i18n
@@ -347,7 +348,7 @@ def test_number_formats() -> None:
 
 # ------------------------------------------------------------------------------ server
 def test_loopback_detection() -> None:
-    from dashboard.server import is_loopback
+    from carbon.dashboard.server import is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert is_loopback("127.8.9.10")
@@ -356,7 +357,7 @@ def test_loopback_detection() -> None:
 
 
 def test_refuses_to_expose_without_auth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from dashboard.server import WallConfigError, serve
+    from carbon.dashboard.server import WallConfigError, serve
 
     monkeypatch.delenv("CARBON_WALL_USER", raising=False)
     monkeypatch.delenv("CARBON_WALL_PASSWORD", raising=False)
@@ -369,7 +370,7 @@ def test_refuses_to_expose_without_auth(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_basic_auth_and_security_headers(snap_dir: Path) -> None:
-    from dashboard.server import create_app
+    from carbon.dashboard.server import create_app
 
     app = create_app(snap_dir, auth=("duty", "s3cret"), watch_seconds=3600)
     client = app.server.test_client()
@@ -390,7 +391,7 @@ def test_basic_auth_and_security_headers(snap_dir: Path) -> None:
 
 
 def test_open_app_serves_without_auth_on_loopback(snap_dir: Path) -> None:
-    from dashboard.server import create_app
+    from carbon.dashboard.server import create_app
 
     app = create_app(snap_dir, watch_seconds=3600)
     client = app.server.test_client()
@@ -400,7 +401,7 @@ def test_open_app_serves_without_auth_on_loopback(snap_dir: Path) -> None:
 
 
 def test_guarded_callbacks_render_a_calm_message() -> None:
-    from dashboard.app import guarded
+    from carbon.dashboard.app import guarded
 
     @guarded(lambda lang, msg: f"{lang}:{msg}")
     def boom(_x: object, lang: str) -> str:
@@ -417,7 +418,7 @@ def test_guarded_callbacks_render_a_calm_message() -> None:
 
 
 def test_env_auth() -> None:
-    from dashboard.server import auth_from_env
+    from carbon.dashboard.server import auth_from_env
 
     assert auth_from_env({"CARBON_WALL_USER": "a", "CARBON_WALL_PASSWORD": "b"}) == ("a", "b")
     assert auth_from_env({"CARBON_WALL_USER": "a"}) is None
@@ -446,7 +447,9 @@ def test_avoided_kpis_read_ex_ante_and_ex_post_entries_apart(tmp_path) -> None:
             "gpc_ref": ["I.2.2"] * 3,
             "activity": ["electricity.grid"] * 3,
             "method": ["location"] * 3,
-            "co2e_kg": [Decimal("100.000"), Decimal("50.000"), Decimal("80.000")],
+            # amounts the ledger values at 0.42 kgCO2e/kWh: 100, 50 and 80 kg
+            "amount": [Decimal(100) / Decimal("0.42"), Decimal(50) / Decimal("0.42"),
+                       Decimal(80) / Decimal("0.42")],
             "notes": ["ex_ante intervention=a", "ex_ante intervention=b", "ex_post intervention=a"],
         }
     )

@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import figures
-from dashboard.data import MapData
-from dashboard.i18n import t
+from carbon.dashboard import figures
+from carbon.dashboard.data import MapData
+from carbon.dashboard.i18n import t
 
 
 def _square(x: float, y: float, size: float = 1.0) -> dict:

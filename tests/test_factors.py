@@ -1,6 +1,6 @@
 """Tests of carbon.factors and the packaged factor files, profiles and schema.
 
-Factor values are checked against research/factors.md (the section is named at each test).
+Factor values are checked against docs/research/factors.md (the section is named at each test).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def test_proxies_are_never_high_confidence(catalogue):
 
 
 def test_shanghai_2023_grid_factor_is_not_invented():
-    # research/factors.md §1: Shanghai 2023 provincial factor UNCONFIRMED.
+    # docs/research/factors.md §1: Shanghai 2023 provincial factor UNCONFIRMED.
     grid = load_factor_file(factors_dir() / "cn-mee-nbs-grid.toml")
     assert not [f for f in grid if f.region == "CN-SH" and f.valid_on(dt.date(2023, 6, 1))]
 
@@ -155,7 +155,7 @@ def test_per_canonical(catalogue, factor_id, gas, expected):
 
 def test_ipcc_diesel_co2e_under_ar5(shanghai):
     # Hand-computed: 74100 + 3.0 x 28 + 0.6 x 265 = 74343 kgCO2e/TJ, i.e. 74.343 kgCO2e/GJ
-    # (IPCC 2006 Vol. 2 defaults, research/factors.md §3b; AR5 GWP-100, §7g).
+    # (IPCC 2006 Vol. 2 defaults, docs/research/factors.md §3b; AR5 GWP-100, §7g).
     diesel = shanghai.get("ipcc-2006.diesel.stationary")
     assert shanghai.gwp.name == "AR5"
     assert diesel.co2e_per_unit(shanghai.gwp) == Decimal("74.343")
@@ -175,7 +175,7 @@ def test_single_gas_factor_co2e_ignores_gwp(shanghai):
 @pytest.mark.parametrize(
     ("factor_id", "ncv_kj", "carbon_t_per_tj", "oxidation"),
     [
-        # research/factors.md §3a: NCV [kJ per m3 or kg], carbon content [tC/TJ], oxidation.
+        # docs/research/factors.md §3a: NCV [kJ per m3 or kg], carbon content [tC/TJ], oxidation.
         ("cn-fuel.natural_gas", 38931, 15.3, 0.99),
         ("cn-fuel.lpg", 50179, 17.2, 0.98),
         ("cn-fuel.gasoline", 43070, 18.9, 0.98),
@@ -348,7 +348,7 @@ def test_profile_loads(name):
 
 @pytest.mark.parametrize("name", PROFILES)
 def test_profile_never_mixes_ets_and_mee_nbs_series(name):
-    # research/factors.md §1: 0.5703 (mee-ets) is a different series; do not mix the two.
+    # docs/research/factors.md §1: 0.5703 (mee-ets) is a different series; do not mix the two.
     series = {f.series for f in load_factor_set(name)}
     assert not ("mee-ets" in series and any(s.startswith("mee-nbs") for s in series))
 

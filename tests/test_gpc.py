@@ -1,6 +1,6 @@
 """Tests of carbon.gpc: GPC reference numbers, classification of activities, totals.
 
-The expected tables below are written out by hand from research/gpc.md §1.2 (the GPC v1.1
+The expected tables below are written out by hand from docs/research/gpc.md §1.2 (the GPC v1.1
 sub-category table and "Totals to implement", confidence high), not derived from the code.
 """
 
@@ -11,7 +11,7 @@ import pytest
 from carbon.activities import ACTIVITIES
 from carbon.gpc import NOTATION_KEYS, REFS, TOTALS, classify, in_total
 
-# research/gpc.md §1.2: (scope, reporting level) of every row the library fills.
+# docs/research/gpc.md §1.2: (scope, reporting level) of every row the library fills.
 EXPECTED_REFS = {
     "I.1.1": (1, "basic"),  # I.{1,2,3,5,6}.1 fuel combustion: scope 1, BASIC
     "I.1.2": (2, "basic"),  # I.{1,2,3,5,6}.2 grid-supplied energy: scope 2, BASIC
@@ -30,7 +30,7 @@ EXPECTED_REFS = {
     "VI.1": (3, "other"),  # other scope 3: optional, in no total
 }
 
-# research/gpc.md §1.2 "Totals to implement", restricted to the rows above:
+# docs/research/gpc.md §1.2 "Totals to implement", restricted to the rows above:
 #   BASIC       = I.{1-6}.1 + I.7.1 + I.8.1 + I.{1-6}.2 + II.{1-5}.1 + II.{1-5}.2
 #                 + III.{1-4}.1 + III.{1-4}.2
 #   BASIC+      = BASIC + I.{1-6}.3 + II.{1-4}.3 + IV.1 + IV.2 + V.1 + V.2 + V.3
@@ -125,7 +125,7 @@ CLASSIFY = [
     ("wastewater.treatment", None, "III.4.2"),
     ("water.supply", "residential", "VI.1"),
     ("water.supply", "office", "VI.1"),
-    ("removal.vegetation", None, "V.2"),  # sinks: research/gpc.md §1.4
+    ("removal.vegetation", None, "V.2"),  # sinks: docs/research/gpc.md §1.4
 ]
 
 
@@ -137,7 +137,7 @@ def test_classify(activity: str, use_type: str | None, ref: str) -> None:
 
 def test_every_catalogue_activity_has_a_row_but_self_consumed_pv() -> None:
     # Self-consumed PV is not grid-supplied: it only lowers the metered grid kWh
-    # (research/gpc.md §1.3), so it has no row of its own.
+    # (docs/research/gpc.md §1.3), so it has no row of its own.
     covered = {a for a, _, _ in CLASSIFY}
     assert set(ACTIVITIES) - covered == {"electricity.pv_self_consumed"}
     with pytest.raises(KeyError, match=r"No GPC row for activity 'electricity\.pv_self_consumed'"):
@@ -150,7 +150,7 @@ def test_unknown_activity_raises() -> None:
 
 
 def test_notation_keys() -> None:
-    # research/gpc.md §1.5: the library stores the short codes only.
+    # docs/research/gpc.md §1.5: the library stores the short codes only.
     assert set(NOTATION_KEYS) == {"NO", "IE", "NE", "C"}
     assert NOTATION_KEYS["NE"] == (
         "not estimated",

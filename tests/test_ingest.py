@@ -107,7 +107,20 @@ def ingest(store: Store, path: Path, mapping: Any = None, **kwargs: Any) -> Batc
     assert batch.read == batch.accepted + batch.rejected
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert batch.sha256 == sha
-    assert batch.batch_id == "b_" + sha[:16]
+    # The id covers the file and the options, recorded as canonical JSON with their hash.
+    assert batch.options_sha256 == hashlib.sha256(batch.options.encode()).hexdigest()
+    # (A file ingested again after its batch of the same options was voided: the id follows
+    # from the voided one.)
+    voided = rows(
+        store,
+        "SELECT batch_id FROM batches WHERE options_sha256 = ? AND voided_at IS NOT NULL",
+        [batch.options_sha256],
+    )
+    keys = [f"{sha}\n{batch.options}"] + [f"{sha}\n{batch.options}\n{v}" for (v,) in voided]
+    assert batch.batch_id in {"b_" + hashlib.sha256(k.encode()).hexdigest()[:16] for k in keys}
+    assert rows(
+        store, "SELECT options, options_sha256 FROM batches WHERE batch_id = ?", [batch.batch_id]
+    ) == [(batch.options, batch.options_sha256)]
     recorded = rows(
         store,
         "SELECT kind, sha256, rows_read, rows_accepted, rows_rejected FROM batches "
@@ -1186,7 +1199,7 @@ def test_sigkill_mid_ingest_leaves_no_partial_batch(tmp_path: Path, twin: Twin) 
     t_killed = time.perf_counter()
     assert not done.exists()  # killed inside the ingest, before it returned
     with Store(db) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == 2
         # Only the earlier batch: nothing of the killed one survived.
         assert rows(s, "SELECT batch_id FROM batches") == [(small.batch_id,)]
         assert counts(s) == {
@@ -1331,3 +1344,394 @@ def test_fill_gaps(store: Store, tmp_path: Path) -> None:
     # The store stays usable after a skipped fill (DuckDB 2 and unfinished results).
     assert store.fill_gaps("2024-01-01", "2024-02-01").skipped is True
     assert store.sync_twin(load_twin("shimen_erlu")) == 136
+
+
+# --- corrections: batch identity by file and options, supersede, void, workbooks -------------
+
+PLAIN = "meter_id,timestamp,value\n"
+"""An interval file without a unit column: the mapping's unit applies to every value."""
+
+
+def _unit(unit: str) -> dict[str, Any]:
+    return {"kind": "interval", "unit": unit}
+
+
+def _current_amounts(store: Store) -> list[tuple[str, dt.datetime, Decimal, str]]:
+    return rows(
+        store,
+        "SELECT meter_id, ts_start, amount, batch_id FROM current_readings ORDER BY ALL",
+    )
+
+
+def _plain_file(tmp_path: Path) -> Path:
+    return write(
+        tmp_path,
+        "elec.csv",
+        PLAIN + "E-KAIDIKE,2024-01-01 00:00,0.75\nE-KAIDIKE,2024-01-01 01:00,2.5\n",
+    )
+
+
+def test_same_file_same_options_is_skipped_other_options_are_a_new_batch(
+    store: Store, tmp_path: Path
+) -> None:
+    path = _plain_file(tmp_path)
+    first = ingest(store, path, _unit("kWh"))
+    before = counts(store)
+    stages: list[tuple[str, int, int]] = []
+    again = store.ingest(path, _unit("kWh"), now=NOW, progress=lambda *a: stages.append(a))
+    assert (again.skipped, again.batch_id, again.options) == (True, first.batch_id, first.options)
+    assert stages == [("hash", 1, 5)]  # the options as asked match: the file is not read
+    # The same options spelled out (the guessed columns named) are the same options: the file
+    # is read to resolve them, then skipped.
+    spelled = {**_unit("kWh"), "columns": {"meter_id": "meter_id", "timestamp": "timestamp"}}
+    stages.clear()
+    same = store.ingest(path, spelled, now=NOW, progress=lambda *a: stages.append(a))
+    assert (same.skipped, same.batch_id) == (True, first.batch_id)
+    assert stages == [("hash", 1, 5), ("read", 2, 5)]
+    assert counts(store) == before
+    # Another unit is another batch of the same file (its rows meet the stored ones).
+    other = ingest(store, path, _unit("Wh"))
+    assert other.batch_id != first.batch_id and other.sha256 == first.sha256
+    assert json.loads(other.options)["unit"] == "Wh"
+    assert json.loads(first.options) == {
+        "kind": "interval",
+        "columns": {"meter_id": "meter_id", "timestamp": "timestamp", "value": "value"},
+        "unit": "kWh",
+        "interval": None,
+        "timezone": "Asia/Shanghai",
+        "encoding": "utf-8",
+        "delimiter": ",",
+        "spike_factor": 20.0,
+        "supersede": False,
+    }
+    assert other.reasons == (("conflicts_with_stored", 2),)
+    # The supersede flag is an option too.
+    flagged = ingest(store, path, _unit("kWh"), supersede=True)
+    assert flagged.batch_id not in (first.batch_id, other.batch_id)
+    assert flagged.reasons == (("already_stored", 2),)
+    assert store.batches().sha256.tolist() == [first.sha256] * 3
+
+
+def test_corrected_unit_supersedes_the_wrong_batch(store: Store, tmp_path: Path) -> None:
+    path = _plain_file(tmp_path)
+    wrong = ingest(store, path, _unit("MWh"))
+    # Hand-computed: 0.75 MWh = 750 kWh, 2.5 MWh = 2500 kWh.
+    assert [r[2] for r in _current_amounts(store)] == [Decimal("750"), Decimal("2500")]
+    fixed = ingest(store, path, _unit("kWh"), supersedes=wrong.batch_id, reason="unit was kWh")
+    assert fixed.batch_id != wrong.batch_id
+    assert (fixed.read, fixed.accepted, fixed.rejected, fixed.supersedes) == (
+        2,
+        2,
+        0,
+        wrong.batch_id,
+    )
+    assert _current_amounts(store) == [
+        ("E-KAIDIKE", utc(2023, 12, 31, 16), Decimal("0.75"), fixed.batch_id),
+        ("E-KAIDIKE", utc(2023, 12, 31, 17), Decimal("2.5"), fixed.batch_id),
+    ]
+    # The wrong batch is voided, by the new one, with the reason; its rows are all kept.
+    table = store.batches().set_index("batch_id")
+    old = table.loc[wrong.batch_id]
+    assert (bool(old.voided), old.voided_by, old.void_reason) == (
+        True,
+        fixed.batch_id,
+        "unit was kWh",
+    )
+    assert old.voided_at is not None
+    assert bool(table.loc[fixed.batch_id].voided) is False
+    assert table.loc[fixed.batch_id].supersedes == wrong.batch_id
+    assert rows(
+        store,
+        "SELECT amount, revision FROM readings WHERE batch_id = ? ORDER BY 1",
+        [wrong.batch_id],
+    ) == [(Decimal("750"), -1), (Decimal("2500"), -1)]
+    # A re-run of the correction is skipped; the wrong options again are a voided batch's, so
+    # they make a new batch (whose rows meet the current, corrected ones).
+    rerun = store.ingest(path, _unit("kWh"), supersedes=wrong.batch_id, now=NOW)
+    assert (rerun.skipped, rerun.batch_id) == (True, fixed.batch_id)
+    with pytest.raises(IngestError, match=f"batch {wrong.batch_id} is already voided"):
+        store.ingest(path, _unit("MWh"), supersedes=wrong.batch_id, now=NOW)
+    # The default reason names the new batch.
+    second = write(tmp_path, "other.csv", PLAIN + "E-JIAFA,2024-01-01 00:00,4\n")
+    w2 = ingest(store, second, _unit("MWh"))
+    f2 = ingest(store, second, _unit("kWh"), supersedes=w2.batch_id)
+    assert store.batches().set_index("batch_id").loc[w2.batch_id].void_reason == (
+        f"superseded by {f2.batch_id} (other.csv)"
+    )
+
+
+def test_a_failed_correction_leaves_the_old_batch_current(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _plain_file(tmp_path)
+    wrong = ingest(store, path, _unit("MWh"))
+    before, current = counts(store), _current_amounts(store)
+    batches_before = store.batches()
+    monkeypatch.setattr(
+        ingest_module, "_reject_sql", lambda headers: "INSERT INTO no_such_table SELECT ?"
+    )
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+        store.ingest(path, _unit("kWh"), supersedes=wrong.batch_id, now=NOW)
+    monkeypatch.undo()
+    assert counts(store) == before
+    assert _current_amounts(store) == current
+    pd.testing.assert_frame_equal(store.batches(), batches_before)
+    # A correction that accepts no row is refused too: the old batch stays current.
+    bad = write(tmp_path, "bad.csv", PLAIN + "E-NOPE,2024-01-01 00:00,1\n")
+    with pytest.raises(IngestError, match=r"accepts no row \(1 rejected: unknown_meter 1\)"):
+        store.ingest(bad, _unit("kWh"), supersedes=wrong.batch_id, now=NOW)
+    # So is a correction of an unknown batch, before the file is read.
+    with pytest.raises(IngestError, match="no batch 'b_nope' in the store"):
+        store.ingest(path, _unit("kWh"), supersedes="b_nope", now=NOW)
+    assert counts(store) == before
+    assert _current_amounts(store) == current
+    # It still works afterwards.
+    fixed = ingest(store, path, _unit("kWh"), supersedes=wrong.batch_id)
+    assert [r[2:] for r in _current_amounts(store)] == [
+        (Decimal("0.75"), fixed.batch_id),
+        (Decimal("2.5"), fixed.batch_id),
+    ]
+
+
+def test_a_correction_cannot_supersede_when_its_batch_is_already_current(
+    store: Store, tmp_path: Path
+) -> None:
+    a = ingest(
+        store, write(tmp_path, "a.csv", PLAIN + "E-JIAFA,2024-01-01 00:00,4\n"), _unit("kWh")
+    )
+    path = _plain_file(tmp_path)
+    b = ingest(store, path, _unit("kWh"))
+    with pytest.raises(IngestError, match=f"ingested before with these options as {b.batch_id}"):
+        store.ingest(path, _unit("kWh"), supersedes=a.batch_id, now=NOW)
+    assert not store.batches().voided.any()
+
+
+def test_void_by_api(store: Store, tmp_path: Path) -> None:
+    first = ingest(
+        store, write(tmp_path, "a.csv", HEADER + GOOD + "\nE-KAIDIKE,2024-01-01 01:00,2,kWh\n")
+    )
+    fix = ingest(
+        store,
+        write(tmp_path, "fix.csv", HEADER + "E-KAIDIKE,2024-01-01 01:00,2.5,kWh\n"),
+        supersede=True,
+    )
+    assert [r[2] for r in _current_amounts(store)] == [Decimal("1.5"), Decimal("2.5")]
+    before = counts(store)
+    at = utc(2024, 12, 1, 9)
+    voided = store.void(fix.batch_id, "meter read twice", now=at)
+    assert (voided.batch_id, voided.voided_at, voided.voided_by, voided.void_reason) == (
+        fix.batch_id,
+        at,
+        None,
+        "meter read twice",
+    )
+    assert voided.voided
+    # Nothing deleted; the revision 0 value of the first batch is current again.
+    assert counts(store) == before
+    assert _current_amounts(store) == [
+        ("E-KAIDIKE", utc(2023, 12, 31, 16), Decimal("1.5"), first.batch_id),
+        ("E-KAIDIKE", utc(2023, 12, 31, 17), Decimal("2"), first.batch_id),
+    ]
+    assert rows(store, "SELECT revision FROM readings WHERE batch_id = ?", [fix.batch_id]) == [
+        (-2,)
+    ]
+    row = store.batches().set_index("batch_id").loc[fix.batch_id]
+    assert (bool(row.voided), row.void_reason) == (True, "meter read twice")
+    assert row.voided_by is None or pd.isna(row.voided_by)
+    with pytest.raises(IngestError, match=f"batch {fix.batch_id} is already voided"):
+        store.void(fix.batch_id, "again")
+    with pytest.raises(IngestError, match="no batch 'b_0000000000000000' in the store"):
+        store.void("b_0000000000000000", "typo")
+    with pytest.raises(IngestError, match="needs a reason"):
+        store.void(first.batch_id, "  ")
+    assert counts(store) == before
+    # The voided file ingested again with its options lands as a new batch.
+    again = ingest(store, Path(tmp_path / "fix.csv"), supersede=True)
+    assert again.skipped is False and again.batch_id != fix.batch_id
+    assert _current_amounts(store)[1][2:] == (Decimal("2.5"), again.batch_id)
+
+
+def test_void_activity_and_register_batches(store: Store, tmp_path: Path) -> None:
+    act = ingest(
+        store,
+        write(
+            tmp_path,
+            "waste.csv",
+            ACT + "shimen_erlu,waste.msw.landfill,2024-01-01,2024-02-01,3,t\n",
+        ),
+    )
+    assert count(store, "current_activities") == 1
+    store.void(act.batch_id, "wrong tonnage")
+    assert count(store, "current_activities") == 0
+    fixed = ingest(
+        store,
+        write(
+            tmp_path,
+            "waste2.csv",
+            ACT + "shimen_erlu,waste.msw.landfill,2024-01-01,2024-02-01,4,t\n",
+        ),
+    )
+    assert fixed.accepted == 1  # the voided row does not stand first
+    assert rows(store, "SELECT amount, revision FROM current_activities") == [(Decimal("4"), 0)]
+    # Registers: the corrected reads replace the wrong ones (not 'before_stored_reads').
+    wrong = ingest(
+        store, write(tmp_path, "w.csv", _reads([("2024-01-01", "100"), ("2024-02-01", "110")]))
+    )
+    right = ingest(
+        store,
+        write(tmp_path, "w2.csv", _reads([("2024-01-01", "100"), ("2024-02-01", "112")])),
+        supersedes=wrong.batch_id,
+    )
+    assert right.accepted == 2
+    assert deltas(store) == [(month_start(2024, 1), month_start(2024, 2), Decimal("12"))]
+    assert count(store, "current_register_reads") == 2 and count(store, "register_reads") == 4
+
+
+def test_void_by_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from carbon.cli import app
+
+    runner = CliRunner()
+    db = tmp_path / "s.duckdb"
+    path = _plain_file(tmp_path)
+    mapping = write(tmp_path, "m.toml", '[mapping]\nkind = "interval"\nunit = "MWh"\n')
+    result = runner.invoke(app, ["ingest", str(db), str(path), "--mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
+    with Store(db) as s:
+        (batch_id,) = s.batches().batch_id.tolist()
+    assert batch_id in result.output
+    # The reason is required.
+    result = runner.invoke(app, ["ingest", str(db), "--void", batch_id])
+    assert result.exit_code == 2
+    assert f"--void {batch_id} needs --reason" in result.output
+    result = runner.invoke(app, ["ingest", str(db), "--void", batch_id, "--reason", "unit was kWh"])
+    assert result.exit_code == 0, result.output
+    assert f"voided {batch_id} (elec.csv): unit was kWh" in result.output
+    for unknown in (batch_id, "b_nope"):  # already voided, unknown: one line, exit 2
+        result = runner.invoke(app, ["ingest", str(db), "--void", unknown, "--reason", "x"])
+        assert result.exit_code == 2
+        # One message (rich wraps it at the terminal's width), no traceback.
+        assert result.output.startswith("error: ") and result.output.count("error:") == 1
+        assert "Traceback" not in result.output
+    with Store(db) as s:
+        row = s.batches().iloc[0]
+        assert (bool(row.voided), row.void_reason) == (True, "unit was kWh")
+        assert count(s, "current_readings") == 0 and count(s, "readings") == 2
+    # A correction on the command line.
+    fixed = write(tmp_path, "m2.toml", '[mapping]\nkind = "interval"\nunit = "kWh"\n')
+    result = runner.invoke(
+        app, ["ingest", str(db), str(path), "--mapping", str(fixed), "--supersedes", "b_nope"]
+    )
+    assert result.exit_code == 2 and "no batch 'b_nope'" in result.output
+
+
+def _workbook(path: Path, sheets: dict[str, list[tuple[str, str, str]]]) -> Path:
+    with pd.ExcelWriter(path) as xl:
+        for name, data in sheets.items():
+            frame = pd.DataFrame(data, columns=["meter_id", "timestamp", "value"])
+            frame.to_excel(xl, sheet_name=name, index=False)
+    return path
+
+
+def test_workbook_with_several_sheets(store: Store, tmp_path: Path) -> None:
+    book = _workbook(
+        tmp_path / "book.xlsx",
+        {
+            "一月": [("E-KAIDIKE", "2024-01-01 00:00", "1.5")],
+            "二月": [("E-KAIDIKE", "2024-02-01 00:00", "2"), ("E-JIAFA", "2024-02-01 00:00", "3")],
+        },
+    )
+    before = counts(store)
+    with pytest.raises(IngestError, match=r"the workbook has 2 sheets \['一月', '二月'\]; choose"):
+        store.ingest(book, now=NOW)
+    with pytest.raises(
+        IngestError, match=r"no sheet '三月'; the workbook's sheets are \['一月', '二月'\]"
+    ):
+        store.ingest(book, sheet="三月", now=NOW)
+    assert counts(store) == before
+    both = store.ingest(book, sheet="*", now=NOW)
+    assert [(b.sheet, b.read, b.accepted, b.skipped) for b in both] == [
+        ("一月", 1, 1, False),
+        ("二月", 2, 2, False),
+    ]
+    assert both[0].batch_id != both[1].batch_id and both[0].sha256 == both[1].sha256
+    assert [json.loads(b.options)["sheet"] for b in both] == ["一月", "二月"]
+    assert [
+        json.loads(m)["sheet"]
+        for (m,) in rows(store, "SELECT mapping FROM batches ORDER BY started_at")
+    ] == ["一月", "二月"]
+    assert count(store, "current_readings") == 3
+    # One sheet by name (argument or mapping) or by index is the same batch: seen before.
+    assert store.ingest(book, sheet="二月", now=NOW).batch_id == both[1].batch_id
+    assert store.ingest(book, sheet=1, now=NOW).skipped is True
+    by_mapping = store.ingest(book, {"kind": "interval", "sheet": "一月"}, now=NOW)
+    assert (by_mapping.skipped, by_mapping.batch_id) == (True, both[0].batch_id)
+    assert [b.skipped for b in store.ingest(book, sheet="*", now=NOW)] == [True, True]
+    with pytest.raises(IngestError, match="not a mapping field"):
+        store.ingest(book, {"kind": "interval", "sheet": "*"}, now=NOW)
+
+
+def test_migration_of_a_v1_store_keeps_batch_ids(tmp_path: Path, twin: Twin) -> None:
+    from carbon.store import _MIGRATIONS
+
+    db = tmp_path / "v1.duckdb"
+    path = write(tmp_path, "elec.csv", HEADER + GOOD + "\n")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    old_id = "b_" + sha[:16]
+    # A store as carbon-twin wrote it before schema v2: the v1 DDL, one batch keyed by SHA-256.
+    con = duckdb.connect(str(db))
+    version, _, ddl = _MIGRATIONS[0]
+    assert version == 1
+    for sql in ddl:
+        con.execute(sql)
+    con.execute("INSERT INTO store_meta VALUES ('schema_version', '1')")
+    v1_mapping = {
+        "kind": "interval",
+        "columns": {
+            "meter_id": "meter_id",
+            "timestamp": "timestamp",
+            "value": "value",
+            "unit": "unit",
+        },
+        "unit": None,
+        "interval": None,
+        "timezone": "Asia/Shanghai",
+        "encoding": "utf-8",
+        "spike_factor": 20.0,
+    }
+    con.execute(
+        "INSERT INTO batches VALUES (?, 'interval', 'elec.csv', ?, ?, ?, 1, 1, 0, "
+        "'2024-12-01 00:00+00', '2024-12-01 00:00+00', ?, false, '0.1.0')",
+        [
+            old_id,
+            str(path.resolve()),
+            sha,
+            path.stat().st_size,
+            json.dumps(v1_mapping, sort_keys=True),
+        ],
+    )
+    con.execute(
+        "INSERT INTO readings VALUES ('E-KAIDIKE', '2023-12-31 16:00+00', '2023-12-31 17:00+00', "
+        "1.5, 'measured', 0, ?, 1)",
+        [old_id],
+    )
+    con.close()
+    with Store(db) as s:
+        assert s.schema_version == 2
+        (row,) = s.batches().itertuples()
+        assert (row.batch_id, row.sha256, bool(row.voided)) == (old_id, sha, False)
+        assert json.loads(row.options) == {**v1_mapping, "delimiter": ",", "supersede": False}
+        assert row.options_sha256 == hashlib.sha256(row.options.encode()).hexdigest()
+        assert readings(s) == [(utc(2023, 12, 31, 16), Decimal("1.5"))]
+        s.sync_twin(twin)
+        # The same file with the same options is still seen before, under its old id.
+        again = s.ingest(path, now=NOW)
+        assert (again.skipped, again.batch_id) == (True, old_id)
+        # Other options: a new batch, with an id of the new kind; the old one can be voided.
+        other = ingest(s, path, {"kind": "interval", "timezone": "UTC"}, supersedes=old_id)
+        assert other.batch_id != old_id
+        assert readings(s) == [(utc(2024, 1, 1, 0), Decimal("1.5"))]
+        assert s.batches().set_index("batch_id").loc[old_id].voided_by == other.batch_id
+    with Store(db) as s:
+        assert s.schema_version == 2

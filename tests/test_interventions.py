@@ -100,7 +100,7 @@ def test_led_hand_calculation(twin: Twin, factors: FactorSet) -> None:
 
 def test_led_cited_reduction_and_range(factors: FactorSet) -> None:
     # Default power reduction for a fluorescent baseline: 0.47 (vendor, low), range 0.14-0.60
-    # (efficacy row); hours 24 h/d, range 11.7-24 h/d (research/benchmarks.md §5).
+    # (efficacy row); hours 24 h/d, range 11.7-24 h/d (docs/research/benchmarks.md §5).
     led = LedRetrofit(id="led", node="x", fixtures=8, old_power="36 W", **COMMON)
     est = led.estimate(factors, *JAN, region="CN-SH")
     central = 8 * 36 * 0.47 * 24 * 31 / 1000  # 100.70208 kWh

@@ -337,6 +337,7 @@ def test_certificates_outside_the_period_need_no_factor(
 
 
 def _extra() -> pd.DataFrame:
+    """Amounts as a model hands them over: the ledger values them (carbon.valuation)."""
     return pd.DataFrame(
         {
             "kind": ["removal", "avoided"],
@@ -344,7 +345,9 @@ def _extra() -> pd.DataFrame:
             "node_id": ["suhewan", "kaidike"],
             "gpc_ref": ["V.2", "I.2.2"],
             "activity": ["green_space.sequestration", "electricity.grid"],
-            "co2e_kg": [Decimal("-12.500"), Decimal("8.400")],
+            "factor_activity": ["direct", "electricity.grid"],  # kg CO2 as given; the grid
+            "amount": [Decimal("-12.5"), Decimal("20")],  # kg CO2; kWh
+            "unit": ["kgCO2", "kWh"],
         }
     )
 
@@ -372,6 +375,8 @@ def test_removals_and_avoided_are_stamped_and_never_counted(
         "n/a",
     )
     assert removal.co2e_kg == Decimal("-12.500")
+    # 20 kWh x 0.42 kgCO2e/kWh (Shanghai's 2022 grid factor, in force in February 2024)
+    assert (avoided.co2e_kg, avoided.factor_co2e) == (Decimal("8.400"), Decimal("0.42"))
     # The same extra entries get the same ids.
     again = build_ledger(store, twin, shanghai, JAN, MAR, extra_entries=_extra()).entries
     assert sorted(again.entry_id) == sorted(e.entry_id)
@@ -400,9 +405,9 @@ def test_extra_entries_of_other_kinds_are_rejected(
         LedgerError, match=r"may only be 'avoided' or 'removal', not \['emission'\]"
     ):
         build_ledger(hand.store, twin, shanghai, JAN, MAR, extra_entries=bad)
-    with pytest.raises(LedgerError, match=r"extra entries lack columns \['co2e_kg'\]"):
+    with pytest.raises(LedgerError, match=r"extra entries: amounts lack columns \['amount'\]"):
         build_ledger(
-            hand.store, twin, shanghai, JAN, MAR, extra_entries=_extra().drop(columns="co2e_kg")
+            hand.store, twin, shanghai, JAN, MAR, extra_entries=_extra().drop(columns="amount")
         )
 
 
@@ -749,7 +754,7 @@ def test_closed_periods_are_append_only(tmp_path: Path, twin: Twin, shanghai: Fa
         )  # same values, same snapshot_id and closed_at: no row was rewritten
         assert sorted(set(after.entry_id) - set(closed.entry_id)) == sorted(adj.entry_id)
         # The snapshot carries the closed entries it was built against.
-        assert snapshot.manifest["closed_entries"]["file"] == "closed_entries.parquet"
+        assert snapshot.manifest["closed_entries"] == "closed_entries.parquet"
         published = pd.read_parquet(snapshot.path / "closed_entries.parquet")
         assert sorted(published.entry_id) == sorted(jan.entry_id)
         # A rebuild with nothing new adds no second adjustment.

@@ -62,7 +62,7 @@ def test_bad_configs_name_the_file_and_field(tmp_path: Path, case: str) -> None:
 
 def test_missing_config_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
-    with pytest.raises(ConfigError, match=re.escape(f"{path}: no such config file")):
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: no such ledger script")):
         load_config(path)
 
 
@@ -191,6 +191,6 @@ def test_run_accepts_a_config_object_and_reports_bad_inputs(tmp_path: Path) -> N
     assert isinstance(config, LedgerConfig)
     gone = config.input[0].model_copy(update={"file": Path("inputs/gone.csv")})
     missing = config.model_copy(update={"input": [*config.input, gone]})
-    with pytest.raises(IngestError, match=r"inputs/gone\.csv: no such file"):
+    with pytest.raises(ConfigError, match=r"input inputs/gone\.csv is missing \(looked in "):
         run(missing, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -56,7 +56,7 @@ def test_fao56_worked_examples() -> None:
 
 
 def test_monthly_extraterrestrial_radiation_at_shanghai() -> None:
-    # research/climate.md §2: Ra at 31.23 N, FAO-56 eq. 21 summed over a 365-day year
+    # docs/research/climate.md §2: Ra at 31.23 N, FAO-56 eq. 21 summed over a 365-day year
     # [kWh/m2/month], rounded to 0.1; year 3,155.
     published = [177.4, 195.6, 268.1, 305.1, 344.5, 343.5, 348.6, 324.4, 273.4, 230.3, 179.2, 164.8]
     table = extraterrestrial_monthly(31.23)
@@ -73,7 +73,7 @@ def test_angstrom_formula() -> None:
 
 
 def test_monthly_ghi_with_fao_defaults_matches_the_research_table() -> None:
-    # research/climate.md §2: FAO defaults on the CMA 1971-2000 sunshine, kWh/m2/month.
+    # docs/research/climate.md §2: FAO defaults on the CMA 1971-2000 sunshine, kWh/m2/month.
     published = [78.8, 86.0, 113.1, 138.4, 157.0, 146.2, 175.9, 169.3, 127.9, 111.0, 87.0, 80.5]
     ghi = monthly_ghi(FAO56_DEFAULTS)
     assert ghi.round(1).tolist() == published
@@ -81,7 +81,7 @@ def test_monthly_ghi_with_fao_defaults_matches_the_research_table() -> None:
 
 
 def test_default_coefficients_give_an_annual_ghi_inside_the_cited_band(weather: Weather) -> None:
-    # Best-known Shanghai GHI 1,250-1,350 kWh/m2/yr (research/climate.md §2 and factors.md §7e,
+    # Best-known Shanghai GHI 1,250-1,350 kWh/m2/yr (docs/research/climate.md §2 and factors.md §7e,
     # UNCONFIRMED). a_s = 0.175, b_s = 0.55 (midpoints of the best-known Shanghai ranges).
     assert (SHANGHAI_COEFFICIENTS.a_s, SHANGHAI_COEFFICIENTS.b_s) == (0.175, 0.55)
     target = monthly_ghi()
@@ -119,8 +119,9 @@ def test_fao_defaults_raise_a_quality_warning() -> None:
 
 def test_reference_specific_yield_inside_the_cited_band(weather: Weather) -> None:
     # 1 kWp, 22 deg, south, PVWatts default losses 14.08 %: the specific yield must fall in the
-    # best-known Shanghai band 1,000-1,150 kWh/kWp/yr (research/factors.md §7e and climate.md §4,
-    # UNCONFIRMED; one code table gives 3.1 h/d = 1,130). PR within 0.70-0.88 (climate.md §4).
+    # best-known Shanghai band 1,000-1,150 kWh/kWp/yr (docs/research/factors.md §7e and
+    # climate.md §4, UNCONFIRMED; one code table gives 3.1 h/d = 1,130). PR within 0.70-0.88
+    # (climate.md §4).
     ref = reference_system(weather)
     assert 1000.0 <= ref["specific_yield_kwh_per_kwp"] <= 1150.0
     assert 0.70 <= ref["performance_ratio"] <= 0.88

@@ -364,7 +364,7 @@ def test_a_decline_rate_alone_and_no_grid_path(
 
 
 def test_grid_path_and_adoption_pieces() -> None:
-    # East China 2021-2023 (research/factors.md §1), then -2.1 %/yr.
+    # East China 2021-2023 (docs/research/factors.md §1), then -2.1 %/yr.
     path = GridPath(
         (GridPoint(2021, 0.5992, "a"), GridPoint(2022, 0.5617, "b"), GridPoint(2023, 0.55, "c")),
         decline_per_year=0.021,

@@ -617,7 +617,7 @@ def test_bad_arguments_raise(
 
 
 def test_activities_file_msw_and_gec(tmp_path):
-    # research/benchmarks.md §9: 1.06 kg residual MSW per resident and day (derived, medium).
+    # docs/research/benchmarks.md §9: 1.06 kg residual MSW per resident and day (derived, medium).
     from carbon.synth import GEC_SHARE, MSW_KG_PER_RESIDENT_DAY
 
     twin = load_twin("shimen_erlu")

@@ -21,7 +21,7 @@ def kinds(twin: Twin, kind: str) -> list:
     return [n for n in twin.nodes.values() if n.kind == kind]
 
 
-# --- the reference community matches the digest (shared/seeds/DIGEST.md) -----------------
+# --- the reference community matches the articles (docs/research/site.md §1) -------------
 
 
 def test_packaged_sites_listed() -> None:
@@ -43,7 +43,7 @@ def test_totals_match_digest(twin: Twin) -> None:
 
 
 def test_residential_area_names_are_the_eleven_committees(twin: Twin) -> None:
-    # research/gpc.md §3: the 11 residents' committees in statistical-code order.
+    # docs/research/gpc.md §3: the 11 residents' committees in statistical-code order.
     expected = {"奉贤", "东王", "新德", "郑家巷", "张家宅", "祥福", "达安城", "新福康里", "恒丰",
                 "华沁", "斯文里"}
     names = {n.name_zh.removesuffix("居民区") for n in kinds(twin, "residential_area")}

@@ -45,13 +45,13 @@ def test_mwh_to_kwh_conversion_factor():
 
 
 def test_wan_kwh_factor_is_exact_enough_for_factor_tables():
-    # 4.2 tCO2/万kWh = 0.42 kgCO2/kWh (research/factors.md, "Units" line).
+    # 4.2 tCO2/万kWh = 0.42 kgCO2/kWh (docs/research/factors.md §0).
     assert conversion_factor("tCO2/万kWh", "kgCO2/kWh") == pytest.approx(0.1, rel=1e-12)
     assert 4.2 * conversion_factor("tCO2/万kWh", "kgCO2/kWh") == pytest.approx(0.42, rel=1e-12)
 
 
 def test_tco2_per_mwh_equals_kgco2_per_kwh():
-    # 1 kgCO2/kWh = 1 tCO2/MWh (research/factors.md, "Units" line).
+    # 1 kgCO2/kWh = 1 tCO2/MWh (docs/research/factors.md §0).
     assert conversion_factor("tCO2/MWh", "kgCO2/kWh") == pytest.approx(1.0, rel=1e-12)
 
 
@@ -85,7 +85,7 @@ def test_gigajoule():
 
 
 def test_kgce_is_29307_kj_exactly():
-    # 1 kgce = 29 307 kJ: GB/T 2589-2020 (research/factors.md §3a).
+    # 1 kgce = 29 307 kJ: GB/T 2589-2020 (docs/research/factors.md §3a).
     assert Q_(1, "kgce").to("kJ").magnitude == pytest.approx(29307, rel=1e-15)
     assert Q_(1, "千克标准煤").to("kJ").magnitude == pytest.approx(29307, rel=1e-15)
 
@@ -99,7 +99,7 @@ def test_tonne_coal_equivalent(unit):
 
 def test_kwh_in_kgce():
     # 3600 kJ / 29307 kJ per kgce = 0.122837... kgce, i.e. 0.12284 to 5 decimals (calorific
-    # equivalent; research/factors.md §4 gives 0.1229 from GB/T 2589-2020, UNCONFIRMED).
+    # equivalent; docs/research/factors.md §4 gives 0.1229 from GB/T 2589-2020, UNCONFIRMED).
     assert Q_(1, "kWh").to("kgce").magnitude == pytest.approx(0.12284, abs=5e-6)
     assert Q_(1, "kWh").to("kgce").magnitude == pytest.approx(3600 / 29307, rel=1e-12)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.data import load_snapshot
-from dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
+from carbon.dashboard.data import load_snapshot
+from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
 
 try:
     from selenium import webdriver
@@ -39,7 +39,7 @@ pytestmark = [
                        "packages chromium and chromium-driver; `make test` installs them)"),
 ]
 
-SERVE = ("import sys; from dashboard.server import serve; "
+SERVE = ("import sys; from carbon.dashboard.server import serve; "
          "serve(sys.argv[1], port=int(sys.argv[2]), carousel_seconds=5, poll_seconds=1, "
          "watch_seconds=0.5, threads=8)")
 
@@ -52,7 +52,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def wall_server(snapshots: Path) -> Iterator[str]:
-    """``dashboard.serve`` in a subprocess on a free loopback port; yields its URL."""
+    """``carbon.dashboard.serve`` in a subprocess on a free loopback port; yields its URL."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-c", SERVE, str(snapshots), str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -11,7 +11,7 @@ and the cost per tonne over the lifetime.
 Where the range comes from
 --------------------------
 A parameter has a range when the research gives one (e.g. 15-45 % recoverable elevator
-energy, research/factors.md §7f): :meth:`Intervention.range_of` takes it from the default's
+energy, docs/research/factors.md §7f): :meth:`Intervention.range_of` takes it from the default's
 ``low``/``high`` when the default is used (or when an estimated twin attribute stands in for
 it), from the ``ranges`` field when the caller gives one, and collapses to the value itself
 otherwise. The estimate is evaluated at every corner of the parameter box (2^k evaluations for
@@ -24,7 +24,7 @@ Avoided emissions and removals are **positive** numbers: kg CO2e not emitted bec
 intervention (``avoided``), or CO2 taken up by vegetation (``removal``). They are ledger
 entries of their own kinds and never enter an emission total (:meth:`carbon.ledger.Ledger.total`
 selects ``emission`` and ``adjustment`` entries only; GPC v1.1 keeps removals and avoided
-emissions apart, research/gpc.md §1.4).
+emissions apart, docs/research/gpc.md §1.4).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -51,13 +51,14 @@ from pydantic import (
     model_validator,
 )
 
-from carbon.errors import CarbonError, DataFileError, FactorNotFoundError, UnknownUnitError
+from carbon.errors import CarbonError, DataFileError, UnknownUnitError
 from carbon.gpc import REFS, classify
 from carbon.units import Q_, parse_quantity, parse_unit
+from carbon.valuation import DIRECT, MICRO, UNVALUED, Valued, value_amounts, value_factor
 from carbon.warnings import QualityWarning
 
 if TYPE_CHECKING:
-    from carbon.factors import EmissionFactor, FactorSet
+    from carbon.factors import FactorSet
     from carbon.twin import Twin
 
 __all__ = [
@@ -266,8 +267,6 @@ ESTIMATE_COLUMNS: dict[str, str] = {
 """Columns of :attr:`Estimate.monthly` (floats; every model fills every column, 0 where a flow
 does not apply). Ledger entries carry Decimal amounts instead, see :attr:`Estimate.entries`."""
 
-_GRAM = Decimal("0.001")
-_MICRO = Decimal("0.000001")
 REFERENCE_YEAR = 2023
 """The non-leap calendar year of a 'typical year' (lifetime and cost per tonne)."""
 
@@ -297,15 +296,6 @@ def _as_date(value: str | dt.date | dt.datetime | pd.Timestamp) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def _dq(factor: EmissionFactor, region: str) -> str:
-    """GPC data quality of a factor, as the ledger grades it (research/gpc.md §1.6)."""
-    if factor.proxy or factor.confidence in ("low", "assumption") or factor.region == "GLOBAL":
-        return "L"
-    if factor.region == region and factor.confidence == "high":
-        return "H"
-    return "M"
-
-
 def _dq_confidence(confidence: str) -> str:
     return {"high": "H", "medium-high": "M", "medium": "M"}.get(confidence, "L")
 
@@ -324,19 +314,6 @@ class Allocation:
     node: str
     share: float
     use_type: str | None = None
-
-
-@dataclass(frozen=True)
-class _Valued:
-    """One flow's factor in one month."""
-
-    factor_id: str
-    co2e: Decimal
-    co2: Decimal
-    ch4: Decimal
-    n2o: Decimal
-    dq: str
-    notes: str
 
 
 # --------------------------------------------------------------------------- the estimate
@@ -417,6 +394,7 @@ class Estimate:
 
 
 ENTRY_FIELDS = (
+    "entry_id",
     "kind",
     "period_start",
     "node_id",
@@ -434,7 +412,13 @@ ENTRY_FIELDS = (
     "dq_activity",
     "dq_factor",
     "notes",
+    "factor_activity",
+    "factor_multiplier",
+    "region",
+    "valued_on",
 )
+"""Columns of a model's entries: the valued entry and the amount it was valued from
+(``factor_activity``, ``region``, ``valued_on``; see :data:`carbon.valuation.AMOUNT_COLUMNS`)."""
 
 
 def to_entries(estimates: Iterable[Estimate]) -> pd.DataFrame:
@@ -787,32 +771,15 @@ class Intervention(BaseModel):
         factors: FactorSet,
         region: str,
         method: str,
-    ) -> _Valued:
-        """The factor that values one avoided flow in one month."""
-        activity = FLOWS[flow]["factor_activity"]
-        notes = []
+    ) -> Valued:
+        """The factor that values one avoided flow in one month (:func:`value_factor`)."""
         use = method if FLOWS[flow]["scope2"] else "location"
-        try:
-            f = factors.lookup(activity, region, on, method=use)
-        except FactorNotFoundError:
-            if use != "market":
-                raise
-            f = factors.lookup(activity, region, on, method="location")
-            notes.append("market_fallback_location")
-        if not f.valid_on(on):
-            notes.append("carried_forward")
-        if f.proxy:
-            notes.append("proxy_factor")
-        gases = {g: f.per_canonical(g) for g in f.gases}
-        return _Valued(
-            factor_id=f.id,
-            co2e=f.co2e_per_unit(factors.gwp),
-            co2=gases.get("CO2", Decimal(0)) + gases.get("CO2e", Decimal(0)),
-            ch4=gases.get("CH4", Decimal(0)),
-            n2o=gases.get("N2O", Decimal(0)),
-            dq=_dq(f, region),
-            notes=",".join(notes),
-        )
+        return value_factor(factors, FLOWS[flow]["factor_activity"], region, on, use)
+
+    def _factor_route(self, flow: str) -> tuple[str, Decimal | None, str]:
+        """How an avoided flow is valued: the factor's activity, a multiplier of the amount
+        (canonical units of that activity per unit of the flow; None = 1) and a note."""
+        return FLOWS[flow]["factor_activity"], None, ""
 
     def _removal_confidence(self) -> str:
         return "low"
@@ -877,7 +844,7 @@ class Intervention(BaseModel):
         index = pd.DatetimeIndex(pd.to_datetime(months))
         warnings = list(self._warnings())
 
-        monthly, valued = self._evaluate(
+        monthly, _ = self._evaluate(
             corners, index, [[m] for m in months], factors, region, method, warnings
         )
         monthly.insert(0, "period_start", months)
@@ -888,7 +855,7 @@ class Intervention(BaseModel):
             if len(index)
             else np.zeros(0, dtype="int64"),
         )
-        entries = self._entries(corners[0], index, months, valued, method)
+        entries = self._entries(corners[0], index, months, factors, region, method)
 
         last = month_starts(start_d, end_d)[-1] if month_starts(start_d, end_d) else start_d
         typical = pd.date_range(f"{REFERENCE_YEAR}-01-01", periods=12, freq="MS")
@@ -932,10 +899,10 @@ class Intervention(BaseModel):
         region: str,
         method: str,
         warnings: list[QualityWarning],
-    ) -> tuple[pd.DataFrame, dict[tuple[str, int], _Valued]]:
+    ) -> tuple[pd.DataFrame, dict[tuple[str, int], Valued]]:
         """Flows and kg CO2e at every corner; the frame holds the centre and the min/max."""
         n = len(index)
-        valued: dict[tuple[str, int], _Valued] = {}
+        valued: dict[tuple[str, int], Valued] = {}
         avoided = np.zeros((len(corners), n))
         removal = np.zeros((len(corners), n))
         centre: dict[str, np.ndarray] = {}
@@ -965,7 +932,8 @@ class Intervention(BaseModel):
                             warnings.append(
                                 QualityWarning(
                                     code,
-                                    f"{v.factor_id} values {flow} of {self.id} ({v.notes})",
+                                    f"{v.factor_id} values {flow} of {self.id} "
+                                    f"({','.join(v.notes)})",
                                     {"factor_id": v.factor_id, "intervention": self.id},
                                 )
                             )
@@ -989,10 +957,12 @@ class Intervention(BaseModel):
         centre: dict[str, float],
         index: pd.DatetimeIndex,
         months: list[dt.date],
-        valued: dict[tuple[str, int], _Valued],
+        factors: FactorSet,
+        region: str,
         method: str,
     ) -> pd.DataFrame:
-        """Ledger extra entries of the central estimate, per flow, month and node share."""
+        """The central estimate as amounts per flow, month and node share, valued by
+        :func:`carbon.valuation.value_amounts` (the ledger values them again the same way)."""
         if not months:
             return pd.DataFrame(columns=list(ENTRY_FIELDS))
         flows = self._flows(centre, index)
@@ -1003,132 +973,60 @@ class Intervention(BaseModel):
                 if flow == "pv_generation":
                     continue
                 for i, month in enumerate(months):
-                    amount = Decimal(repr(float(values[i]) * share.share)).quantize(_MICRO)
+                    amount = Decimal(repr(float(values[i]) * share.share)).quantize(MICRO)
                     if amount <= 0:
                         continue
                     gpc = self._gpc(flow, share.use_type)
+                    row: dict[str, Any] = {
+                        "period_start": month,
+                        "node_id": share.node,
+                        "gpc_ref": gpc,
+                        "amount": amount,
+                        "region": region,
+                        "valued_on": month,
+                        "dq_activity": "L",
+                    }
                     if flow == "removal":
-                        kg = amount.quantize(_GRAM, ROUND_HALF_EVEN)
-                        rows.append(
-                            self._row(
-                                "removal",
-                                month,
-                                share.node,
-                                gpc,
-                                "removal.vegetation",
-                                "n/a",
-                                amount,
-                                "kgCO2",
-                                "",
-                                Decimal(1),
-                                kg,
-                                Decimal(0),
-                                Decimal(0),
-                                kg,
-                                "L",
-                                _dq_confidence(self._removal_confidence()),
-                                f"{tag} flow=removal",
-                            )
+                        row.update(
+                            kind="removal",
+                            activity="removal.vegetation",
+                            factor_activity=DIRECT,
+                            method="n/a",
+                            unit="kgCO2",
+                            dq_factor=_dq_confidence(self._removal_confidence()),
+                            notes=f"{tag} flow=removal",
                         )
-                        continue
-                    if flow == "pv_exported":
-                        rows.append(
-                            self._row(
-                                "avoided",
-                                month,
-                                share.node,
-                                gpc,
-                                "electricity.pv_exported",
-                                "n/a",
-                                amount,
-                                "kWh",
-                                "",
-                                Decimal(0),
-                                Decimal(0),
-                                Decimal(0),
-                                Decimal(0),
-                                Decimal(0).quantize(_GRAM),
-                                "L",
-                                "L",
-                                f"{tag} flow=pv_exported informational: exported generation is "
-                                "recorded in GPC I.4.4 at 0 t (research/gpc.md §1.3)",
-                            )
+                    elif flow == "pv_exported":
+                        row.update(
+                            kind="avoided",
+                            activity="electricity.pv_exported",
+                            factor_activity=UNVALUED,
+                            method="n/a",
+                            unit="kWh",
+                            dq_factor="L",
+                            notes=f"{tag} flow=pv_exported informational: exported generation "
+                            "is recorded in GPC I.4.4 at 0 t (docs/research/gpc.md §1.3)",
                         )
-                        continue
-                    spec = FLOWS[flow]
-                    v = valued[(flow, i)]
-                    scope2 = REFS[gpc].scope == 2
-                    notes = f"{tag} flow={flow}" + (f" {v.notes}" if v.notes else "")
-                    rows.append(
-                        self._row(
-                            "avoided",
-                            month,
-                            share.node,
-                            gpc,
-                            spec["entry_activity"],
-                            method if scope2 else "n/a",
-                            amount,
-                            spec["unit"],
-                            v.factor_id,
-                            v.co2e,
-                            (amount * v.co2).quantize(_GRAM, ROUND_HALF_EVEN),
-                            (amount * v.ch4).quantize(_GRAM, ROUND_HALF_EVEN),
-                            (amount * v.n2o).quantize(_GRAM, ROUND_HALF_EVEN),
-                            (amount * v.co2e).quantize(_GRAM, ROUND_HALF_EVEN),
-                            "L",
-                            v.dq,
-                            notes,
+                    else:
+                        spec = FLOWS[flow]
+                        activity, multiplier, note = self._factor_route(flow)
+                        row.update(
+                            kind="avoided",
+                            activity=spec["entry_activity"],
+                            factor_activity=activity,
+                            factor_multiplier=multiplier,
+                            method=method if REFS[gpc].scope == 2 else "n/a",
+                            unit=spec["unit"],
+                            notes=f"{tag} flow={flow}" + (f" {note}" if note else ""),
                         )
-                    )
+                    rows.append(row)
         if not rows:
             return pd.DataFrame(columns=list(ENTRY_FIELDS))
-        return pd.DataFrame(rows, columns=list(ENTRY_FIELDS))
-
-    @staticmethod
-    def _row(
-        kind: str,
-        month: dt.date,
-        node: str,
-        gpc: str,
-        activity: str,
-        method: str,
-        amount: Decimal,
-        unit: str,
-        factor_id: str,
-        factor_co2e: Decimal,
-        co2: Decimal,
-        ch4: Decimal,
-        n2o: Decimal,
-        co2e: Decimal,
-        dq_activity: str,
-        dq_factor: str,
-        notes: str,
-    ) -> dict[str, Any]:
-        return dict(
-            zip(
-                ENTRY_FIELDS,
-                (
-                    kind,
-                    month,
-                    node,
-                    gpc,
-                    activity,
-                    method,
-                    amount,
-                    unit,
-                    factor_id,
-                    factor_co2e,
-                    co2,
-                    ch4,
-                    n2o,
-                    co2e,
-                    dq_activity,
-                    dq_factor,
-                    notes,
-                ),
-                strict=True,
-            )
-        )
+        amounts = pd.DataFrame(rows)
+        valued = value_amounts(amounts, factors)
+        for col in ("factor_activity", "factor_multiplier", "region", "valued_on"):
+            valued[col] = amounts[col].to_numpy() if col in amounts else None
+        return valued[list(ENTRY_FIELDS)]
 
     def _costs(self, annual_t: float) -> tuple[float | None, float | None]:
         """Lifetime cost [CNY] and levelised cost per tonne [CNY / t CO2e]."""

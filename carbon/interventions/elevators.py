@@ -10,7 +10,7 @@ building).
 
 References
 ----------
-research/factors.md §7f; research/benchmarks.md §6.
+docs/research/factors.md §7f; docs/research/benchmarks.md §6.
 """
 
 from __future__ import annotations
@@ -56,15 +56,16 @@ class ElevatorRegenerativeDrive(Intervention):
         "energy_per_elevator": Cited(
             "40 kWh/d",
             source="China Elevator Association estimate, about 40 kWh per elevator per day, "
-            "quoted by 前瞻产业研究院 (pjzinyr.cn) and a Huangpu District article "
-            "(research/benchmarks.md §6, factors.md §7f)",
+            "quoted by 前瞻产业研究院 (pjzinyr.cn, repost; publisher page not found) and a "
+            "Huangpu District article "
+            "(docs/research/benchmarks.md §6, factors.md §7f)",
             confidence="medium",
         ),
         "recoverable_share": Cited(
             "0.30",
             source="recoverable share of elevator electricity with energy-feedback drives, "
             "15-45 % (Huangpu District government-building article, bk12580.com; "
-            "research/factors.md §7f)",
+            "docs/research/factors.md §7f)",
             confidence="low-medium",
             low="0.15",
             high="0.45",

@@ -10,7 +10,7 @@ Models
     (CDD26, GB 50176-2016 base; :mod:`carbon.climate`).
 
     For a green roof ``c`` = 11.53 kWh/m2/yr (Cai et al. 2019, Wuxi). No cited value exists
-    for walls (the Shanghai study's numbers were not retrieved; research/factors.md §7c), so
+    for walls (the Shanghai study's numbers were not retrieved; docs/research/factors.md §7c), so
     the wall default is *derived*: the roof value times the ratio of the CDD-weighted solar
     irradiation on a vertical surface of the wall's azimuth to that on the roof (offline
     Shanghai climatology, :mod:`carbon.interventions.pv`), assuming the cooling benefit
@@ -24,13 +24,13 @@ Models
     to carbon-neutral), which makes the estimate conservative.
 
 Removals are ``removal`` ledger entries in GPC V.2 (BASIC+), never netted against emissions
-(research/gpc.md §1.4).
+(docs/research/gpc.md §1.4).
 
 References
 ----------
 Cai L., Feng X.-P., Yu J.-Y., Xiang Q.-C., Chen R., Aerosol Air Qual. Res. 19:2432-2445, 2019.
 Nowak D.J., Greenfield E.J., Hoehn R.E., Lapoint E., Environmental Pollution 178:229-236, 2013.
-research/factors.md §7c-§7d.
+docs/research/factors.md §7c-§7d.
 """
 
 from __future__ import annotations
@@ -75,19 +75,19 @@ CO2_PER_C = 44.0 / 12.0
 GREEN_ROOF_COOLING = Cited(
     "11.53 kWh/m2/yr",
     source="Cai et al. 2019, Aerosol Air Qual. Res. 19:2432-2445: green-roof building energy "
-    "saving in Wuxi (near-Shanghai climate); research/factors.md §7c",
+    "saving in Wuxi (near-Shanghai climate); docs/research/factors.md §7c",
     confidence="medium",
 )
 _UPTAKE_ROOF = Cited(
     "1.79 kgCO2/m2/yr",
-    source="Cai et al. 2019: green-roof plant CO2 uptake, Wuxi; research/factors.md §7c",
+    source="Cai et al. 2019: green-roof plant CO2 uptake, Wuxi; docs/research/factors.md §7c",
     confidence="medium",
     high="2.3 kgCO2/m2/yr",
     basis="high end: the living-wall value of 2.3 kgCO2/m2/yr (srsgroup.co.nz, vendor, low)",
 )
 _UPTAKE_WALL = Cited(
     "2.3 kgCO2/m2/yr",
-    source="living wall CO2 extraction, srsgroup.co.nz blog (vendor); research/factors.md §7c",
+    source="living wall CO2 extraction, srsgroup.co.nz blog (vendor); docs/research/factors.md §7c",
     confidence="low",
     low="1.79 kgCO2/m2/yr",
     basis="low end: green-roof plant uptake 1.79 kgCO2/m2/yr (Cai et al. 2019, medium)",
@@ -194,7 +194,7 @@ class Greening(Intervention):
                 low="0 kWh/m2/yr",
                 high="11.53 kWh/m2/yr",
                 basis="no cited value for walls (Buildings 2025, 15(3):471 numbers not "
-                "retrieved; research/factors.md §7c); assumes the saving scales with the "
+                "retrieved; docs/research/factors.md §7c); assumes the saving scales with the "
                 "intercepted sunshine; 0 when no conditioned room is behind the wall",
             )
         return super().default(name)
@@ -274,7 +274,7 @@ class GreenSpace(Intervention):
             "0.28 kgC/m2/yr",
             source="Nowak, Greenfield, Hoehn, Lapoint 2013, Environmental Pollution "
             "178:229-236: US urban tree net sequestration per m2 of tree cover "
-            "(research/factors.md §7d)",
+            "(docs/research/factors.md §7d)",
             confidence="high",
             basis="US average applied to Shanghai (transfer is an assumption)",
         ),

@@ -16,7 +16,8 @@ I.2.2 commercial and public buildings).
 
 References
 ----------
-research/factors.md §7a (LED lighting) and research/benchmarks.md §5 (common-area lighting).
+docs/research/factors.md §7a (LED lighting; US DOE via AECC, vendor and utility sources) and
+docs/research/benchmarks.md §5 (common-area lighting).
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ POWER_REDUCTION: dict[str, Cited] = {
     "fluorescent": Cited(
         "0.47",
         source="LED tube vs T8 fluorescent: about 47 % less power, luminatelightinggroup.com "
-        "(vendor); research/factors.md §7a",
+        "(vendor); docs/research/factors.md §7a",
         confidence="low",
         low="0.14",
         high="0.60",
-        basis="range derived from the efficacy row of research/factors.md §7a (CFL 40-60 lm/W, "
+        basis="range derived from the efficacy row, docs/research/factors.md §7a (CFL 40-60 lm/W, "
         "LED 70-100 lm/W; utility programme document, low-medium): 1 - 60/70 = 0.14 to "
         "1 - 40/100 = 0.60 at equal light output, fluorescent tubes treated like CFLs "
         "(assumption)",
@@ -60,7 +61,7 @@ POWER_REDUCTION: dict[str, Cited] = {
     "incandescent": Cited(
         "0.75",
         source="'at least 75 % less energy' than incandescent, US DOE statement quoted at "
-        "aecc.com/faqs/energy-savings/; research/factors.md §7a",
+        "aecc.com/faqs/energy-savings/; docs/research/factors.md §7a",
         confidence="medium",
         low="0.75",
         high="0.833",
@@ -98,8 +99,9 @@ class LedRetrofit(Intervention):
     DEFAULTS: ClassVar[dict[str, Cited]] = {
         "hours_per_day": Cited(
             "24 h/d",
-            source="research/benchmarks.md §5: mailbox-room / lobby lighting in old residential "
-            "buildings is 'often on 24 h where there is no sensor' (UNCONFIRMED best-known)",
+            source="docs/research/benchmarks.md §5: mailbox-room / lobby lighting in old "
+            "residential buildings is 'often on 24 h where there is no sensor' "
+            "(UNCONFIRMED best-known)",
             confidence="assumption",
             low="11.7 h/d",
             high="24 h/d",

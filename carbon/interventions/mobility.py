@@ -10,12 +10,12 @@ with ``B`` e-bikes served (charging ports x e-bikes per port), ``C`` charges per
 the energy delivered to the battery per charge and ``eta`` the charger efficiencies. The
 saving is grid electricity of on-road transport, GPC II.1.2.
 
-All inputs but the battery energy are UNCONFIRMED in the research (research/benchmarks.md
+All inputs but the battery energy are UNCONFIRMED in the research (docs/research/benchmarks.md
 §7) and enter as assumptions with their basis.
 
 References
 ----------
-research/benchmarks.md §7 (e-bikes); GB 17761-2018 (48 V pack limit).
+docs/research/benchmarks.md §7 (e-bikes); GB 17761-2018 (48 V pack limit).
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ class EbikeCharging(Intervention):
         ),
         "charges_per_week": Cited(
             "3 1/week",
-            source="research/benchmarks.md §7: 2-4 charges a week (UNCONFIRMED best-known, from "
-            "a 40-50 km range and 10-20 km of riding a day)",
+            source="docs/research/benchmarks.md §7: 2-4 charges a week (UNCONFIRMED best-known, "
+            "from a 40-50 km range and 10-20 km of riding a day)",
             confidence="assumption",
             low="2 1/week",
             high="4 1/week",
@@ -81,7 +81,8 @@ class EbikeCharging(Intervention):
         "energy_per_charge": Cited(
             "0.77 kWh",
             source="48 V x 12-20 Ah = 0.58-0.96 kWh at the battery per full charge "
-            "(research/benchmarks.md §7, derived, low-medium; 48 V is the GB 17761-2018 limit)",
+            "(docs/research/benchmarks.md §7, derived, low-medium; 48 V is the GB 17761-2018 "
+            "limit)",
             confidence="low-medium",
             low="0.58 kWh",
             high="0.96 kWh",
@@ -89,14 +90,14 @@ class EbikeCharging(Intervention):
         ),
         "old_efficiency": Cited(
             "0.75",
-            source="charger efficiency wall to battery 75-90 % (research/benchmarks.md §7, "
+            source="charger efficiency wall to battery 75-90 % (docs/research/benchmarks.md §7, "
             "UNCONFIRMED best-known; lead-acid packs at the lower end)",
             confidence="assumption",
             basis="old home chargers at the lower end of the band (assumption)",
         ),
         "new_efficiency": Cited(
             "0.90",
-            source="charger efficiency wall to battery 75-90 % (research/benchmarks.md §7, "
+            source="charger efficiency wall to battery 75-90 % (docs/research/benchmarks.md §7, "
             "UNCONFIRMED best-known)",
             confidence="assumption",
             basis="new centralised smart chargers at the upper end of the band (assumption)",

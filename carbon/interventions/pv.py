@@ -16,12 +16,12 @@ orchestration
     :func:`roof_modelchain` (the per-roof pvlib ModelChain it is checked against) and the
     :class:`RooftopPV` intervention model.
 
-The offline recipe (research/climate.md §2 'How to use in code'; no download at run time)
+The offline recipe (docs/research/climate.md §2 'How to use in code'; no download at run time)
 -------------------------------------------------------------------------------------------
 1. Monthly GHI from monthly sunshine hours with FAO-56 eq. 35, Rs = (a_s + b_s n/N) Ra, where
    Ra (eq. 21) and N (eq. 34) are summed over the days of the month.
 2. Hourly clear-sky GHI with pvlib's Ineichen model and the Linke turbidity climatology that
-   ships with pvlib (``lookup_linke_turbidity``; research/stack.md §1), at mid-hour stamps.
+   ships with pvlib (``lookup_linke_turbidity``; docs/research/stack.md §1), at mid-hour stamps.
 3. Each month scaled by k_m = target / clear-sky monthly total, clipped to k_m <= 1.
 4. DNI and DHI by the Erbs decomposition; air temperature a cosine between the monthly mean
    daily minimum (03:00) and maximum (15:00) of the same CMA 1971-2000 normals; a constant
@@ -36,7 +36,7 @@ yield, not for self-consumption studies (an hourly EPW file is better there).
 Ångström coefficients: the choice
 ---------------------------------
 The FAO-56 defaults (0.25, 0.50) give 1,471 kWh/m2/yr here, above the best-known Shanghai band
-of 1,250-1,350 (UNCONFIRMED); research/climate.md §3 notes that they overestimate in polluted
+of 1,250-1,350 (UNCONFIRMED); docs/research/climate.md §3 notes that they overestimate in polluted
 east China and that fitted values are lowest in the south-east. The default here is
 **a_s = 0.175, b_s = 0.55**: the midpoints of the best-known Shanghai ranges (a 0.15-0.20,
 b 0.50-0.60; UNCONFIRMED), both inside the fitted China ranges of Huang et al. 2019 (a
@@ -118,11 +118,11 @@ __all__ = [
 ]
 
 SHANGHAI_LATITUDE = 31.23
-"""Site latitude [deg N] (Shimen Erlu, central Shanghai; research/climate.md)."""
+"""Site latitude [deg N] (Shimen Erlu, central Shanghai; docs/research/climate.md §2)."""
 SHANGHAI_LONGITUDE = 121.47
 """Site longitude [deg E]."""
 SHANGHAI_ALTITUDE = 4.0
-"""Site altitude [m]: 'SHANGHAI (4 meters)' (travelguide-en, research/climate.md §1); the
+"""Site altitude [m]: 'SHANGHAI (4 meters)' (travelguide-en, docs/research/climate.md §1); the
 ASHRAE 2013 Baoshan station is also at 4 m."""
 SOLAR_CONSTANT = 0.0820
 """Solar constant G_sc [MJ m-2 min-1], FAO-56 eq. 21."""
@@ -211,7 +211,7 @@ def extraterrestrial_monthly(
 
     Examples
     --------
-    At 31.23 N: January 177.4, July 348.6, year 3,155 kWh/m2 (research/climate.md §2).
+    At 31.23 N: January 177.4, July 348.6, year 3,155 kWh/m2 (docs/research/climate.md §2).
     """
     days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
     doy = days.day_of_year.to_numpy()
@@ -273,15 +273,15 @@ FAO56_DEFAULTS = AngstromCoefficients(
     0.25,
     0.50,
     "FAO-56 eq. 35 defaults (Allen et al. 1998); biased high in polluted east China "
-    "(research/climate.md §3)",
+    "(docs/research/climate.md §3)",
     "high (as an uncalibrated fallback)",
 )
 SHANGHAI_COEFFICIENTS = AngstromCoefficients(
     0.175,
     0.55,
-    "midpoints of the best-known Shanghai ranges a 0.15-0.20, b 0.50-0.60 (research/climate.md "
-    "§3, UNCONFIRMED), inside the fitted China ranges of Huang et al. 2019 (a 0.117-0.345, "
-    "b 0.345-0.703, high)",
+    "midpoints of the best-known Shanghai ranges a 0.15-0.20, b 0.50-0.60 "
+    "(docs/research/climate.md §3, UNCONFIRMED), inside the fitted China ranges of "
+    "Huang et al. 2019 (a 0.117-0.345, b 0.345-0.703, high)",
     "assumption",
 )
 
@@ -301,7 +301,7 @@ def monthly_ghi(
     sunshine : monthly sunshine hours [h], indexed 1..12; default the CMA 1971-2000 normals
         (:func:`carbon.climate.monthly_normals`, ``sunshine_duration``; 1,894.5 h/yr).
     sunshine_scale : multiplies the sunshine hours [dimensionless]; recent years were about
-        0.8 x the 1971-2000 normal (1,500-1,530 h, research/climate.md §1).
+        0.8 x the 1971-2000 normal (1,500-1,530 h, docs/research/climate.md §1).
     latitude : [deg].
 
     Returns
@@ -460,7 +460,8 @@ def shanghai_weather(
             QualityWarning(
                 "pv.fao_default_coefficients",
                 "FAO-56 default Ångström coefficients (0.25, 0.50): Shanghai GHI may be "
-                "overestimated by about 10-15 % (research/climate.md §3, UNCONFIRMED magnitude)",
+                "overestimated by about 10-15 % (docs/research/climate.md §3, UNCONFIRMED "
+                "magnitude)",
                 {"a_s": coefficients.a_s, "b_s": coefficients.b_s},
             )
         )
@@ -539,7 +540,7 @@ class PVParameters:
         module (Dobos 2014; value not re-checked in the project's research, UNCONFIRMED),
         inside pvlib's documented typical range -0.002 to -0.005 /K.
     eta_inv_nom : nominal inverter efficiency [dimensionless]; 0.96 is pvlib's and PVWatts'
-        default (research/climate.md §4).
+        default (docs/research/climate.md §4).
     temperature_model : SAPM parameter set (pvlib ``TEMPERATURE_MODEL_PARAMETERS['sapm']``).
     albedo : ground reflectance [dimensionless]; pvlib's default 0.25.
     transposition_model : ``perez`` (pvlib ModelChain's default) or ``haydavies``.
@@ -857,7 +858,7 @@ def reference_system(
     dict
         ``ghi_kwh_m2`` [kWh m-2 yr-1], ``poa_kwh_m2`` [kWh m-2 yr-1],
         ``specific_yield_kwh_per_kwp`` [kWh kWp-1 yr-1] and ``performance_ratio``
-        (E_AC / (H_POA / 1 kW m-2 x P_STC), IEC 61724 style; research/climate.md §4).
+        (E_AC / (H_POA / 1 kW m-2 x P_STC), IEC 61724 style; docs/research/climate.md §4).
     """
     weather = weather or shanghai_weather()
     roof = pd.DataFrame({"capacity_kwp": [1.0], "tilt_deg": [tilt], "azimuth_deg": [azimuth]})
@@ -915,10 +916,10 @@ class RooftopPV(Intervention):
     EPW ``weather_file``), a typical year repeated over the months estimated. The
     self-consumed share replaces grid electricity (an ``avoided`` entry in the node's I.x.2
     row, activity ``electricity.pv_self_consumed``, valued at the grid factor). Exported
-    generation is recorded apart: an informational entry in GPC I.4.4 with 0 kg (research/
-    gpc.md §1.3: export is generation supplied to the grid; the grid's emission factor already
-    counts where it is consumed). It is of kind ``avoided`` only because the ledger admits
-    nothing else from models; its ``co2e_kg`` is 0.
+    generation is recorded apart: an informational entry in GPC I.4.4 with 0 kg (GPC v1.1
+    row I.4.4; docs/research/gpc.md §1.3: export is generation supplied to the grid; the
+    grid's emission factor already counts where it is consumed). It is of kind ``avoided``
+    only because the ledger admits nothing else from models; its ``co2e_kg`` is 0.
 
     Parameters
     ----------
@@ -970,7 +971,7 @@ class RooftopPV(Intervention):
             "14.0757 %",
             source="PVWatts default loss stack (soiling 2, shading 3, mismatch 2, "
             "wiring 2, connections 0.5, LID 1.5, nameplate 1, availability 3 %): "
-            "pvlib.pvsystem.pvwatts_losses docs citing Dobos 2014; research/climate.md §4",
+            "pvlib.pvsystem.pvwatts_losses docs citing Dobos 2014; docs/research/climate.md §4",
             confidence="high",
             basis="1 - prod(1 - L_i) = 14.0757 % (climate.md rounds to 14.08 %)",
         ),
@@ -984,7 +985,8 @@ class RooftopPV(Intervention):
         ),
         "inverter_efficiency": Cited(
             "0.96",
-            source="PVWatts / pvlib inverter.pvwatts default eta_inv_nom (research/climate.md §4)",
+            source="PVWatts (NREL, Dobos 2014) / pvlib inverter.pvwatts default eta_inv_nom "
+            "(docs/research/climate.md §4)",
             confidence="high",
         ),
         "dc_ac_ratio": Cited(
@@ -1000,7 +1002,7 @@ class RooftopPV(Intervention):
             confidence="assumption",
             low="0.7",
             high="1.0",
-            basis="assumption (0.7-1.0); research/climate.md §2 warns that the climatology "
+            basis="assumption (0.7-1.0); docs/research/climate.md §2 warns that the climatology "
             "has no day-to-day variability, so the share cannot be simulated from it",
         ),
         "a_s": Cited(
@@ -1024,7 +1026,7 @@ class RooftopPV(Intervention):
             source="CMA 1971-2000 sunshine normals as published (carbon.climate)",
             confidence="medium",
             basis="recent years run about 0.8 (1,500-1,530 h/yr; "
-            "research/climate.md §1); set 0.8 for a recent-climate sensitivity",
+            "docs/research/climate.md §1); set 0.8 for a recent-climate sensitivity",
         ),
         "wind_speed": Cited(
             "2 m/s",
@@ -1131,8 +1133,8 @@ class RooftopPV(Intervention):
             QualityWarning(
                 "pv.model_estimate",
                 f"{self.id}: PV yield is a model estimate on an offline climatology; the Shanghai "
-                "specific yield band 1,000-1,150 kWh/kWp/yr is UNCONFIRMED (research/factors.md "
-                "§7e)",
+                "specific yield band 1,000-1,150 kWh/kWp/yr is UNCONFIRMED "
+                "(docs/research/factors.md §7e)",
                 {"intervention": self.id},
             )
         ]
@@ -1142,7 +1144,7 @@ class RooftopPV(Intervention):
                 QualityWarning(
                     "pv.fao_default_coefficients",
                     "FAO-56 default Ångström coefficients: Shanghai GHI may be overestimated by "
-                    "about 10-15 % (research/climate.md §3)",
+                    "about 10-15 % (docs/research/climate.md §3)",
                     {"intervention": self.id},
                 )
             )

@@ -24,8 +24,8 @@ Avoided emissions (``route``):
 
 References
 ----------
-GB 25502-2017 《坐便器水效限定值及水效等级》 (grade 2 only confirmed); research/factors.md §7b,
-research/benchmarks.md §8.
+GB 25502-2017 《坐便器水效限定值及水效等级》 (grade 2 only confirmed); docs/research/factors.md §7b,
+docs/research/benchmarks.md §8.
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from carbon.interventions.base import (
     Intervention,
     PerDay,
     Volume,
-    _Valued,
     days_of,
 )
 from carbon.units import Q_
+from carbon.valuation import Valued
 
 if TYPE_CHECKING:
     from carbon.factors import FactorSet
@@ -61,7 +61,7 @@ GB25502_2017_GRADES: dict[int, Cited] = {
     1: Cited(
         "4.0 L",
         source="GB 25502-2017 grade 1 average flush volume: UNCONFIRMED (best-known <= 4.0 L; "
-        "research/factors.md §7b, open gap 3)",
+        "docs/research/factors.md §7b, open gap 3)",
         confidence="assumption",
         basis="best-known value, not verified against the standard text",
     ),
@@ -69,7 +69,7 @@ GB25502_2017_GRADES: dict[int, Cited] = {
         "5.0 L",
         source="GB 25502-2017 grade 2 (节水型 threshold) average flush volume <= 5.0 L, Shanghai "
         "quality-inspection institute expert at m.shigufeng.com/article/974270.html; "
-        "research/factors.md §7b",
+        "docs/research/factors.md §7b",
         confidence="medium",
         low="4.0 L",
         basis="the limit is an upper bound; the low end is the grade-1 limit (4.0 L, "
@@ -78,14 +78,14 @@ GB25502_2017_GRADES: dict[int, Cited] = {
     3: Cited(
         "6.4 L",
         source="GB 25502-2017 grade 3 (limit value) average flush volume: UNCONFIRMED "
-        "(best-known <= 6.4 L; research/factors.md §7b)",
+        "(best-known <= 6.4 L; docs/research/factors.md §7b)",
         confidence="assumption",
         low="5.0 L",
         basis="best-known value, not verified; the low end is the grade-2 limit (5.0 L)",
     ),
 }
 """GB 25502-2017 average flush volume limits by water-efficiency grade [L]. Superseded by
-GB 25502-2024 from 2025-05-01 (grades changed; research/factors.md §7b, high)."""
+GB 25502-2024 from 2025-05-01 (grades changed; docs/research/factors.md §7b, high)."""
 
 
 class WaterSavingToilets(Intervention):
@@ -122,7 +122,7 @@ class WaterSavingToilets(Intervention):
         "uses_per_day": Cited(
             "300 1/d",
             source="busy Shanghai street or commercial-district public toilet: 'several hundred "
-            "to over 1,000' uses a day (research/benchmarks.md §8, UNCONFIRMED best-known)",
+            "to over 1,000' uses a day (docs/research/benchmarks.md §8, UNCONFIRMED best-known)",
             confidence="assumption",
             low="200 1/d",
             high="1000 1/d",
@@ -132,14 +132,15 @@ class WaterSavingToilets(Intervention):
         "uses_per_user": Cited(
             "4 1/d",
             source="worked example of a household of 4, 1 full + 3 reduced flushes per person "
-            "per day, m.shigufeng.com/article/974270.html (research/factors.md §7b)",
+            "per day, m.shigufeng.com/article/974270.html (repost; publisher page not found; "
+            "docs/research/factors.md §7b)",
             confidence="assumption",
             basis="illustrative value of the source (confidence low, assumption)",
         ),
         "old_flush_volume": Cited(
             "9 L",
             source="GB 6952-2005 limit for an ordinary toilet, <= 9 L (industry summary, "
-            "low-medium; research/benchmarks.md §8)",
+            "low-medium; docs/research/benchmarks.md §8)",
             confidence="low-medium",
             high="13 L",
             basis="high end: old Shanghai residential tanks of 13 L, often leaking (Shanghai "
@@ -148,20 +149,20 @@ class WaterSavingToilets(Intervention):
         "full_flush_share": Cited(
             "0.33",
             source="UK Water Regulations calculator: effective volume = 0.33 x full + 0.67 x "
-            "reduced (wrcuucalculator.co.uk/WCs.htm); research/factors.md §7b",
+            "reduced (wrcuucalculator.co.uk/WCs.htm); docs/research/factors.md §7b",
             confidence="medium",
         ),
         "supply_energy_intensity": Cited(
             "0.29 kWh/m3",
             source="Smith, Liu, Liu, Savic, Olsson, Chang, Wu 2016, Mitigation and Adaptation "
             "Strategies for Global Change 21(8): urban water supply, China average 2011; "
-            "research/benchmarks.md §8",
+            "docs/research/benchmarks.md §8",
             confidence="medium-high",
         ),
         "wastewater_energy_intensity": Cited(
             "0.36 kWh/m3",
             source="《中国城镇污水处理与再生利用发展报告(1978-2020)》 (2021): median of 5,389 "
-            "municipal WWTPs in 2020 (mean 0.48); research/benchmarks.md §8",
+            "municipal WWTPs in 2020 (mean 0.48); docs/research/benchmarks.md §8",
             confidence="medium-high",
         ),
     }
@@ -248,20 +249,28 @@ class WaterSavingToilets(Intervention):
 
     def _valuation(
         self, flow: str, on: dt.date, factors: FactorSet, region: str, method: str
-    ) -> _Valued:
+    ) -> Valued:
         if self.route == "factors":
             return super()._valuation(flow, on, factors, region, method)
         grid = super()._valuation("electricity", on, factors, region, "location")
-        name = "supply_energy_intensity" if flow == "water" else "wastewater_energy_intensity"
-        intensity = Decimal(repr(float(self.value(name).to("kWh/m**3").magnitude)))
-        tag = f"{intensity} kWh/m3 x {grid.factor_id}"
-        notes = ",".join(x for x in (f"energy_intensity({tag})", grid.notes) if x)
-        return _Valued(
-            factor_id=grid.factor_id,
+        intensity = self._intensity(flow)
+        return Valued(
+            factor=grid.factor,
             co2e=grid.co2e * intensity,
-            co2=grid.co2 * intensity,
+            co2=grid.co2 * intensity if grid.co2 is not None else None,
             ch4=grid.ch4 * intensity,
             n2o=grid.n2o * intensity,
             dq=grid.dq,
-            notes=notes,
+            notes=grid.notes,
         )
+
+    def _intensity(self, flow: str) -> Decimal:
+        """Grid electricity per m3 of the flow [kWh / m3] (the energy-intensity route)."""
+        name = "supply_energy_intensity" if flow == "water" else "wastewater_energy_intensity"
+        return Decimal(repr(float(self.value(name).to("kWh/m**3").magnitude)))
+
+    def _factor_route(self, flow: str) -> tuple[str, Decimal | None, str]:
+        if self.route == "factors" or flow not in ("water", "wastewater"):
+            return super()._factor_route(flow)
+        intensity = self._intensity(flow)
+        return "electricity.grid", intensity, f"energy_intensity({intensity} kWh/m3)"
