@@ -114,7 +114,7 @@ for name, stop in (("cold", end), ("first_month", month), ("whole", end)):
     result[f"{name}_s"] = time.perf_counter() - t
     result[f"{name}_readings"] = int(ledger.coverage.present.sum())
 result["entries"] = len(ledger.entries)
-result["total_t"] = ledger.total()
+result["total_t"] = sum(ledger.total(year=y) for y in ledger.years())
 out.mkdir(parents=True, exist_ok=True)
 write_entries(ledger.entries, out)
 result.update(peaks())

@@ -51,19 +51,16 @@ _CATALOGUE = [
     Activity("diesel.combustion_energy", "GJ", "柴油燃烧(热值)", "diesel combustion (energy)"),
     Activity("water.supply", "m3", "自来水供应", "tap-water supply", "water"),
     Activity("wastewater.treatment", "m3", "污水处理", "wastewater treatment"),
-    Activity("waste.msw.landfill", "t", "生活垃圾混合收运+填埋", "mixed MSW to landfill"),
-    Activity("waste.msw.incineration", "t", "生活垃圾混合收运+焚烧", "mixed MSW to incineration"),
+    # Municipal solid waste by treatment path, in tonnes of wet waste as collected (IPCC 2006
+    # Vol. 5 Ch. 3-5): Shanghai's residual ("dry") waste is incinerated, its food ("wet") waste
+    # digested; recyclables and hazardous waste have no activity (docs/research/waste.md §1).
+    Activity("waste.msw.landfill", "t", "生活垃圾填埋", "MSW to landfill (wet t)"),
+    Activity("waste.msw.incineration", "t", "生活垃圾焚烧(干垃圾)", "MSW incinerated (wet t)"),
     Activity(
-        "waste.msw.sorted_ad_incineration",
+        "waste.msw.biological",
         "t",
-        "生活垃圾分类+厌氧消化+焚烧",
-        "sorted MSW: anaerobic digestion + incineration",
-    ),
-    Activity(
-        "waste.msw.sorted_ad_recycling_incineration",
-        "t",
-        "生活垃圾分类+厌氧消化+回收+焚烧",
-        "sorted MSW: digestion + recycling + incineration",
+        "生活垃圾生物处理(湿垃圾)",
+        "MSW to biological treatment (wet t)",
     ),
     Activity("transport.vehicle_km", "km", "车辆行驶里程", "vehicle-kilometres"),
     Activity("removal.vegetation", "kgCO2", "植被碳汇", "CO2 removed by vegetation (GPC V.2)"),

@@ -88,8 +88,14 @@ def _factor_set(manifest: dict[str, Any]) -> Any:
     return load_factor_set(path if path and Path(path).exists() else manifest["factor_set"]["name"])
 
 
-def _now(inputs: list[dict[str, Any]]) -> dict[str, dt.datetime]:
-    return {i["sha256"]: dt.datetime.fromisoformat(i["ingested_at"]) for i in inputs}
+def _now(manifest: dict[str, Any]) -> dict[str, dt.datetime]:
+    """The ``now`` each input was ingested with, by SHA-256 (from ``environment``)."""
+    times = (manifest.get("environment") or {}).get("ingested_at") or {}
+    return {
+        i["sha256"]: dt.datetime.fromisoformat(times[i["batch_id"]])
+        for i in manifest["inputs"]
+        if i["batch_id"] in times
+    }
 
 
 def replay(
@@ -143,7 +149,7 @@ def replay(
             store.con.execute("INSERT INTO ledger_entries SELECT *, 'replay', now() FROM _closed")
             store.con.unregister("_closed")
         names = {i["sha256"]: i["file_name"] for i in m["inputs"]}
-        built = build(script, store, find=finder, now=_now(m["inputs"]), names=names)
+        built = build(script, store, find=finder, now=_now(m), names=names)
     except ConfigError as exc:
         store.close()
         raise AuditError(str(exc)) from None
@@ -167,6 +173,7 @@ def _replay_inputs(snap: Snapshot, store: Any, search: list[Path]) -> Ledger:
     factors = _factor_set(m)
     store.sync_twin(twin)
     located = (m.get("environment") or {}).get("inputs") or {}
+    now = _now(m)
     for inp in m["inputs"]:
         if inp["kind"] == "estimate":
             fill_gaps(
@@ -193,7 +200,7 @@ def _replay_inputs(snap: Snapshot, store: Any, search: list[Path]) -> Ledger:
             path,
             inp["mapping"],
             supersede=inp["supersede"],
-            now=dt.datetime.fromisoformat(inp["ingested_at"]),
+            now=now.get(inp["sha256"]),
         )
         if path.name != inp["file_name"]:  # found renamed: recorded under its published name
             store.con.execute(
@@ -272,10 +279,7 @@ def _comparable(manifest: dict[str, Any]) -> dict[str, Any]:
         for k, v in manifest.items()
         if k not in ("snapshot_id", "environment", "outputs", "digests", *_CODE_FIELDS)
     }
-    # The ingest time is as recorded (a rebuild runs later), covered by the id.
-    out["inputs"] = [
-        {k: v for k, v in i.items() if k != "ingested_at"} for i in manifest.get("inputs") or []
-    ]
+    out["inputs"] = list(manifest.get("inputs") or [])
     out["verifications"] = [
         {**v, "temperature": {"sha256": (v.get("temperature") or {}).get("sha256")}}
         for v in manifest.get("verifications") or []
@@ -1056,7 +1060,8 @@ class DiffResult:
         from 0], ``cause`` (one of :data:`CAUSES`) and ``detail`` (what changed, in words).
     explanations : what changed around the entries: inputs added or removed (by SHA-256),
         factor set, twin, period, recipe fields, register, M&V, parameters, code.
-    totals : GPC total -> (old, new) [t CO2e].
+    totals : ``<year>.<GPC total>_<view>`` (``2024.BASIC_location``) -> (old, new) [t CO2e],
+        per calendar year as the manifests record them.
     unchanged : entries equal in both.
 
     ``d["added"]``, ``d["removed"]``, ``d["changed"]``, ``d["explanations"]`` and
@@ -1262,6 +1267,17 @@ def _get(value: Any, dotted: str) -> Any:
     return value
 
 
+def _year_totals(manifest: dict[str, Any]) -> dict[str, float]:
+    """The manifest's numeric GPC totals per calendar year, as ``<year>.<total>_<view>``."""
+    return {
+        f"{year}.{name}": float(value)
+        for year, totals in sorted((manifest.get("totals_t") or {}).items())
+        if isinstance(totals, dict)
+        for name, value in sorted(totals.items())
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
 def _explain(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
     """What changed around the entries of two manifests, one line each."""
     ia = {i["sha256"]: i["file_name"] for i in ma["inputs"]}
@@ -1275,6 +1291,23 @@ def _explain(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
         why.append(f"input changed: {name} (sha256 {', '.join(old)}... -> {', '.join(now)}...)")
     why += [f"input added: {ib[s]}" for s in new if ib[s] not in renamed]
     why += [f"input removed: {ia[s]}" for s in gone if ia[s] not in renamed]
+    # the same file in both, as another batch: ingested again with other options
+    ba = {i["batch_id"]: i for i in ma["inputs"]}
+    bb = {i["batch_id"]: i for i in mb["inputs"]}
+    for old in (i for k, i in ba.items() if k not in bb):
+        for new_i in (i for k, i in bb.items() if k not in ba and i["sha256"] == old["sha256"]):
+            changed = sorted(
+                k
+                for k in set(old.get("mapping") or {}) | set(new_i.get("mapping") or {})
+                if (old.get("mapping") or {}).get(k) != (new_i.get("mapping") or {}).get(k)
+            )
+            detail = ", ".join(
+                f"{k} {old['mapping'].get(k)!r} -> {new_i['mapping'].get(k)!r}" for k in changed
+            )
+            why.append(
+                f"input re-ingested with other options: {new_i['file_name']} "
+                f"({old['batch_id']} -> {new_i['batch_id']}{'; ' + detail if detail else ''})"
+            )
     if ma["factor_set"]["content_hash"] != mb["factor_set"]["content_hash"]:
         files = {
             k
@@ -1399,6 +1432,6 @@ def diff(a: str | Path, b: str | Path) -> DiffResult:
         b=sb.id,
         entries=e[columns].reset_index(drop=True),
         explanations=_explain(ma, mb),
-        totals={k: (ma["totals_t"].get(k), mb["totals_t"].get(k)) for k in mb["totals_t"]},
+        totals={k: (_year_totals(ma).get(k), v) for k, v in _year_totals(mb).items()},
         unchanged=unchanged,
     )

@@ -479,13 +479,17 @@ def ledger_build(
 
 
 def print_ledger_summary(result: Any) -> None:
-    """Totals by block and sector, rejects, completeness and the snapshot path."""
+    """Totals by block and sector, the GPC table and intensities of each calendar year,
+    rejects, completeness and the snapshot path."""
+    from carbon.inventory import intensity
+
     ledger, snapshot = result.ledger, result.snapshot
     console.print(batch_table(result.batches))
     roll = ledger.rollup("block")
+    root = ledger.twin.root.id
     table = Table(
         title=f"{ledger.twin.site.name_zh} · {ledger.start} .. {ledger.end} · "
-        "t CO2e by block and GPC sector (location-based)",
+        "t CO2e by block and GPC sector (location-based, whole period)",
         title_justify="left",
     )
     sectors = sorted(roll.gpc_sector.unique())
@@ -493,25 +497,43 @@ def print_ledger_summary(result: Any) -> None:
     for sector in sectors:
         table.add_column(sector, justify="right")
     table.add_column("total", justify="right")
-    table.add_column("t / resident", justify="right")
-    for _, group in roll.groupby("node_id"):
+    for _, group in roll[roll.node_id != root].groupby("node_id"):
         by = group.groupby("gpc_sector").co2e_t.sum()
-        per_cap = group.co2e_t_per_capita.iloc[0]
         table.add_row(
             f"{group.name_zh.iloc[0]}",
             *(f"{by.get(s, 0):,.1f}" for s in sectors),
             f"{by.sum():,.1f}",
-            "-" if per_cap != per_cap else f"{per_cap:.2f}",
         )
     console.print(table)
-    totals = Table(title="GPC totals, t CO2e", title_justify="left")
-    for col in ("total", "location-based", "market-based"):
-        totals.add_column(col, justify="right")
-    for name in ("BASIC", "BASIC+", "territorial", "scope2"):
-        totals.add_row(
-            name, f"{ledger.total('location', name):,.1f}", f"{ledger.total('market', name):,.1f}"
+    whole = roll[roll.node_id == root]
+    if len(whole):
+        console.print(
+            f"Booked on the subdistrict as a whole, in no block: {whole.co2e_t.sum():,.1f} t "
+            f"(sectors {', '.join(sorted(whole.gpc_sector.unique()))})."
         )
-    console.print(totals)
+    context = ledger.inventory_context()
+    for year in ledger.years():
+        console.print(gpc_year_table(ledger.gpc_table(year=year), year))
+        totals = Table(title=f"GPC totals {year}, t CO2e", title_justify="left")
+        for col in ("total", "location-based", "market-based"):
+            totals.add_column(col, justify="right")
+        views = {m: ledger.totals(year, m) for m in ("location", "market")}
+        for name in ("BASIC", "BASIC+", "territorial", "scope2"):
+            label = views["location"].label if name == "BASIC" else name
+            totals.add_row(
+                label, *(f"{views[m].total(name):,.1f}" for m in ("location", "market"))
+            )
+        console.print(totals)
+        if not views["location"].complete:
+            console.print(
+                f"BASIC {year} is incomplete: rows keyed NE "
+                f"{', '.join(views['location'].incomplete_rows)}."
+            )
+        console.print(
+            intensity_line(
+                intensity(ledger.entries, context, year, ne_threshold=ledger.ne_threshold)
+            )
+        )
     cov = ledger.coverage
     console.print(
         f"Completeness: {int(cov.present.sum()):,} of {int(cov.expected.sum()):,} expected "
@@ -526,6 +548,48 @@ def print_ledger_summary(result: Any) -> None:
     for w in ledger.warnings[:5]:
         console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False)
     console.print(f"Snapshot: [bold]{snapshot.path}[/] ({len(ledger.entries):,} entries)")
+
+
+def gpc_year_table(table: Any, year: int) -> Table:
+    """The GPC table of one year: rows with a value and BASIC rows keyed NE; the count of
+    the other keyed rows (all are in the snapshot's gpc_table.csv)."""
+    out = Table(title=f"GPC inventory {year} (location-based), t", title_justify="left")
+    for col, just in (("row", "left"), ("sub-sector", "left"), ("scope", "right"),
+                      ("t CO2e", "right"), ("CO2", "right"), ("CH4", "right"),
+                      ("N2O", "right"), ("DQ", "left")):
+        out.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "-" if v != v else f"{v:,.3f}"
+        return str(v) if v else "-"
+
+    shown = table[table.notation_key.isna() | (table.notation_key.eq("NE")
+                                               & table.level.eq("basic"))]
+    for r in shown.itertuples():
+        out.add_row(r.gpc_ref, escape(r.name_en), str(r.scope),
+                    r.notation_key if isinstance(r.notation_key, str) else cell(r.co2e_t),
+                    cell(r.co2_t), cell(r.ch4_t), cell(r.n2o_t), cell(r.data_quality))
+    rest = table.drop(shown.index).notation_key.value_counts()
+    out.caption = "other rows: " + ", ".join(f"{n} {k}" for k, n in sorted(rest.items()))
+    return out
+
+
+def intensity_line(i: Any) -> str:
+    """Annual intensities of one year, as the wall shows them (carbon.inventory.intensity)."""
+
+    def num(v: float | None, fmt: str) -> str:
+        return "-" if v is None else fmt.format(v)
+
+    months = f"annualised from {i.months} months" if i.annualised else "12 months"
+    return (
+        f"Intensity {i.year} ({months}, location-based): "
+        f"{num(i.per_resident_t, '{:.2f}')} t / resident / a (residential buildings I.1, "
+        f"{num(i.residents, '{:,.0f}')} residents); "
+        f"{num(i.per_service_population_t, '{:.2f}')} t / person / a (BASIC, residents + "
+        f"{num(i.office_workers, '{:,.0f}')} office workers); "
+        f"{num(i.per_m2_kg, '{:.1f}')} kg / m2 / a (stationary energy)."
+    )
 
 
 def interventions_table(frame: Any) -> Table:

@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from carbon.errors import CarbonError
+from carbon.store import current_relations
 from carbon.timezones import micros, utc_offsets
 
 if TYPE_CHECKING:
@@ -315,31 +316,6 @@ class DuckDBEngine:
         self._tables, self._loaded = [], []
 
 
-def current_relations(con: Any, batches: Sequence[str] | None) -> dict[str, str]:
-    """SQL of the current readings and activity rows of some batches (every batch when None).
-
-    The current value of an interval is its highest revision among the given batches. When the
-    store holds no other batch, these are the store's ``current_readings`` /
-    ``current_activities`` views.
-    """
-    views = {"readings": "current_readings", "activities": "current_activities"}
-    if batches is None:
-        return views
-    ids = _sql_list(sorted(set(batches)))
-    others = con.execute(
-        f"SELECT count(*) FROM batches WHERE NOT list_contains({ids}, batch_id)"
-    ).fetchall()[0][0]
-    if not others:
-        return views
-    return {
-        "readings": f"(SELECT * FROM readings WHERE list_contains({ids}, batch_id) "
-        "QUALIFY revision = max(revision) OVER (PARTITION BY meter_id, ts_start))",
-        "activities": f"(SELECT * FROM activities WHERE list_contains({ids}, batch_id) "
-        "QUALIFY revision = max(revision) "
-        "OVER (PARTITION BY node_id, activity, period_start, period_end))",
-    }
-
-
 def _has_revisions(con: Any) -> bool:
     """Whether the store holds readings of a revision other than 0 (superseded intervals, or
     voided batches: their readings carry a negative revision; see carbon.store)."""
@@ -558,7 +534,8 @@ def export_inputs(
     store : the store.
     folder : output folder; ``readings.parquet`` and ``activities.parquet`` go in it.
     start, end : optional local dates ``[start, end)`` to export (whole store when omitted).
-    batches : export the current rows of these batches only (see :func:`current_relations`).
+    batches : export the current rows of these batches only (see
+        :func:`carbon.store.current_relations`).
 
     Returns
     -------

@@ -734,10 +734,28 @@ def _combined_hash(parts: Mapping[str, str]) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
+def _refuse_negative(factors: Iterable[EmissionFactor], gwp: GwpTable) -> None:
+    """Raise for a negative emission factor of an inventory activity (not ``removal.*``)."""
+    for f in factors:
+        if f.activity.startswith("removal."):
+            continue
+        value = f.co2e_per_unit(gwp)
+        if value < 0:
+            raise FactorFileError(
+                Path(f.file or "?"),
+                f"negative emission factor {_plain(value)} kgCO2e/{f.canonical_unit} for "
+                f"inventory activity {f.activity!r}: an inventory reports the emissions that "
+                "occur; book a credit (energy recovery, recycling) as an avoided entry",
+                entry=f.id,
+                field="gases",
+            )
+
+
 def load_factor_set(
     profile: str | Path = "shanghai-2022",
     *,
     expect_hash: str | None = None,
+    refuse_negative: bool = True,
 ) -> FactorSet:
     """Load a named profile (or a profile TOML path) into a validated :class:`FactorSet`.
 
@@ -747,12 +765,19 @@ def load_factor_set(
         its ``include`` paths are relative to the packaged ``factors/`` folder, or to the
         profile file's parent folder when the file is found there.
     expect_hash : the content hash the caller pinned; a different hash raises.
+    refuse_negative : refuse a negative emission factor for an inventory activity (every
+        activity but ``removal.*``; default). A GPC inventory row reports the emissions that
+        occur (GPC v1.1 ch. 4: only AFOLU may carry net removals); a credit such as energy
+        recovery is an ``avoided`` entry, never a negative factor. ``False`` loads such a set
+        (to read an old whole-chain factor file); the inventory still refuses the negative
+        entries it would make (:func:`carbon.inventory.check_no_negative`).
 
     Raises
     ------
     FactorFileError
-        When the profile or any factor file is invalid, the GWP set is unknown, or two included
-        factors for the same activity, region and method overlap in time.
+        When the profile or any factor file is invalid, the GWP set is unknown, two included
+        factors for the same activity, region and method overlap in time, or (unless
+        ``refuse_negative`` is False) an inventory activity has a negative factor.
     """
     path = Path(profile)
     if path.suffix != ".toml":
@@ -792,6 +817,8 @@ def load_factor_set(
         chosen.extend(factors)
         files[inc.file] = parts[inc.file] = _sha256(fpath)
     _check_unique_and_disjoint(path, chosen, key=("activity", "region", "method"))
+    if refuse_negative:
+        _refuse_negative(chosen, tables[prof.gwp])
     content_hash = _combined_hash(parts)
     if expect_hash is not None and expect_hash != content_hash:
         raise FactorFileError(

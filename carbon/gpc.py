@@ -59,49 +59,113 @@ def _r(ref: str, scope: int, level: str, en: str, zh: str) -> GpcRef:
     return GpcRef(ref, parts[0], ".".join(parts[:2]), scope, level, en, zh)
 
 
-_ROWS = [
-    _r("I.1.1", 1, "basic", "Residential buildings: fuel combustion", "居住建筑:燃料燃烧"),
-    _r("I.1.2", 2, "basic", "Residential buildings: grid-supplied energy", "居住建筑:电网供能"),
-    _r("I.1.3", 3, "basic+", "Residential buildings: T&D losses", "居住建筑:输配损耗"),
-    _r(
-        "I.2.1",
-        1,
-        "basic",
-        "Commercial and institutional: fuel combustion",
-        "商业与公共建筑:燃料燃烧",
-    ),
-    _r(
-        "I.2.2",
-        2,
-        "basic",
-        "Commercial and institutional: grid-supplied energy",
-        "商业与公共建筑:电网供能",
-    ),
-    _r("I.2.3", 3, "basic+", "Commercial and institutional: T&D losses", "商业与公共建筑:输配损耗"),
-    _r("I.4.4", 1, "territorial", "Energy generation supplied to the grid", "本地发电上网"),
-    _r("II.1.1", 1, "basic", "On-road transport: fuel combustion", "道路交通:燃料燃烧"),
-    _r("II.1.2", 2, "basic", "On-road transport: grid-supplied energy", "道路交通:电网供能"),
-    _r("III.1.2", 3, "basic", "Solid waste disposed outside the boundary", "固体废弃物境外填埋"),
-    _r(
-        "III.2.2",
-        3,
-        "basic",
-        "Biological treatment of waste outside the boundary",
-        "废弃物境外生物处理",
-    ),
-    _r("III.3.2", 3, "basic", "Waste incinerated outside the boundary", "废弃物境外焚烧"),
-    _r("III.4.2", 3, "basic", "Wastewater treated outside the boundary", "污水境外处理"),
-    _r(
-        "V.2",
-        1,
+_SUBSECTORS: dict[str, tuple[str, str]] = {
+    "I.1": ("Residential buildings", "居住建筑"),
+    "I.2": ("Commercial and institutional buildings and facilities", "商业与公共建筑及设施"),
+    "I.3": ("Manufacturing industries and construction", "制造业与建筑业"),
+    "I.4": ("Energy industries", "能源工业"),
+    "I.5": ("Agriculture, forestry and fishing activities", "农林渔业活动"),
+    "I.6": ("Non-specified sources", "其他未列明来源"),
+    "I.7": ("Fugitive emissions from coal", "煤炭逸散排放"),
+    "I.8": ("Fugitive emissions from oil and natural gas systems", "油气系统逸散排放"),
+    "II.1": ("On-road transport", "道路交通"),
+    "II.2": ("Railways", "铁路(含轨道交通)"),
+    "II.3": ("Waterborne navigation", "水上航运"),
+    "II.4": ("Aviation", "航空"),
+    "II.5": ("Off-road transport", "非道路交通"),
+    "III.1": ("Solid waste disposal", "固体废弃物处置"),
+    "III.2": ("Biological treatment of waste", "废弃物生物处理"),
+    "III.3": ("Incineration and open burning", "焚烧与露天焚烧"),
+    "III.4": ("Wastewater treatment and discharge", "污水处理与排放"),
+}
+_ENERGY = {
+    1: ("fuel combustion", "燃料燃烧", "basic"),
+    2: ("grid-supplied energy", "电网供能", "basic"),
+    3: ("T&D losses of grid-supplied energy", "输配损耗", "basic+"),
+}
+_TRANSPORT = {
+    1: ("fuel combustion within the boundary", "境内燃料燃烧", "basic"),
+    2: ("grid-supplied energy", "电网供能", "basic"),
+    3: (
+        "transboundary journeys outside the boundary and T&D losses",
+        "跨界行程境外部分及输配损耗",
         "basic+",
-        "Land within the boundary (removals by green space)",
-        "境内土地(绿地碳汇)",
     ),
-    _r("VI.1", 3, "other", "Other scope 3 (e.g. tap-water supply)", "其他范围三(如自来水供应)"),
-]
+}
+_WASTE = {
+    1: ("generated and treated within the boundary", "境内产生境内处理", 1, "basic"),
+    2: ("generated within, treated outside the boundary", "境内产生境外处理", 3, "basic"),
+    3: ("generated outside, treated within the boundary", "境外产生境内处理", 1, "territorial"),
+}
+
+
+def _rows() -> list[GpcRef]:
+    """Every GPC v1.1 sub-category (docs/research/gpc.md §1.2; GPC v1.1 ch. 4 and the sector
+    chapters 6-10), in reference-number order."""
+    rows = []
+    for sub, (en, zh) in _SUBSECTORS.items():
+        sector = sub.split(".")[0]
+        if sub in ("I.7", "I.8"):
+            rows.append(_r(f"{sub}.1", 1, "basic", f"{en}: within the boundary", f"{zh}:境内"))
+        elif sub == "I.4":
+            for n in (1, 2, 3):
+                part_en, part_zh, level = _ENERGY[n]
+                rows.append(
+                    _r(
+                        f"I.4.{n}",
+                        n,
+                        level,
+                        f"{en} (auxiliary use): {part_en}",
+                        f"{zh}(厂用):{part_zh}",
+                    )
+                )
+            rows.append(
+                _r(
+                    "I.4.4",
+                    1,
+                    "territorial",
+                    "Energy generation supplied to the grid",
+                    "本地发电上网",
+                )
+            )
+        elif sector == "I":
+            for n, (part_en, part_zh, level) in _ENERGY.items():
+                rows.append(_r(f"{sub}.{n}", n, level, f"{en}: {part_en}", f"{zh}:{part_zh}"))
+        elif sector == "II":
+            for n, (part_en, part_zh, level) in _TRANSPORT.items():
+                if sub == "II.5" and n == 3:
+                    continue  # off-road transport has no scope 3 row (GPC v1.1 ch. 7)
+                rows.append(_r(f"{sub}.{n}", n, level, f"{en}: {part_en}", f"{zh}:{part_zh}"))
+        else:
+            for n, (part_en, part_zh, scope, level) in _WASTE.items():
+                rows.append(_r(f"{sub}.{n}", scope, level, f"{en}: {part_en}", f"{zh}:{part_zh}"))
+    rows += [
+        _r("IV.1", 1, "basic+", "Industrial processes within the boundary", "境内工业生产过程"),
+        _r(
+            "IV.2",
+            1,
+            "basic+",
+            "Product use within the boundary (e.g. refrigerants, solvents)",
+            "境内产品使用(如制冷剂、溶剂)",
+        ),
+        _r("V.1", 1, "basic+", "Livestock within the boundary", "境内畜牧"),
+        _r("V.2", 1, "basic+", "Land within the boundary", "境内土地"),
+        _r(
+            "V.3",
+            1,
+            "basic+",
+            "Aggregate sources and non-CO2 emission sources on land",
+            "土地上的集合源与非CO2排放源",
+        ),
+        _r("VI.1", 3, "other", "Other scope 3 (e.g. tap-water supply)", "其他范围三(如自来水供应)"),
+    ]
+    return rows
+
+
+_ROWS = _rows()
 REFS: dict[str, GpcRef] = {r.ref: r for r in _ROWS}
-"""The GPC rows this library fills, by reference number."""
+"""Every GPC v1.1 sub-category row, by reference number (each inventory table lists them all,
+with a value or a notation key)."""
 
 TOTALS: dict[str, str] = {
     "BASIC": "scope 1 and 2 of stationary energy and transport, scope 1 and 3 of waste "
@@ -155,7 +219,7 @@ def classify(activity: str, use_type: str | None) -> str:
         return "III.1.2"
     if activity == "waste.msw.incineration":
         return "III.3.2"
-    if activity.startswith("waste.msw.sorted"):
+    if activity == "waste.msw.biological":  # sorted wet waste, digested outside (GPC v1.1 Ch. 8)
         return "III.2.2"
     if activity == "wastewater.treatment":
         return "III.4.2"

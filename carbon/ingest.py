@@ -83,7 +83,7 @@ import json
 import logging
 import tempfile
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -95,6 +95,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from carbon._version import __version__
 from carbon.activities import ACTIVITIES
 from carbon.errors import CarbonError, UnitConversionError, UnknownUnitError
+from carbon.store import current_relations
 from carbon.timezones import offset_span
 from carbon.units import conversion_factor
 
@@ -1611,6 +1612,7 @@ def fill_gaps(
     end: str | dt.date,
     *,
     meter_ids: list[str] | None = None,
+    batches: Sequence[str] | None = None,
 ) -> Batch:
     """Fill missing hourly intervals with estimates flagged ``estimated``.
 
@@ -1624,6 +1626,9 @@ def fill_gaps(
     store : the store.
     start, end : local dates bounding the hours to fill, ``[start, end)``.
     meter_ids : restrict to these hourly meters (default: all hourly meters).
+    batches : fill the gaps of these batches' current readings only, estimated from them (a
+        ledger script's inputs; see :func:`carbon.store.current_relations`), so a rebuild in a
+        fresh store fills the same hours; default: every batch in the store.
     """
     con = store.con
     tzq = store.timezone.replace("'", "")
@@ -1635,7 +1640,9 @@ def fill_gaps(
             "meters": ids,
             # Estimate batches are left out, so that a rerun on the same data is skipped;
             # voided ones too, so that a rerun after a void fills the gaps it left.
-            "batches": store.frame(
+            "batches": sorted(set(batches))
+            if batches is not None
+            else store.frame(
                 "SELECT batch_id FROM batches WHERE kind <> 'estimate' AND voided_at IS NULL "
                 "ORDER BY 1"
             ).batch_id.tolist(),
@@ -1652,6 +1659,7 @@ def fill_gaps(
         return _batch_from_row(store, prior[0][0], "(gap fill)", skipped=True)
     while con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchall():
         batch_id = "e_" + hashlib.sha256(f"{sha}\n{batch_id}".encode()).hexdigest()[:16]
+    current = current_relations(con, batches)["readings"]
     started = dt.datetime.now(dt.UTC)
     meter_filter = "AND m.meter_id IN (SELECT unnest(?))" if ids else ""
     params: list[Any] = [str(start), str(end)] + ([ids] if ids else [])
@@ -1665,14 +1673,14 @@ def fill_gaps(
                      CAST(? AS TIMESTAMP) - INTERVAL 1 HOUR, INTERVAL 1 HOUR) h(ts)
                 WHERE m."interval" = '1h' {meter_filter}
             ), missing AS (
-                SELECT h.* FROM hours h ANTI JOIN current_readings r
+                SELECT h.* FROM hours h ANTI JOIN {current} r
                   ON r.meter_id = h.meter_id AND r.ts_start = h.ts_start
             ), basis AS (
                 SELECT meter_id, date_trunc('month', timezone('{tzq}', ts_start)) AS month,
                        hour(timezone('{tzq}', ts_start)) AS hr,
                        isodow(timezone('{tzq}', ts_start)) >= 6 AS weekend,
                        CAST(avg(amount) AS DECIMAL(18, 6)) AS estimate
-                FROM current_readings WHERE quality = 'measured' GROUP BY ALL
+                FROM {current} WHERE quality = 'measured' GROUP BY ALL
             )
             SELECT m.meter_id, m.ts_start, m.ts_start + INTERVAL 1 HOUR AS ts_end, b.estimate,
                    row_number() OVER (ORDER BY m.meter_id, m.ts_start) AS _row

@@ -41,9 +41,17 @@ import pyarrow as pa
 from carbon.activities import ACTIVITIES
 from carbon.engines import local_month_sql, local_time_sql, month_starts_sql, period_start_sql
 from carbon.errors import CarbonError
-from carbon.gpc import REFS, classify, in_total
+from carbon.gpc import REFS, classify
+from carbon.inventory import InventoryContext, InventoryTotals, gpc_inventory, inventory_totals
 from carbon.snapshot import ENTRY_COLUMNS, Snapshot, publish_ledger
-from carbon.valuation import FACTOR, ROUNDING, dq_activity_sql, factor_segments, value_amounts
+from carbon.valuation import (
+    FACTOR,
+    ROUNDING,
+    dq_activity_sql,
+    factor_segments,
+    value_amounts,
+    wastewater_from_water,
+)
 from carbon.warnings import QualityWarning, raise_if_strict
 
 if TYPE_CHECKING:
@@ -100,11 +108,11 @@ class Ledger:
     ne_threshold: float = 0.5
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "duckdb"})
     named_batches: bool = False
+    _context: InventoryContext | None = field(default=None, init=False, repr=False)
 
     def __repr__(self) -> str:
         return (
-            f"Ledger({self.twin.name!r}, {self.start}..{self.end}, {len(self.entries)} entries, "
-            f"{self.total():,.3f} tCO2e location-based)"
+            f"Ledger({self.twin.name!r}, {self.start}..{self.end}, {len(self.entries)} entries)"
         )
 
     # ------------------------------------------------------------------ selections
@@ -117,11 +125,55 @@ class Ledger:
         e = self.entries
         return e[e.kind.isin(list(kinds)) & e.method.isin([method, "n/a"])]
 
-    def total(self, method: str = "location", total: str = "BASIC") -> float:
-        """A GPC total [t CO2e] (``BASIC``, ``BASIC+``, ``territorial``, ``scope2``)."""
-        e = self.select(method)
-        mask = e.gpc_ref.map(lambda r: in_total(r, total))
-        return float(sum(e.loc[mask, "co2e_kg"], Decimal(0))) / 1000.0
+    def years(self) -> list[int]:
+        """The calendar years the accounting period ``[start, end)`` touches."""
+        last = self.end - dt.timedelta(days=1)
+        return list(range(self.start.year, last.year + 1))
+
+    def _year(self, year: int | None) -> int:
+        """``year``, or the ledger's one calendar year (a GPC inventory covers one)."""
+        years = self.years()
+        if year is None:
+            if len(years) == 1:
+                return years[0]
+            raise LedgerError(
+                f"the ledger spans the calendar years {', '.join(map(str, years))}; a GPC "
+                "inventory covers one: pass year="
+            )
+        if int(year) not in years:
+            raise LedgerError(
+                f"year {year} is outside the ledger's period {self.start}..{self.end} "
+                f"(years {', '.join(map(str, years))})"
+            )
+        return int(year)
+
+    def inventory_context(self) -> InventoryContext:
+        """What the inventory rules need from the twin (built once per ledger)."""
+        if self._context is None:
+            self._context = InventoryContext.from_twin(self.twin)
+        return self._context
+
+    def totals(self, year: int | None = None, method: str = "location") -> InventoryTotals:
+        """The GPC totals of one calendar year with their completeness
+        (:func:`carbon.inventory.inventory_totals`)."""
+        if method not in ("location", "market"):
+            raise LedgerError(f"method must be 'location' or 'market', not {method!r}")
+        return inventory_totals(
+            self.entries,
+            self.inventory_context(),
+            self._year(year),
+            method,
+            ne_threshold=self.ne_threshold,
+        )
+
+    def total(
+        self, method: str = "location", total: str = "BASIC", year: int | None = None
+    ) -> float:
+        """A GPC total of one calendar year [t CO2e] (``BASIC``, ``BASIC+``, ``territorial``,
+        ``scope2``), summed from the rows of :meth:`gpc_table` (rows keyed NE add nothing):
+        see :func:`carbon.inventory.inventory_totals`. ``year`` defaults to the ledger's one
+        calendar year."""
+        return self.totals(year, method).total(total)
 
     def rollup(
         self,
@@ -192,92 +244,50 @@ class Ledger:
         e["co2e_t"] = e.co2e_kg.map(float) / 1000.0
         return e.groupby(["period_start", "gpc_sector", "scope"], as_index=False).co2e_t.sum()
 
-    def gpc_table(self, node_id: str | None = None, method: str = "location") -> pd.DataFrame:
-        """The GPC-style table of a node (default: the whole subdistrict).
+    def gpc_table(
+        self, node_id: str | None = None, method: str = "location", year: int | None = None
+    ) -> pd.DataFrame:
+        """The GPC inventory table of one calendar year for a node (default: the subdistrict).
 
-        One row per GPC sub-category the library reports: scope, gases [t], t CO2e, the
-        notation key where there is no number (``NE`` where data coverage is below the
-        ledger's ``ne_threshold``, or nothing was estimated; ``NO`` where the activity does not
-        occur in the twin), its explanation, and data quality.
+        Every GPC v1.1 sub-category with a value or a notation key, per-gas columns (``NE``
+        where a gas was not estimated), biogenic CO2 apart, scope, level, data quality and an
+        explanation: :func:`carbon.inventory.gpc_inventory`. ``year`` defaults to the ledger's
+        one calendar year; a ledger spanning several raises a :class:`LedgerError` listing
+        them.
         """
         node_id = node_id or self.twin.root.id
         self.twin.node(node_id)
-        e = self.select(method)
-        e = e[
-            (e.node_id == node_id)
-            | e.node_path.str.contains(f"/{node_id}/", regex=False)
-            | e.node_path.str.startswith(f"{node_id}/")
-        ]
-        meters = self.twin.meters_of(node_id)
-        present_refs = {
-            classify(m.activity_id, m.use_type or self.twin.use_type_of(m.node)) for m in meters
-        }
-        has_generation = any(a.kind == "pv_array" for a in self.twin.assets.values())
-        rows = []
-        for ref, row in REFS.items():
-            sub = e[e.gpc_ref == ref]
-            total = sum(sub.co2e_kg, Decimal(0))
-            weight = sub.meters.clip(lower=1)  # an activity row (no meter) weighs as one
-            completeness = (
-                float((sub.completeness.map(float) * weight).sum() / weight.sum())
-                if len(sub)
-                else 0.0
-            )
-            key, why = "", ""
-            if len(sub) == 0:
-                if ref in present_refs:
-                    key, why = "NE", "meters exist but no readings fall in the period"
-                elif ref in ("I.1.3", "I.2.3"):
-                    key, why = "NE", "T&D losses are not estimated (no loss factor in the set)"
-                elif ref == "V.2":
-                    key, why = "IE", "removals are reported apart as kind 'removal' entries"
-                elif ref == "I.4.4" and not has_generation:
-                    key, why = "NO", "no generation assets (PV arrays) in the twin"
-                else:
-                    key, why = "NE", "no activity data for this row in the store"
-            elif completeness < self.ne_threshold:
-                key = "NE"
-                why = (
-                    f"data coverage {completeness:.0%} is below the "
-                    f"{self.ne_threshold:.0%} threshold; partial value not reported"
-                )
-            dq = "".join(sorted(set(sub.dq_activity))) + "/" + "".join(sorted(set(sub.dq_factor)))
-            rows.append(
-                {
-                    "gpc_ref": ref,
-                    "name_en": row.name_en,
-                    "name_zh": row.name_zh,
-                    "scope": row.scope,
-                    "level": row.level,
-                    "co2_t": _gas_t(sub.co2_kg) if not key else None,
-                    "ch4_t": _gas_t(sub.ch4_kg) if not key else None,
-                    "n2o_t": _gas_t(sub.n2o_kg) if not key else None,
-                    "co2e_t": float(total) / 1000 if not key else None,
-                    "notation_key": key or None,
-                    "explanation": why or None,
-                    "completeness": completeness if len(sub) else None,
-                    "data_quality": dq if len(sub) else None,
-                }
-            )
-        return pd.DataFrame(rows)
+        if method not in ("location", "market"):
+            raise LedgerError(f"method must be 'location' or 'market', not {method!r}")
+        return gpc_inventory(
+            self.entries,
+            self.inventory_context(),
+            self._year(year),
+            method,
+            node_id,
+            self.ne_threshold,
+        )
 
     # ------------------------------------------------------------------ publishing
     def gpc_tables(self) -> pd.DataFrame:
-        """The GPC table of the root and of every block, in both scope-2 views.
+        """The GPC table of every calendar year, of the root and of every block, in both
+        scope-2 views.
 
         Returns
         -------
         pandas.DataFrame
-            :meth:`gpc_table` rows with ``node_id`` and ``method`` in front.
+            :meth:`gpc_table` rows (``year`` among them) with ``node_id`` and ``method`` in
+            front.
         """
         parts = []
         twin = self.twin
-        for node_id in [twin.root.id, *(c.id for c in twin.children(twin.root.id))]:
-            for method in ("location", "market"):
-                t = self.gpc_table(node_id, method)
-                t.insert(0, "method", method)
-                t.insert(0, "node_id", node_id)
-                parts.append(t)
+        for year in self.years():
+            for node_id in [twin.root.id, *(c.id for c in twin.children(twin.root.id))]:
+                for method in ("location", "market"):
+                    t = self.gpc_table(node_id, method, year)
+                    t.insert(0, "method", method)
+                    t.insert(0, "node_id", node_id)
+                    parts.append(t)
         return pd.concat(parts, ignore_index=True)
 
     def publish(
@@ -362,13 +372,6 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def _gas_t(column: pd.Series) -> float | None:
-    """Sum of one gas [t]; None when any entry has no per-gas split (CO2e-only factor)."""
-    if column.isna().any():
-        return None
-    return float(sum(column, Decimal(0))) / 1000
-
-
 def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
@@ -448,6 +451,12 @@ def build_ledger(
     ) as sql:
         entries, coverage, unused, warnings = _run_sql(sql, twin, factors, tz, start_d, end_d)
         described = sql.describe()
+    # GPC III.4: the wastewater of the metered water (IPCC 2006 Vol. 5 Ch. 6), in entry order.
+    wastewater, more = wastewater_from_water(entries, factors, twin)
+    warnings += more
+    if len(wastewater):
+        entries = pd.concat([entries, wastewater], ignore_index=True)
+        entries = entries.sort_values("entry_id", kind="stable").reset_index(drop=True)
 
     if len(unused):
         warnings.append(

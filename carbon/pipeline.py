@@ -108,6 +108,10 @@ class InputSpec(_Model):
     mapping : a mapping TOML file, an inline mapping, or None to guess from the headers.
     sheet : the sheet of a workbook.
     supersede : rows for intervals already stored become a new revision (a correction).
+    corrects : this input corrects an earlier ingest of the same file (same sheet) with other
+        options (a wrong unit, mapping or sheet): the earlier batch is voided in the same
+        transaction (:meth:`carbon.store.Store.ingest` ``supersedes=``). A rebuild in a fresh
+        store has nothing to void and ingests the file as given.
     """
 
     file: Path
@@ -115,6 +119,7 @@ class InputSpec(_Model):
     mapping: Path | dict[str, Any] | None = None
     sheet: str | None = None
     supersede: bool = False
+    corrects: bool = False
 
 
 class LedgerSettings(_Model):
@@ -587,6 +592,11 @@ def build(
             kwargs["sheet"] = spec.sheet
         if now and sha in now:
             kwargs["now"] = now[sha]
+        if spec.corrects:
+            earlier = _earlier_batch(store, sha, spec.sheet)
+            if earlier:
+                kwargs["supersedes"] = earlier
+                kwargs["reason"] = f"corrected by the ledger script input {spec.file}"
         batch = store.ingest(file, mapping, **kwargs)
         if names and sha in names and names[sha] != file.name:
             store.con.execute(
@@ -599,8 +609,9 @@ def build(
             prov[batch.batch_id] = origin
     if progress:
         progress("ledger", n, n)
-    if s.fill_gaps:
-        batches.append(fill_gaps(store, s.start, s.end))
+    if s.fill_gaps:  # the gaps of the named inputs, so that a fresh rebuild fills the same
+        named_inputs = [b.batch_id for b in batches] if s.batches == "named" else None
+        batches.append(fill_gaps(store, s.start, s.end, batches=named_inputs))
     made = run_models(script, store, twin, factors, find)
     named = [b.batch_id for b in batches] if s.batches == "named" else None
     ledger = build_ledger(
@@ -619,6 +630,22 @@ def build(
         batches=named,
     )
     return Built(ledger, made, batches, prov, located)
+
+
+def _earlier_batch(store: Store, sha256: str, sheet: str | None) -> str | None:
+    """The newest current batch of the same file (and sheet), which a correction voids."""
+    import json
+
+    rows = store.con.execute(
+        "SELECT batch_id, options FROM batches WHERE sha256 = ? AND voided_at IS NULL "
+        "ORDER BY started_at DESC",
+        [sha256],
+    ).fetchall()
+    for batch_id, options in rows:
+        recorded = json.loads(options or "{}").get("sheet")
+        if sheet is None or recorded is None or str(recorded) == str(sheet):
+            return str(batch_id)
+    return None
 
 
 def run(

@@ -6,7 +6,8 @@ This module is the only place that writes or reads a snapshot folder (DESIGN dec
 
     <out>/<snapshot_id>/entries.parquet   entries (DECIMAL amounts), sorted by entry_id
                         entries.csv       the same, as text
-                        gpc_table.csv     the GPC table of the root and every block
+                        gpc_table.csv     the GPC table of every calendar year, of the root
+                                          and every block (a ``year`` column)
                         coverage.parquet  completeness per meter and month
                         rejects.csv       rejected rows per batch and reason
                         factors.csv       every factor used, with its full citation
@@ -14,7 +15,8 @@ This module is the only place that writes or reads a snapshot folder (DESIGN dec
                         meters.csv        the twin's meters (meter -> node, activity)
                         geometry.geojson  the twin's geometry (when it has one)
                         manifest.json     the recipe, the inputs' SHA-256, every output's
-                                          SHA-256, totals, warnings (see below)
+                                          SHA-256, GPC totals per calendar year
+                                          (``totals_t``), the boundary, warnings
     <out>/LATEST                          the id of the newest snapshot
 
 A ledger script's models add ``interventions.csv``; closed periods add
@@ -575,7 +577,6 @@ def _inputs(ledger: Ledger, provenance: dict[str, dict[str, Any]]) -> list[dict[
             "sha256": b["sha256"],
             "mapping": json.loads(b["mapping"]),
             "supersede": bool(b["supersede"]),
-            "ingested_at": pd.Timestamp(b["started_at"]).isoformat(),
             "rows": {
                 "read": int(b["rows_read"]),
                 "accepted": int(b["rows_accepted"]),
@@ -588,6 +589,32 @@ def _inputs(ledger: Ledger, provenance: dict[str, dict[str, Any]]) -> list[dict[
                 row[key] = json.loads(b[key]) if key == "options" else b[key]
         rows.append(row)
     return rows
+
+
+def _year_totals(ledger: Ledger) -> dict[str, dict[str, Any]]:
+    """GPC totals per calendar year and scope-2 view [t CO2e], with BASIC's completeness
+    (:func:`carbon.inventory.inventory_totals`; a GPC inventory covers one calendar year)."""
+    out: dict[str, dict[str, Any]] = {}
+    for year in ledger.years():
+        row: dict[str, Any] = {}
+        for method in ("location", "market"):
+            t = ledger.totals(year, method)
+            for name in ("BASIC", "BASIC+", "territorial", "scope2"):
+                row[f"{name}_{method}"] = round(t.total(name), 6)
+            row[f"BASIC_complete_{method}"] = t.complete
+            row[f"BASIC_incomplete_rows_{method}"] = t.incomplete_rows
+        out[str(year)] = dict(sorted(row.items()))
+    return out
+
+
+def _boundary(ledger: Ledger) -> dict[str, Any]:
+    """The twin's boundary statement with the notation keys the inventory applies to rows
+    without entries (so a snapshot reader keys its rows as the ledger did)."""
+    boundary = getattr(ledger.twin, "boundary", None)
+    keys = ledger.inventory_context().notation_keys
+    out: dict[str, Any] = boundary.model_dump(mode="json") if boundary is not None else {}
+    out["notation_keys"] = {ref: {"key": k, "explanation": e} for ref, (k, e) in keys.items()}
+    return out
 
 
 def publish_ledger(
@@ -649,6 +676,12 @@ def publish_ledger(
         if b.get("source_path") and b["kind"] != "estimate"
     }
     env["inputs"] = dict(sorted({**recorded, **(env.get("inputs") or {})}.items()))
+    # When each input was ingested: the "now" of its future-timestamp rule, which a rebuild
+    # reuses. Not part of the id: the rows it decided are (counts, outputs).
+    env["ingested_at"] = {
+        b["batch_id"]: pd.Timestamp(b["started_at"]).isoformat()
+        for b in ledger.batches.to_dict("records")
+    }
     manifest: dict[str, Any] = {
         **(code or {"carbon_version": __version__, "git_commit": _git_commit()}),
         "recipe": recipe,
@@ -674,11 +707,8 @@ def publish_ledger(
         "synthetic_inputs": any(i["provenance"].get("synthetic") for i in inputs),
         "closed_entries": "closed_entries.parquet" if len(closed) else None,
         "counts": {k: int(v) for k, v in e.kind.value_counts().sort_index().items()},
-        "totals_t": {
-            f"{total}_{method}": round(ledger.total(method, total), 6)
-            for total in ("BASIC", "BASIC+", "territorial", "scope2")
-            for method in ("location", "market")
-        },
+        "totals_t": _year_totals(ledger),
+        "boundary": _boundary(ledger),
         "warnings": [{"code": w.code, "message": w.message} for w in ledger.warnings],
         "environment": {
             "engine": ledger.engine,

@@ -49,7 +49,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from carbon.ingest import Batch, Mapping
     from carbon.twin import Twin
 
-__all__ = ["SCHEMA_VERSION", "Store", "StoreError"]
+__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "current_relations", "sql_list"]
 
 log = logging.getLogger(__name__)
 
@@ -536,3 +536,35 @@ def _canonical(activity: str) -> str:
     from carbon.activities import get_activity
 
     return get_activity(activity).canonical_unit
+
+
+def sql_list(values: Sequence[str]) -> str:
+    """A SQL list literal of strings, quotes doubled."""
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def current_relations(con: Any, batches: Sequence[str] | None) -> dict[str, str]:
+    """SQL of the current readings and activity rows of some batches (every batch when None).
+
+    The current value of an interval is its highest revision among the given batches. When the
+    store holds no other batch, these are the store's ``current_readings`` /
+    ``current_activities`` views.
+    """
+    views = {"readings": "current_readings", "activities": "current_activities"}
+    if batches is None:
+        return views
+    ids = sql_list(sorted(set(batches)))
+    others = con.execute(
+        f"SELECT count(*) FROM batches WHERE NOT list_contains({ids}, batch_id)"
+    ).fetchall()[0][0]
+    if not others:
+        return views
+    return {
+        # voided batches carry negative revisions (carbon.store): never current
+        "readings": f"(SELECT * FROM readings WHERE list_contains({ids}, batch_id) "
+        "AND revision >= 0 "
+        "QUALIFY revision = max(revision) OVER (PARTITION BY meter_id, ts_start))",
+        "activities": f"(SELECT * FROM activities WHERE list_contains({ids}, batch_id) "
+        "AND revision >= 0 QUALIFY revision = max(revision) "
+        "OVER (PARTITION BY node_id, activity, period_start, period_end))",
+    }

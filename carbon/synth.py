@@ -29,11 +29,14 @@ data-quality work use the files a utility *would* export, generated here from th
     response (:func:`carbon.climate.synthetic_daily_temperature`), for M&V baselines.
 ``synthetic_activities_monthly.csv`` (UTF-8)
     ``node_id,activity,period_start,period_end,amount,unit``: non-metered activity data per
-    month: the subdistrict's residual municipal solid waste [t] (residents x 1.06 kg/person/day,
-    docs/research/benchmarks.md §9, derived from Shanghai 2024 data, medium; sorted and sent to
-    digestion and incineration outside the subdistrict, as Shanghai sorts since 2019) and
-    green-electricity certificates bought by Bohua Plaza [MWh] (:data:`GEC_SHARE` of its
-    synthetic electricity; an ASSUMPTION for the demo of market-based scope 2).
+    month: the subdistrict's sorted municipal solid waste [t wet], residual ("dry") waste
+    incinerated (``waste.msw.incineration``) and food ("wet") waste digested
+    (``waste.msw.biological``) outside the subdistrict, as Shanghai sorts since 2019, sized from
+    residents (:data:`MSW_KG_PER_RESIDENT_DAY`, docs/research/benchmarks.md §9, derived from
+    Shanghai 2024 data, medium) and office workers on weekdays (:data:`MSW_KG_PER_WORKER_DAY`,
+    ASSUMPTION); and green-electricity certificates bought by Bohua Plaza [MWh]
+    (:data:`GEC_SHARE` of its synthetic electricity; an ASSUMPTION for the demo of market-based
+    scope 2).
 ``synthetic_manifest.json``
     ``{"synthetic": true, "generator": "carbon.synth", ...}``: version, seed, period, twin name
     and content hash, every file's SHA-256, rows and encoding, the injected faults, the
@@ -972,9 +975,27 @@ def _register_daily(
     return level * shape * noise * _adjustment_factor(days, rule)
 
 
-MSW_KG_PER_RESIDENT_DAY = 1.06
-"""Residual municipal solid waste [kg / person / day]: Shanghai Jan-May 2024 wet + dry waste over
-the 2022 resident population (docs/research/benchmarks.md §9, derived, medium)."""
+MSW_KG_PER_RESIDENT_DAY: dict[str, float] = {
+    "waste.msw.incineration": 0.689,
+    "waste.msw.biological": 0.368,
+}
+"""Residual ("dry") and food ("wet") municipal solid waste per resident [kg / person / day]:
+Shanghai's Jan-May 2024 daily quantities (dry 17,060 t, wet 9,111 t; 上海市绿化和市容管理局 via
+CCTV) over the 2022 resident population, 24.7589 million (docs/research/benchmarks.md §9;
+derived, medium). City totals include the average non-household waste of the city.
+Recyclables (7,627 t/day) are recycled (no GPC III emission) and hazardous waste (2.1 t/day) is
+not estimated; neither gets an activity row."""
+
+MSW_KG_PER_WORKER_DAY: dict[str, float] = {
+    "waste.msw.incineration": 0.23,
+    "waste.msw.biological": 0.12,
+}
+"""Dry and wet waste per office worker and working day [kg / worker / day]. ASSUMPTION (no
+source found, docs/research/waste.md §3): a worker spends about a third of the day at work and
+eats one meal there, so a third of the city's 1.06 kg of dry + wet waste per person and day,
+split as the city splits it (65 % dry, 35 % wet). Counted on weekdays only, for the twin's
+``office_workers_daily`` (site.toml, 100,000, kcomber, medium). A CBD subdistrict has several
+times the city's jobs per resident, which the per-resident figures do not carry."""
 
 GEC_SHARE = 0.2
 """Share of Bohua Plaza's electricity covered by green-power certificates in the demo
@@ -986,25 +1007,38 @@ GEC_NODE, GEC_METER = "bohua_plaza", "E-BOHUAPLAZA"
 
 def _activities(twin: Twin, days: pd.DatetimeIndex, seed: int,
                 consumption: dict[str, float]) -> pd.DataFrame:
-    """Monthly non-metered activity rows: residual MSW of the subdistrict, GECs of Bohua Plaza."""
+    """Monthly non-metered activity rows: the subdistrict's dry waste (incinerated) and wet
+    waste (digested) from its residents and office workers, GECs of Bohua Plaza."""
     months = pd.date_range(days[0], days[-1], freq="MS")
     if len(months) == 0 or months[0] != days[0]:
         months = months.insert(0, days[0])
     ends = [*months[1:], days[-1] + pd.Timedelta(days=1)]
     n_days = np.array([(b - a).days for a, b in zip(months, ends, strict=True)], dtype=float)
-    rng = _stream(seed, "activities", "msw")
+    weekdays = np.array(
+        [np.busday_count(a.date(), b.date()) for a, b in zip(months, ends, strict=True)],
+        dtype=float,
+    )
     residents = float(twin.root.attributes.get("residents", 0))
-    tonnes = residents * MSW_KG_PER_RESIDENT_DAY * n_days / 1000.0 * _unit_noise(
-        rng, len(months), 0.05)
-    rows = {
-        "node_id": [twin.root.id] * len(months),
-        "activity": ["waste.msw.sorted_ad_incineration"] * len(months),
-        "period_start": months.strftime("%Y-%m-%d"),
-        "period_end": pd.DatetimeIndex(ends).strftime("%Y-%m-%d"),
-        "amount": tonnes,
-        "unit": ["t"] * len(months),
-    }
-    frame = pd.DataFrame(rows)
+    workers = float(twin.site.facts.get("office_workers_daily", 0))
+    frames = []
+    for activity, per_resident in MSW_KG_PER_RESIDENT_DAY.items():
+        rng = _stream(seed, "activities", "msw", activity)
+        per_worker = MSW_KG_PER_WORKER_DAY[activity]
+        kg = residents * per_resident * n_days + workers * per_worker * weekdays
+        frames.append(
+            pd.DataFrame(
+                {
+                    "node_id": [twin.root.id] * len(months),
+                    "activity": [activity] * len(months),
+                    "period_start": months.strftime("%Y-%m-%d"),
+                    "period_end": pd.DatetimeIndex(ends).strftime("%Y-%m-%d"),
+                    "amount": kg / 1000.0 * _unit_noise(rng, len(months), 0.05),
+                    "unit": ["t"] * len(months),
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    rows = frames[0].to_dict("list")
     node, meter = _gec_buyer(twin)
     if meter in consumption:
         mwh = consumption[meter] / 1000.0 * GEC_SHARE * n_days / n_days.sum()
@@ -1970,7 +2004,13 @@ def _merge_city(base: Twin, copies: list[Twin], folder: Path) -> Path:
         "region": base.site.region,
         "timezone": base.site.timezone,
         "root": root,
-        "facts": {"subdistricts": len(copies), "residents": residents},
+        "facts": {
+            "subdistricts": len(copies),
+            "residents": residents,
+            "office_workers_daily": sum(
+                c.site.facts.get("office_workers_daily", 0) for c in copies
+            ),
+        },
         "notes": f"{SYNTHETIC_LABEL}. carbon.synth.generate_city: every copy's subdistrict is "
         "a block of this root, since a twin has one subdistrict (its root).",
     }

@@ -3,7 +3,8 @@
 A community folder (``sites/<name>/``) holds:
 
 ``site.toml``
-    the community itself: id, names, region code, time zone, headline facts with sources.
+    the community itself: id, names, region code, time zone, headline facts with sources, and
+    the inventory boundary statement (``[boundary]``, :class:`Boundary`).
 ``nodes.toml``
     the tree below it: street blocks, residential areas, compounds, office buildings, street
     frontages, buildings, facilities and green spaces (``[[node]]``).
@@ -38,12 +39,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from carbon.activities import ACTIVITIES, get_activity
 from carbon.data import packaged_dir
 from carbon.errors import TwinError, UnknownUnitError
+from carbon.gpc import REFS
 from carbon.units import Q_, parse_quantity, parse_unit
 
 __all__ = [
     "ATTRIBUTES",
     "NODE_KINDS",
     "Asset",
+    "Boundary",
     "Meter",
     "Node",
     "Site",
@@ -290,6 +293,84 @@ class Site(BaseModel):
     notes: str | None = None
 
 
+class BoundaryItem(BaseModel):
+    """One thing the inventory boundary includes or leaves out.
+
+    Attributes
+    ----------
+    what, what_zh : what it is (English, Chinese).
+    gpc : the GPC sectors, sub-sectors or rows it concerns (``I.2``, ``II.2.2``).
+    basis : how it is covered (included items), e.g. the meters or data behind it.
+    why : why it is out (excluded items; required there).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    what: str = Field(min_length=1)
+    what_zh: str | None = None
+    gpc: list[str] = Field(default_factory=list)
+    basis: str | None = None
+    why: str | None = None
+
+    @field_validator("gpc")
+    @classmethod
+    def _known_gpc(cls, v: list[str]) -> list[str]:
+        known = {r.ref for r in REFS.values()} | {r.subsector for r in REFS.values()}
+        known |= {r.sector for r in REFS.values()}
+        unknown = [g for g in v if g not in known]
+        if unknown:
+            raise ValueError(f"unknown GPC sector, sub-sector or row {unknown[0]!r}")
+        return v
+
+
+class BoundaryKey(BaseModel):
+    """A notation key the boundary statement gives a GPC row without data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Literal["NO", "IE", "NE", "C"]
+    explanation: str = Field(min_length=1)
+
+
+class Boundary(BaseModel):
+    """The inventory boundary statement of a community (``[boundary]`` in ``site.toml``).
+
+    GPC v1.1 ch. 3 asks an inventory to state its geographic boundary and, with notation keys
+    and explanations (docs/research/gpc.md §1.5, §5), every source it does not cover.
+
+    Attributes
+    ----------
+    statement, statement_zh : the boundary in a few sentences.
+    included : what the inventory covers, with the data behind it.
+    excluded : what lies inside the geographic boundary but is not covered, and why.
+    notation_keys : GPC row -> key and explanation, for rows without data.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement: str = Field(min_length=1)
+    statement_zh: str | None = None
+    included: list[BoundaryItem] = Field(default_factory=list)
+    excluded: list[BoundaryItem] = Field(default_factory=list)
+    notation_keys: dict[str, BoundaryKey] = Field(default_factory=dict)
+
+    @field_validator("excluded")
+    @classmethod
+    def _why(cls, v: list[BoundaryItem]) -> list[BoundaryItem]:
+        for item in v:
+            if not item.why:
+                raise ValueError(f"excluded item {item.what!r} needs a 'why'")
+        return v
+
+    @field_validator("notation_keys")
+    @classmethod
+    def _rows(cls, v: dict[str, BoundaryKey]) -> dict[str, BoundaryKey]:
+        for ref in v:
+            if ref not in REFS:
+                raise ValueError(f"notation key for unknown GPC row {ref!r}")
+        return v
+
+
 def sites_dir() -> Path:
     """The folder of the packaged communities (``carbon/data/sites`` in a wheel, the
     repository's ``sites/`` in an editable install; see :func:`carbon.data.packaged_dir`)."""
@@ -316,6 +397,7 @@ class Twin:
     geometry: dict[str, Any] | None
     folder: Path
     files: dict[str, str] = field(default_factory=dict)
+    boundary: Boundary | None = None
     _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _region: dict[str, str] = field(default_factory=dict, repr=False)
     _use: dict[str, str | None] = field(default_factory=dict, repr=False)
@@ -653,6 +735,11 @@ def _load(folder: Path) -> Twin:
     site_path = folder / "site.toml"
     site_raw = read("site.toml") or {}
     site = _model(Site, site_raw.get("site", {}), site_path, site_raw.get("site", {}).get("id"))
+    boundary = (
+        _model(Boundary, site_raw["boundary"], site_path, "boundary")
+        if "boundary" in site_raw
+        else None
+    )
 
     nodes: dict[str, Node] = {}
     node_path = folder / "nodes.toml"
@@ -744,6 +831,7 @@ def _load(folder: Path) -> Twin:
         geometry=geometry,
         folder=folder,
         files=files,
+        boundary=boundary,
     )
 
 

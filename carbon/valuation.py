@@ -41,6 +41,7 @@ from carbon.errors import FactorNotFoundError
 from carbon.gpc import REFS, classify
 from carbon.snapshot import ENTRY_COLUMNS
 from carbon.warnings import QualityWarning
+from carbon.waste import WASTEWATER_RETURN_RATIO
 
 if TYPE_CHECKING:
     from carbon.factors import EmissionFactor, FactorSet
@@ -63,6 +64,7 @@ __all__ = [
     "round_kg",
     "value_amounts",
     "value_factor",
+    "wastewater_from_water",
 ]
 
 ROUNDING = ROUND_HALF_UP
@@ -469,3 +471,106 @@ def value_amounts(
             }
         )
     return pd.DataFrame(rows, columns=list(ENTRY_COLUMNS))
+
+
+# ------------------------------------------------------------------------------ derived
+WASTEWATER = "wastewater.treatment"
+"""The activity :func:`wastewater_from_water` derives from metered ``water.supply``."""
+
+
+def wastewater_from_water(
+    entries: pd.DataFrame,
+    factors: FactorSet,
+    twin: Twin,
+    ratio: Decimal = WASTEWATER_RETURN_RATIO,
+) -> tuple[pd.DataFrame, list[QualityWarning]]:
+    """Wastewater entries (GPC III.4) derived from the metered water of each node and month.
+
+    The water a building uses returns to the sewer and is treated outside the subdistrict:
+    the wastewater of a node-month is its metered ``water.supply`` times ``ratio``
+    (:data:`carbon.waste.WASTEWATER_RETURN_RATIO`, GB 50014-2021 §4.1), valued with the
+    ``wastewater.treatment`` factor in force on the month's first day (IPCC 2006 Vol. 5 Ch. 6
+    CH4 and N2O per m3; ``factors/ipcc-2006-waste.toml``). A node-month that already has a
+    reported ``wastewater.treatment`` entry gets none (reported data win, nothing is counted
+    twice). The entry keeps the water entry's completeness, readings, batches and activity
+    grade; its id is computed as the ledger's SQL computes metered ids.
+
+    Parameters
+    ----------
+    entries : the metered and activity ``emission`` entries of a build
+        (:data:`carbon.snapshot.ENTRY_COLUMNS`).
+    factors : the factor set.
+    twin : the twin, for regions and use types.
+    ratio : wastewater per m3 of water [dimensionless].
+
+    Returns
+    -------
+    (DataFrame, warnings)
+        The derived entries (:data:`carbon.snapshot.ENTRY_COLUMNS`) and a
+        ``wastewater.no_factor`` warning per region without a wastewater factor.
+    """
+    emissions = entries[entries.kind == "emission"]
+    water = emissions[emissions.activity == "water.supply"]
+    if not len(water):
+        return pd.DataFrame(columns=list(ENTRY_COLUMNS)), []
+    own = emissions[emissions.activity == WASTEWATER]
+    reported = set(zip(own.node_id, own.period_start, strict=True))
+    groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for r in water.to_dict("records"):
+        key = (r["node_id"], r["period_start"])
+        if key not in reported:
+            groups.setdefault(key, []).append(r)
+    rows, warnings, missing = [], [], set()
+    for (node, period), parts in sorted(groups.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        first = parts[0]
+        day = period.date() if isinstance(period, pd.Timestamp | dt.datetime) else period
+        region = twin.region_of(node)
+        try:
+            v = value_factor(factors, WASTEWATER, region, day)
+        except FactorNotFoundError:
+            if region not in missing:
+                missing.add(region)
+                warnings.append(
+                    QualityWarning(
+                        "wastewater.no_factor",
+                        f"no {WASTEWATER} factor in force in {region} on {day}: the wastewater "
+                        f"of metered water (GPC III.4) is not estimated in profile "
+                        f"{factors.name!r}",
+                        {"region": region, "on": str(day)},
+                    )
+                )
+            continue
+        water_m3 = sum((Decimal(p["amount"]) for p in parts), Decimal(0))
+        amount = _dec(water_m3 * ratio)
+        gpc = classify(WASTEWATER, twin.use_type_of(node))
+        batches = sorted({b for p in parts for b in (p["source_batches"] or "").split(",") if b})
+        notes = ",".join([f"derived from water.supply x {ratio}", *v.notes])
+        rows.append(
+            {
+                **first,
+                "entry_id": entry_id("emission", node, day, gpc, WASTEWATER, "n/a", v.factor_id),
+                "gpc_ref": gpc,
+                "gpc_sector": gpc.split(".")[0],
+                "scope": REFS[gpc].scope,
+                "method": "n/a",
+                "activity": WASTEWATER,
+                "amount": amount,
+                "unit": "m3",
+                "factor_id": v.factor_id,
+                "factor_co2e": v.co2e,
+                "co2_kg": round_kg(amount * v.co2) if v.co2 is not None else None,
+                "ch4_kg": round_kg(amount * v.ch4),
+                "n2o_kg": round_kg(amount * v.n2o),
+                "co2e_kg": round_kg(amount * v.co2e),
+                "dq_factor": v.dq,
+                "readings": sum(int(p["readings"]) for p in parts),
+                "estimated": sum(int(p["estimated"]) for p in parts),
+                "source_batches": ",".join(batches),
+                "adjusts": None,
+                "notes": notes,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(ENTRY_COLUMNS))
+    if len(frame):
+        frame = frame.astype(entries.dtypes.to_dict())
+    return frame, warnings

@@ -19,9 +19,11 @@ In a notebook::
     snap = data.load_snapshot("demo/snapshots")          # the LATEST one
     figures.trend_figure(snap.monthly("shimen_erlu", "location", by="sector"))
 
-Numbers shown are sums of ledger entries (GPC totals as in :meth:`carbon.ledger.Ledger.total`:
-kinds ``emission`` and ``adjustment``, rows of level ``basic``, scope-2 entries of one view plus
-the ``n/a`` rows); they are converted from DECIMAL kilograms to float tonnes for display only.
+Numbers shown are sums of ledger entries (kinds ``emission`` and ``adjustment``, the rows
+:func:`carbon.gpc.in_total` puts in BASIC, scope-2 entries of one view plus the ``n/a`` rows);
+they are converted from DECIMAL kilograms to float tonnes for display only. The headline BASIC
+of the year and the per-capita figures come from :mod:`carbon.inventory` (the rules the CLI and
+the snapshot's totals use), so the wall and the CLI print the same annual figures.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from carbon.errors import CarbonError
-from carbon.gpc import REFS
+from carbon.gpc import REFS, in_total
+from carbon.inventory import InventoryContext, InventoryError, intensity, inventory_totals
 from carbon.snapshot import SnapshotError, latest_name
 from carbon.snapshot import load_snapshot as read_snapshot
 
@@ -180,13 +183,21 @@ class Kpis:
     method : ``location`` or ``market``.
     year : the latest calendar year with entries; None when there are none.
     months : months of ``year`` with entries [month].
-    emissions_t : GPC BASIC emissions of ``year`` [t CO2e].
+    emissions_t : GPC BASIC emissions of ``year`` [t CO2e]
+        (:func:`carbon.inventory.inventory_totals`: rows keyed NE add nothing).
+    basic_complete : False while a BASIC row of ``year`` is keyed NE (BASIC is then labelled
+        incomplete); None when there is no year.
     last_year : the year before, when the snapshot has it.
     last_year_t : BASIC emissions of the same months of ``last_year`` [t CO2e].
     change : emissions_t / last_year_t - 1 [dimensionless].
     residents : residents of the node (twin attribute) [person].
     residents_estimated : True when the twin marks the residents as an estimate.
-    per_capita_t : emissions_t / residents [t CO2e / person].
+    per_capita_t : annual emissions of residential buildings (GPC I.1) per resident
+        [t CO2e / person / a], annualised for a partial year (:func:`carbon.inventory.intensity`,
+        the figure the CLI prints).
+    per_service_population_t : annual BASIC per resident and office worker
+        [t CO2e / person / a].
+    per_m2_kg : annual stationary-energy emissions per m2 of floor area [kg CO2e / m2 / a].
     avoided_estimated_t, avoided_verified_t : avoided by interventions [t CO2e]; None when the
         snapshot holds no intervention results.
     avoided_low_t, avoided_high_t : the range of the estimate, where the records give one
@@ -214,6 +225,9 @@ class Kpis:
     residents: float | None = None
     residents_estimated: bool = False
     per_capita_t: float | None = None
+    per_service_population_t: float | None = None
+    per_m2_kg: float | None = None
+    basic_complete: bool | None = None
     avoided_estimated_t: float | None = None
     avoided_verified_t: float | None = None
     avoided_low_t: float | None = None
@@ -336,10 +350,13 @@ class WallSnapshot:
         self.floor_area, self.floor_area_est = _top_down(nodes, children, self.root,
                                                          "floor_area_m2")
         self.n_entries = len(e)
+        # the inventory rules (carbon.inventory) read the entries themselves
+        self._inventory_entries = e[e["kind"].isin(["emission", "adjustment"])]
+        self._inventory_context = InventoryContext.from_frames(
+            nodes, self.meter_map, self.manifest.get("boundary"))
         e = e.copy()
         e["co2e_t"] = e["co2e_kg"] / 1000.0
-        level = {ref: r.level for ref, r in REFS.items()}
-        e["basic"] = e["gpc_ref"].map(level).fillna("other").eq("basic")
+        e["basic"] = e["gpc_ref"].isin([ref for ref in REFS if in_total(ref, "BASIC")])
         e["month"] = e["period_start"].dt.to_period("M").dt.to_timestamp()
         e["year"] = e["period_start"].dt.year.astype("int32")
         e["pv"] = e["activity"].str.startswith("electricity.pv")
@@ -528,6 +545,7 @@ class WallSnapshot:
             this = rows[rows["year"] == year]
             months = sorted(this["month"].unique())
             out.update(year=year, months=len(months), emissions_t=float(this["co2e_t"].sum()))
+            out.update(self._inventory(node_id, method, year))
             last = rows[rows["year"] == year - 1]
             if len(last):
                 same = last[last["month"].dt.month.isin([m.month for m in months])]
@@ -542,8 +560,6 @@ class WallSnapshot:
         if residents and not math.isnan(residents):
             out["residents"] = residents
             out["residents_estimated"] = self.residents_est.get(node_id, False)
-            if out.get("emissions_t") is not None:
-                out["per_capita_t"] = out["emissions_t"] / residents
         out.update(self._avoided(node_id, method, year))
         r = self._rows(node_id)
         r = r[r["view"] == method]
@@ -565,6 +581,23 @@ class WallSnapshot:
             out["estimated_share"] = float(cov["estimated"].sum()) / present if present else None
             out["meters"] = len(self._coverage_meters(node_id))
         return Kpis(**out)
+
+    def _inventory(self, node_id: str, method: str, year: int) -> dict[str, Any]:
+        """BASIC of the year and the annual intensities by the inventory rules
+        (:mod:`carbon.inventory`, as the CLI prints them); nothing when the entries break a
+        rule (the wall shows the cube's sum rather than a stack trace)."""
+        e, ctx = self._inventory_entries, self._inventory_context
+        threshold = float((self.manifest.get("params") or {}).get("ne_threshold", 0.5))
+        try:
+            totals = inventory_totals(e, ctx, year, method, node_id, threshold)
+            i = intensity(e, ctx, year, method, node_id, threshold)
+        except InventoryError as exc:
+            log.warning("wall: %s %s %s: %s", node_id, method, year, exc)
+            return {}
+        return {"emissions_t": totals.basic_t, "basic_complete": totals.complete,
+                "per_capita_t": i.per_resident_t,
+                "per_service_population_t": i.per_service_population_t,
+                "per_m2_kg": i.per_m2_kg}
 
     def _avoided(self, node_id: str, method: str, year: int | None) -> dict[str, Any]:
         """Avoided emissions of ``year`` from the ledger's ``avoided`` entries (ex-ante

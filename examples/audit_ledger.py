@@ -14,11 +14,10 @@ See docs/audit.md for the whole workflow.
 Run: python examples/audit_ledger.py [OUT_DIR]
 """
 
+import json
 import shutil
 import sys
 from pathlib import Path
-
-import json
 
 from carbon import audit
 from carbon.demo import build_demo
@@ -29,7 +28,7 @@ result = build_demo(out)                       # synthetic data -> ingest -> led
 ledger, snapshot = result.ledger, result.snapshot
 ledger.store.close()
 print(f"published {snapshot.id}: {len(ledger.entries)} entries, "
-      f"BASIC {ledger.total('location'):,.1f} t CO2e (location-based)")
+      f"BASIC 2024 {ledger.total('location', year=2024):,.1f} t CO2e (location-based)")
 
 print("inputs recorded in the manifest:")
 for inp in snapshot.manifest["inputs"]:
@@ -66,7 +65,7 @@ edited = out / "edited" / snapshot.id
 shutil.rmtree(edited.parent, ignore_errors=True)
 shutil.copytree(snapshot.path, edited)
 manifest = json.loads((edited / "manifest.json").read_text(encoding="utf-8"))
-manifest["totals_t"]["BASIC_location"] -= 1000
+manifest["totals_t"]["2024"]["BASIC_location"] -= 1000
 (edited / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 result = audit.verify(edited)
-print(result.fields)                           # ['totals_t.BASIC_location']
+print(result.fields)                           # ['totals_t.2024.BASIC_location']

@@ -3,8 +3,9 @@ verification (and what it names when something changed), thread-count independen
 and diffs.
 
 Every input file is written here; every store is a real DuckDB file in tmp_path. Hand values
-(shanghai-2022): electricity 0.42 kgCO2/kWh location-based; gas 2.1622 kgCO2/m3; MSW to landfill
-686.39 kgCO2e/t.
+(shanghai-2022): electricity 0.42 kgCO2/kWh location-based; gas 2.168682012 kgCO2e/m3 (CO2 2.1622
+with IPCC Tier 1 CH4 and N2O, AR5); MSW incinerated 728.6252 kgCO2e/t (IPCC 2006 Vol. 5,
+factors/ipcc-2006-waste.toml).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ ELECTRICITY = (
 GAS = "meter_id,read_at,reading\nG-KAIDIKE,2024-01-01,1000\nG-KAIDIKE,2024-02-01,1100.25\n"
 WASTE = (
     "node_id,activity,period_start,period_end,amount,unit\n"
-    "shimen_erlu,waste.msw.landfill,2024-01-01,2024-02-01,2,t\n"  # 2 x 686.39 = 1372.780 kg
+    "shimen_erlu,waste.msw.incineration,2024-01-01,2024-02-01,2,t\n"  # 2 x 728.6252 = 1457.250 kg
 )
 FILES = {"elec.csv": ELECTRICITY, "gas.csv": GAS, "waste.csv": WASTE}
 KAIDIKE_JANUARY = {
@@ -173,9 +174,10 @@ def test_publish_writes_every_file_and_a_manifest(
     assert m["twin"]["content_hash"] == twin.content_hash
     assert m["period"] == {"start": "2024-01-01", "end": "2024-03-01"}
     assert m["counts"] == {"emission": 8}  # electricity 3 node-months x 2 views, gas, waste
-    assert m["totals_t"]["BASIC_location"] == round(ledger.total(), 6)
-    # BASIC = 131.355 + 16.800 + 51.828 + 216.761 (gas, 100.25 m3) + 1372.780 = 1789.524 kg
-    assert m["totals_t"]["BASIC_location"] == pytest.approx(1.789524)
+    assert m["totals_t"]["2024"]["BASIC_location"] == round(ledger.total(), 6)
+    # BASIC = 217.410 (gas, 100.25 m3) + 1457.250 (2 t incinerated) = 1674.660 kg; the
+    # electricity rows (131.355 + 16.800 + 51.828 kg) are below 50 % coverage, NE, out of BASIC.
+    assert m["totals_t"]["2024"]["BASIC_location"] == pytest.approx(1.674660)
     assert m["closed_entries"] is None
     # The id names the twin, the period and a hash over the manifest but its environment (and
     # so, through "outputs", over every published byte); LATEST names it.
@@ -450,9 +452,9 @@ def test_trace_walks_to_readings_factor_and_inputs(published: Published) -> None
     assert gas.readings[["meter_id", "line"]].values.tolist() == [["G-KAIDIKE", 3]]
     assert gas.readings.amount.tolist() == [Decimal("100.25")]
     assert gas.factor["factor_id"] == "cn-fuel.natural_gas"
-    waste = trace(path, entry_id(led, activity="waste.msw.landfill"))
+    waste = trace(path, entry_id(led, activity="waste.msw.incineration"))
     assert waste.readings[["node_id", "activity", "line"]].values.tolist() == [
-        ["shimen_erlu", "waste.msw.landfill", 2]
+        ["shimen_erlu", "waste.msw.incineration", 2]
     ]
     assert waste.readings.amount.tolist() == [Decimal("2")]
     assert [b["file_name"] for b in waste.batches] == ["waste.csv"]
@@ -526,8 +528,13 @@ def test_diff_names_added_and_changed_entries_and_the_new_input(
         Decimal("24.384"),
         Decimal("60.960"),
     )
-    old, new = d["totals"]["BASIC_location"]
-    assert new - old == pytest.approx((42.0 - 16.8 + 4.2) / 1000)  # 0.0294 t
+    # The entries carry the change: 42.000 - 16.800 + 4.200 = 29.400 kg. The grid rows rest
+    # on a few hourly readings, below the coverage threshold, so both snapshots key them NE
+    # and their published BASIC (NE adds nothing) does not move.
+    location = d.entries[d.entries.method == "location"]
+    assert location.delta_t.sum() == pytest.approx((42.0 - 16.8 + 4.2) / 1000)  # 0.0294 t
+    old, new = d["totals"]["2024.BASIC_location"]
+    assert new == old
 
 
 def test_loading_what_is_not_a_snapshot_raises(published: Published, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ Numbers are checked against sums computed independently from ``entries.parquet``
 from __future__ import annotations
 
 import ast
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -85,7 +84,20 @@ def test_per_capita_uses_the_highest_node_with_residents(snap: data.WallSnapshot
     k = snap.kpis("b00")
     assert k.residents == pytest.approx(areas.residents.sum())
     assert k.residents_estimated  # the synthetic areas mark residents as estimated
-    assert k.per_capita_t == pytest.approx(k.emissions_t / k.residents)
+    # Annual residential emissions (GPC I.1 rows of BASIC) per resident, summed in DECIMAL
+    # from the parquet over the 12 months of 2025 (carbon.inventory.intensity's rule).
+    e = pq.read_table(snap.path / "entries.parquet").to_pandas()
+    homes = e[
+        e.kind.isin(["emission", "adjustment"])
+        & e.method.isin(["location", "n/a"])
+        & e.gpc_ref.str.startswith("I.1.")
+        & e.gpc_ref.map(lambda r: REFS[r].level == "basic")
+        & e.node_path.map(lambda p: "b00" in p.split("/"))
+        & e.period_start.map(lambda d: d.year == 2025)
+    ]
+    residential_t = float(sum(homes.co2e_kg, Decimal(0)) / 1000)
+    assert residential_t > 0 and k.months == 12
+    assert k.per_capita_t == pytest.approx(residential_t / k.residents, rel=1e-12)
     # a compound has no residents of its own nor below it
     assert snap.kpis("b00.ra00.c00").per_capita_t is None
 
@@ -229,7 +241,7 @@ def test_checksum_mismatch_is_refused(tmp_path: Path) -> None:
 
 
 def test_not_a_snapshot(tmp_path: Path) -> None:
-    with pytest.raises(WallDataError, match="is not a snapshot: no manifest.json"):
+    with pytest.raises(WallDataError, match=r"is not a snapshot: no manifest\.json"):
         load_snapshot(tmp_path)
     (tmp_path / "LATEST").write_text("../../etc\n")
     with pytest.raises(WallDataError, match="names no snapshot folder"):
@@ -237,7 +249,7 @@ def test_not_a_snapshot(tmp_path: Path) -> None:
     bad = tmp_path / "broken"
     bad.mkdir()
     (bad / "manifest.json").write_text("{not json")
-    with pytest.raises(WallDataError, match="manifest.json: not valid JSON"):
+    with pytest.raises(WallDataError, match=r"manifest\.json: not valid JSON"):
         load_snapshot(bad)
 
 
@@ -461,5 +473,8 @@ def test_avoided_kpis_read_ex_ante_and_ex_post_entries_apart(tmp_path) -> None:
     k = snap.kpis("shimen_erlu", "location")
     assert k.avoided_estimated_t == pytest.approx(0.150)  # 100 + 50 kg, ex ante
     assert k.avoided_verified_t == pytest.approx(0.080)  # 80 kg, ex post
-    # emissions are untouched by avoided entries: 1000 kWh x 0.42 = 420 kg
-    assert ledger.total("location") == pytest.approx(0.420)
+    # emissions are untouched by avoided entries: 1000 kWh x 0.42 = 420 kg (one hour of the
+    # month: below the coverage threshold, so GPC row I.2.2 is NE and BASIC leaves it out)
+    assert float(sum(ledger.select("location").co2e_kg, Decimal(0))) == pytest.approx(420.0)
+    assert ledger.gpc_table().set_index("gpc_ref").loc["I.2.2", "notation_key"] == "NE"
+    assert ledger.total("location") == 0.0

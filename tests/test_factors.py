@@ -76,8 +76,11 @@ def test_expected_factor_files_are_packaged():
         "cn-fuel-defaults.toml",
         "ipcc-2006-fuels.toml",
         "water.toml",
-        "msw-chen-2023.toml",
+        "ipcc-2006-waste.toml",
     } <= names
+    # The whole-chain LCA waste factors (net of an energy-recovery credit) are gone: a GPC
+    # inventory reports the emissions that occur; a credit is an avoided entry.
+    assert "msw-chen-2023.toml" not in names
 
 
 @pytest.mark.parametrize("path", FACTOR_FILES, ids=lambda p: p.name)
@@ -140,12 +143,15 @@ def test_mee_nbs_grid_covers_all_seven_grids_in_2022_and_2023():
         ("mee-nbs.2021.cn-south-grid", "CO2", "0.4326"),  # published in tCO2/MWh (§1)
         ("mee-nbs.2023.cn-east-grid", "CO2", "0.55"),
         ("ipcc-2006.diesel.stationary", "CO2", "74.1"),  # 74100 kgCO2/TJ (§3b)
-        ("ipcc-2006.diesel.stationary", "CH4", "0.003"),  # 3.0 kgCH4/TJ
+        ("ipcc-2006.diesel.stationary", "CH4", "0.01"),  # 10 kgCH4/TJ (Vol. 2 Tables 2.4/2.5)
         ("ipcc-2006.diesel.stationary", "N2O", "0.0006"),  # 0.6 kgN2O/TJ
+        ("ipcc-2006.natural_gas", "CH4", "0.005"),  # 5 kgCH4/TJ (Tables 2.4/2.5)
+        ("ipcc-2006.natural_gas", "N2O", "0.0001"),  # 0.1 kgN2O/TJ
         ("ipcc-2006.lpg", "CO2", "63.1"),
         ("cn-fuel.natural_gas", "CO2", "2.1622"),  # kgCO2/m3 (§3a)
-        ("chen-2023.landfill", "CO2e", "686.39"),  # kgCO2e/t (§6)
-        ("chen-2023.sorted_ad_recycling_incineration", "CO2e", "-230.17"),
+        ("cn-fuel.natural_gas", "CH4", "0.000194655"),  # 5 kg/TJ x 0.038931 GJ/m3
+        ("ipcc-2006.msw.incineration", "CO2", "715.3696"),  # kgCO2/t (docs/research/waste.md §2)
+        ("ipcc-2006.msw.biological", "CH4", "1"),  # 1 g/kg wet = 1 kg/t (Vol. 5 Table 4.1)
         ("defra-2025.water_supply", "CO2e", "0.1913"),  # kgCO2e/m3 (§5)
     ],
 )
@@ -154,17 +160,18 @@ def test_per_canonical(catalogue, factor_id, gas, expected):
 
 
 def test_ipcc_diesel_co2e_under_ar5(shanghai):
-    # Hand-computed: 74100 + 3.0 x 28 + 0.6 x 265 = 74343 kgCO2e/TJ, i.e. 74.343 kgCO2e/GJ
-    # (IPCC 2006 Vol. 2 defaults, docs/research/factors.md §3b; AR5 GWP-100, §7g).
+    # Hand-computed: 74100 + 10 x 28 + 0.6 x 265 = 74539 kgCO2e/TJ, i.e. 74.539 kgCO2e/GJ
+    # (IPCC 2006 Vol. 2 Ch. 2 Tables 2.4/2.5, diesel burnt in buildings, docs/research/waste.md
+    # §6; AR5 GWP-100, docs/research/factors.md §7g).
     diesel = shanghai.get("ipcc-2006.diesel.stationary")
     assert shanghai.gwp.name == "AR5"
-    assert diesel.co2e_per_unit(shanghai.gwp) == Decimal("74.343")
+    assert diesel.co2e_per_unit(shanghai.gwp) == Decimal("74.539")
 
 
 def test_ipcc_diesel_co2e_under_ar4(shanghai):
-    # Hand-computed: 74.1 + 0.003 x 25 + 0.0006 x 298 = 74.3538 kgCO2e/GJ (AR4, §7g).
+    # Hand-computed: 74.1 + 0.01 x 25 + 0.0006 x 298 = 74.5288 kgCO2e/GJ (AR4, §7g).
     diesel = shanghai.get("ipcc-2006.diesel.stationary")
-    assert diesel.co2e_per_unit(load_gwp_tables()["AR4"]) == Decimal("74.3538")
+    assert diesel.co2e_per_unit(load_gwp_tables()["AR4"]) == Decimal("74.5288")
 
 
 def test_single_gas_factor_co2e_ignores_gwp(shanghai):
@@ -194,7 +201,7 @@ def test_to_frame_has_one_row_per_gas(shanghai):
     frame = shanghai.to_frame()
     diesel = frame[frame.factor_id == "ipcc-2006.diesel.stationary"]
     assert sorted(diesel.gas) == ["CH4", "CO2", "N2O"]
-    assert list(diesel.co2e_kg_per_unit) == [pytest.approx(74.343)] * 3
+    assert list(diesel.co2e_kg_per_unit) == [pytest.approx(74.539)] * 3
 
 
 # --- lookups ----------------------------------------------------------------------------------

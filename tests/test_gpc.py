@@ -11,43 +11,72 @@ import pytest
 from carbon.activities import ACTIVITIES
 from carbon.gpc import NOTATION_KEYS, REFS, TOTALS, classify, in_total
 
-# docs/research/gpc.md §1.2: (scope, reporting level) of every row the library fills.
+# docs/research/gpc.md §1.2: (scope, reporting level) of every GPC v1.1 sub-category (Table 4.1).
 EXPECTED_REFS = {
-    "I.1.1": (1, "basic"),  # I.{1,2,3,5,6}.1 fuel combustion: scope 1, BASIC
-    "I.1.2": (2, "basic"),  # I.{1,2,3,5,6}.2 grid-supplied energy: scope 2, BASIC
-    "I.1.3": (3, "basic+"),  # I.{1,2,3,5,6}.3 T&D losses: scope 3, BASIC+
-    "I.2.1": (1, "basic"),
-    "I.2.2": (2, "basic"),
-    "I.2.3": (3, "basic+"),
+    # I.{1,2,3,5,6}: .1 fuel combustion (1, BASIC), .2 grid energy (2, BASIC), .3 T&D (3, BASIC+)
+    **{
+        f"I.{s}.{n}": (n, "basic+" if n == 3 else "basic")
+        for s in (1, 2, 3, 5, 6)
+        for n in (1, 2, 3)
+    },
+    "I.4.1": (1, "basic"),  # energy industries: auxiliary use
+    "I.4.2": (2, "basic"),
+    "I.4.3": (3, "basic+"),
     "I.4.4": (1, "territorial"),  # generation supplied to the grid: territorial only
-    "II.1.1": (1, "basic"),  # II.{1..5}.1: scope 1, BASIC
-    "II.1.2": (2, "basic"),  # II.{1..5}.2: scope 2, BASIC
-    "III.1.2": (3, "basic"),  # III.x.2 generated inside, treated outside: scope 3, BASIC
-    "III.2.2": (3, "basic"),
-    "III.3.2": (3, "basic"),
-    "III.4.2": (3, "basic"),
-    "V.2": (1, "basic+"),  # AFOLU: scope 1, BASIC+
+    "I.7.1": (1, "basic"),  # fugitive, coal
+    "I.8.1": (1, "basic"),  # fugitive, oil and natural gas systems
+    # II.{1..5}: .1 fuel (1, BASIC), .2 grid (2, BASIC), .3 transboundary (3, BASIC+); no II.5.3
+    **{
+        f"II.{s}.{n}": (n, "basic+" if n == 3 else "basic")
+        for s in (1, 2, 3, 4, 5)
+        for n in (1, 2, 3)
+        if (s, n) != (5, 3)
+    },
+    # III.{1..4}: .1 inside/inside (1, BASIC), .2 inside/outside (3, BASIC),
+    # .3 outside/inside (1, territorial only)
+    **{
+        f"III.{s}.{n}": {1: (1, "basic"), 2: (3, "basic"), 3: (1, "territorial")}[n]
+        for s in (1, 2, 3, 4)
+        for n in (1, 2, 3)
+    },
+    "IV.1": (1, "basic+"),  # IPPU: scope 1, BASIC+
+    "IV.2": (1, "basic+"),
+    "V.1": (1, "basic+"),  # AFOLU: scope 1, BASIC+
+    "V.2": (1, "basic+"),
+    "V.3": (1, "basic+"),
     "VI.1": (3, "other"),  # other scope 3: optional, in no total
 }
 
-# docs/research/gpc.md §1.2 "Totals to implement", restricted to the rows above:
+# docs/research/gpc.md §1.2 "Totals to implement":
 #   BASIC       = I.{1-6}.1 + I.7.1 + I.8.1 + I.{1-6}.2 + II.{1-5}.1 + II.{1-5}.2
 #                 + III.{1-4}.1 + III.{1-4}.2
 #   BASIC+      = BASIC + I.{1-6}.3 + II.{1-4}.3 + IV.1 + IV.2 + V.1 + V.2 + V.3
 #   territorial = every scope 1 row, including I.4.4 and III.x.3, + IV + V
 #   scope2      = I.{1-6}.2 + II.{1-5}.2
-BASIC = {"I.1.1", "I.1.2", "I.2.1", "I.2.2", "II.1.1", "II.1.2"} | {
-    "III.1.2",
-    "III.2.2",
-    "III.3.2",
-    "III.4.2",
-}
+BASIC = (
+    {f"I.{s}.{n}" for s in range(1, 7) for n in (1, 2)}
+    | {"I.7.1", "I.8.1"}
+    | {f"II.{s}.{n}" for s in range(1, 6) for n in (1, 2)}
+    | {f"III.{s}.{n}" for s in range(1, 5) for n in (1, 2)}
+)
 EXPECTED_TOTALS = {
     "BASIC": BASIC,
-    "BASIC+": BASIC | {"I.1.3", "I.2.3", "V.2"},
-    "territorial": {"I.1.1", "I.2.1", "I.4.4", "II.1.1", "V.2"},
-    "scope2": {"I.1.2", "I.2.2", "II.1.2"},
+    "BASIC+": BASIC
+    | {f"I.{s}.3" for s in range(1, 7)}
+    | {f"II.{s}.3" for s in range(1, 5)}
+    | {"IV.1", "IV.2", "V.1", "V.2", "V.3"},
+    "territorial": {ref for ref, (scope, _) in EXPECTED_REFS.items() if scope == 1},
+    "scope2": {f"I.{s}.2" for s in range(1, 7)} | {f"II.{s}.2" for s in range(1, 6)},
 }
+
+
+def test_every_gpc_sub_category_is_a_row() -> None:
+    # GPC v1.1 Table 4.1: 6 sectors; 53 rows (I: 21, II: 14, III: 12, IV: 2, V: 3, VI: 1).
+    sectors = [r.sector for r in REFS.values()]
+    assert {s: sectors.count(s) for s in dict.fromkeys(sectors)} == {
+        "I": 21, "II": 14, "III": 12, "IV": 2, "V": 3, "VI": 1,
+    }  # fmt: skip
+    assert len(REFS) == 53
 
 
 def test_refs_match_the_gpc_table() -> None:
@@ -120,8 +149,7 @@ CLASSIFY = [
     ("electricity.pv_exported", "residential", "I.4.4"),
     ("waste.msw.landfill", None, "III.1.2"),
     ("waste.msw.incineration", None, "III.3.2"),
-    ("waste.msw.sorted_ad_incineration", None, "III.2.2"),
-    ("waste.msw.sorted_ad_recycling_incineration", None, "III.2.2"),
+    ("waste.msw.biological", None, "III.2.2"),  # sorted wet waste digested outside
     ("wastewater.treatment", None, "III.4.2"),
     ("water.supply", "residential", "VI.1"),
     ("water.supply", "office", "VI.1"),

@@ -2,7 +2,8 @@
 ledger entries (kinds, signs, commissioning, never netted) and the Shimen Erlu register.
 
 Factors: profile ``shanghai-2022`` (electricity 0.42 kgCO2/kWh, Shanghai EEB 2022; water
-supply 0.1913 kgCO2e/m3, DEFRA 2025 proxy; wastewater 0.397 kgCO2e/m3, Shi & Yu 2025).
+supply 0.1913 kgCO2e/m3, DEFRA 2025 proxy; wastewater 0.166989685 kgCO2e/m3 = 0.004848485 kg CH4
+x 28 + 0.000117857 kg N2O x 265, IPCC 2006 Vol. 5 Ch. 6, factors/ipcc-2006-waste.toml).
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def test_missing_parameter_and_region_are_errors(factors: FactorSet) -> None:
 def test_toilets_dual_flush_hand_calculation(factors: FactorSet) -> None:
     # Dual flush 6 L / 3 L at 0.33 full + 0.67 reduced (UK WRc calculator): 3.99 L per flush.
     # 300 flushes/d x 31 d x (9 - 3.99) L = 46.593 m3 saved in January.
-    # Water supply 46.593 x 0.1913 = 8.9132 kg; wastewater 46.593 x 0.397 = 18.4974 kg.
+    # Water supply 46.593 x 0.1913 = 8.9132 kg; wastewater 46.593 x 0.166989685 = 7.7806 kg.
     wc = WaterSavingToilets(
         id="wc",
         node="x",
@@ -182,12 +183,12 @@ def test_toilets_dual_flush_hand_calculation(factors: FactorSet) -> None:
     est = wc.estimate(factors, *JAN, region="CN-SH")
     assert one(est.monthly, "water_saved_m3") == pytest.approx(46.593)
     assert one(est.monthly, "wastewater_avoided_m3") == pytest.approx(46.593)
-    assert one(est.monthly, "avoided_co2e_kg") == pytest.approx(46.593 * (0.1913 + 0.397))
+    assert one(est.monthly, "avoided_co2e_kg") == pytest.approx(46.593 * (0.1913 + 0.166989685))
     entries = est.entries.set_index("gpc_ref")
     assert entries.loc["VI.1", "activity"] == "water.supply"
     assert entries.loc["VI.1", "co2e_kg"] == Decimal("8.913")
     assert entries.loc["III.4.2", "activity"] == "wastewater.treatment"
-    assert entries.loc["III.4.2", "co2e_kg"] == Decimal("18.497")
+    assert entries.loc["III.4.2", "co2e_kg"] == Decimal("7.781")
     assert set(entries["method"]) == {"n/a"}
 
 
@@ -199,7 +200,7 @@ def test_toilets_grade_two_and_the_cited_ranges(twin: Twin, factors: FactorSet) 
         id="wc", node="zhangjiazhai.public_toilet", assets=("zhangjiazhai.toilets",), **COMMON
     ).with_twin(twin)
     est = wc.estimate(factors, *JAN)
-    per_m3 = 0.1913 + 0.397
+    per_m3 = 0.1913 + 0.166989685
     assert one(est.monthly, "water_saved_m3") == pytest.approx(37.2)
     assert one(est.monthly, "avoided_low_kg") == pytest.approx(24.8 * per_m3)
     assert one(est.monthly, "avoided_high_kg") == pytest.approx(279.0 * per_m3)

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from carbon.errors import CarbonError
-from carbon.ingest import IngestError
 from carbon.pipeline import ConfigError, LedgerConfig, load_config, run
 
 LEDGER = '[ledger]\nstore = "data/store.duckdb"\nstart = 2024-01-01\nend = 2024-02-01\n'

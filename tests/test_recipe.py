@@ -99,11 +99,11 @@ def test_verify_result_is_falsy_when_not_verified(small: Path, tmp_path: Path) -
     _, snap = copy_demo(small, tmp_path)
     assert audit.verify(snap)
     manifest = json.loads((snap / "manifest.json").read_text())
-    manifest["totals_t"]["BASIC_location"] += 1.0
+    manifest["totals_t"]["2024"]["BASIC_location"] += 1.0
     (snap / "manifest.json").write_text(json.dumps(manifest, indent=2))
     result = audit.verify(snap)
     assert not result and result.ok is False
-    assert "totals_t.BASIC_location" in result.fields
+    assert "totals_t.2024.BASIC_location" in result.fields
     assert any("does not hash to its snapshot id" in p for p in result.problems)
 
 
@@ -283,3 +283,72 @@ def test_the_id_is_the_manifest_digest(small: Path) -> None:
     snap = load_snapshot(small / "snapshots")
     assert snap.id.endswith("_" + manifest_digest(snap.manifest)[:12])
     assert snap.path.name == snap.id and not snap.damaged()
+
+
+ELEC = "meter_id,timestamp,value\n" + "".join(
+    f"E-KAIDIKE,2024-{m:02d}-{d:02d} 10:00,{v}\n"
+    for m, d, v in ((1, 5, "750"), (1, 6, "250"), (2, 7, "400"))
+)
+
+
+def test_a_wrong_unit_ingest_corrected_restates_closed_entries(tmp_path: Path) -> None:
+    # The exported values are kWh; the first script said MWh. January is closed with the wrong
+    # amounts; the corrected script voids the wrong batch, and the ledger books adjustments that
+    # diff names as restatements, with their deltas.
+    (tmp_path / "elec.csv").write_text(ELEC, encoding="utf-8")
+    script = (
+        '[ledger]\nstore = "s.duckdb"\nstart = 2024-01-01\nend = 2024-03-01\n'
+        "close_through = 2024-02-01\n"
+        '[[input]]\nfile = "elec.csv"\nmapping = {kind = "interval", unit = "%s"}\n'
+    )
+    (tmp_path / "wrong.toml").write_text(script % "MWh", encoding="utf-8")
+    wrong = run(tmp_path / "wrong.toml", tmp_path / "out")
+    wrong.ledger.store.close()
+    jan = wrong.ledger.entries[
+        (wrong.ledger.entries.method == "location")
+        & (wrong.ledger.entries.period_start.astype(str) == "2024-01-01")
+    ]
+    assert [str(a) for a in jan.amount] == ["1000000.000000"]  # 1,000 "MWh" = 1,000,000 kWh
+    (tmp_path / "fixed.toml").write_text(
+        (script % "kWh") + "corrects = true\n", encoding="utf-8"
+    )
+    fixed = run(tmp_path / "fixed.toml", tmp_path / "out")
+    batches = fixed.ledger.store.batches()
+    fixed.ledger.store.close()
+    wrong_batch = wrong.snapshot.manifest["inputs"][0]["batch_id"]
+    voided = batches.set_index("batch_id").loc[wrong_batch]
+    assert voided.voided_by == fixed.snapshot.manifest["inputs"][0]["batch_id"]
+    assert "corrected by the ledger script input elec.csv" in voided.void_reason
+    e = fixed.ledger.entries
+    loc = e[e.method == "location"]
+    # January stays as closed (1,000,000 kWh x 0.42 = 420,000 kg) and is corrected by an
+    # adjustment of (1,000 - 1,000,000) kWh x 0.42 = -419,580 kg; February is simply right.
+    adj = loc[loc.kind == "adjustment"]
+    assert [str(x) for x in adj.co2e_kg] == ["-419580.000"]
+    assert [str(x) for x in adj.amount] == ["-999000.000000"]
+    feb = loc[(loc.kind == "emission") & (loc.period_start.astype(str) == "2024-02-01")]
+    assert [str(x) for x in feb.co2e_kg] == ["168.000"]  # 400 kWh x 0.42
+    d = audit.diff(wrong.snapshot.path, fixed.snapshot.path)
+    restated = d.entries[d.entries.cause == "restatement"]
+    assert len(restated) >= 1
+    row = restated[restated.method == "location"].iloc[0]
+    assert row.delta_t == pytest.approx(-419.58)
+    assert any("re-ingested with other options: elec.csv" in w for w in d.explanations)
+    assert any("unit 'MWh' -> 'kWh'" in w for w in d.explanations)
+    # The corrected snapshot verifies: its rebuild ingests the file as the script now says.
+    assert audit.verify(fixed.snapshot.path)
+
+
+def test_gap_fill_follows_the_named_inputs(small: Path, tmp_path: Path) -> None:
+    # A second script over the same store with fewer inputs: its gaps are those of its own
+    # inputs, filled from them, as a rebuild in a fresh store fills them (and verifies).
+    folder, snap = copy_demo(small, tmp_path)
+    script = load_script(folder / "ledger.toml")
+    script.input = [i for i in script.input if "water_monthly.csv" not in str(i.file)]
+    result = run(write_script(script, folder / "fewer.toml"), tmp_path / "fewer")
+    result.ledger.store.close()
+    estimates = [i for i in result.snapshot.manifest["inputs"] if i["kind"] == "estimate"]
+    first = [i for i in load_snapshot(snap).manifest["inputs"] if i["kind"] == "estimate"]
+    assert estimates and first
+    assert estimates[0]["rows"]["accepted"] == first[0]["rows"]["accepted"]
+    assert audit.verify(result.snapshot.path)

@@ -4,7 +4,8 @@ numbers, validation errors naming file, measure and field, figures, reproducibil
 Shimen Erlu example scenario.
 
 Factors: profile ``shanghai-2022`` (electricity 0.42 kgCO2/kWh, Shanghai EEB 2022; water supply
-0.1913 kgCO2e/m3, DEFRA 2025 proxy; wastewater 0.397 kgCO2e/m3, Shi & Yu 2025).
+0.1913 kgCO2e/m3, DEFRA 2025 proxy; wastewater 0.166989685 kgCO2e/m3, IPCC 2006 Vol. 5 Ch. 6
+CH4 and N2O, factors/ipcc-2006-waste.toml).
 """
 
 from __future__ import annotations
@@ -298,8 +299,8 @@ def test_other_flows_ignore_the_grid_and_removals_stay_apart(
     tmp_path: Path, twin: Twin, factors: FactorSet
 ) -> None:
     # Toilets on the Zhangjiazhai WCs (300 flushes/d, 9 L -> 5 L, GB 25502-2017 grade 2):
-    # 300 x 4 L x 365 d = 438 m3 of water and of wastewater a year, x (0.1913 + 0.397)
-    # kgCO2e/m3 = 0.2576754 t, not valued with the grid factor, so not scaled by it.
+    # 300 x 4 L x 365 d = 438 m3 of water and of wastewater a year, x (0.1913 + 0.166989685)
+    # kgCO2e/m3 = 0.156930882 t, not valued with the grid factor, so not scaled by it.
     # Green roof, Hengfeng roof 600 m2: removal 600 x 1.79 = 1.074 t/yr; cooling 600 x 11.53 =
     # 6,918 kWh x 0.42 = 2.90556 t/yr, scaled by the grid (Cai et al. 2019, Wuxi).
     extra = """
@@ -334,7 +335,7 @@ adoption = "test"
     result = run_scenario(tiny(tmp_path, twin, TINY + extra), twin, factors)
     w = result.wedges
     for year in (2024, 2033):
-        assert at(w, year, "avoided_t", measure_id="wc") == pytest.approx(0.2576754)
+        assert at(w, year, "avoided_t", measure_id="wc") == pytest.approx(0.156930882)
     assert at(w, 2033, "avoided_t", measure_id="roof") == pytest.approx(2.90556 * 0.5)
     assert at(w, 2033, "removal_t", measure_id="roof") == pytest.approx(1.074)
     t = result.trajectory

@@ -617,16 +617,30 @@ def test_bad_arguments_raise(
 
 
 def test_activities_file_msw_and_gec(tmp_path):
-    # docs/research/benchmarks.md §9: 1.06 kg residual MSW per resident and day (derived, medium).
-    from carbon.synth import GEC_SHARE, MSW_KG_PER_RESIDENT_DAY
+    # docs/research/benchmarks.md §9: Shanghai Jan-May 2024 dry 17,060 and wet 9,111 t/day over
+    # 24.7589 million residents (derived, medium); office workers on weekdays (ASSUMPTION).
+    from carbon.synth import GEC_SHARE, MSW_KG_PER_RESIDENT_DAY, MSW_KG_PER_WORKER_DAY
 
+    assert MSW_KG_PER_RESIDENT_DAY["waste.msw.incineration"] == pytest.approx(
+        17060 / 24.7589e6 * 1000, abs=0.001
+    )
+    assert MSW_KG_PER_RESIDENT_DAY["waste.msw.biological"] == pytest.approx(
+        9111 / 24.7589e6 * 1000, abs=0.001
+    )
     twin = load_twin("shimen_erlu")
     result = generate(twin, tmp_path, start="2024-01-01", end="2024-03-01", seed=3)
     frame = pd.read_csv(result.files["activities"])
-    msw = frame[frame.activity == "waste.msw.sorted_ad_incineration"]
-    assert list(msw.period_start) == ["2024-01-01", "2024-02-01"]
-    expected_jan = 22000 * MSW_KG_PER_RESIDENT_DAY * 31 / 1000  # 722.92 t
-    assert msw.amount.iloc[0] == pytest.approx(expected_jan, rel=0.2)
+    for activity in ("waste.msw.incineration", "waste.msw.biological"):
+        msw = frame[frame.activity == activity]
+        assert list(msw.period_start) == ["2024-01-01", "2024-02-01"]
+        assert set(msw.node_id) == {"shimen_erlu"} and set(msw.unit) == {"t"}
+        # January 2024: 31 days, 23 weekdays; 22,000 residents and 100,000 workers.
+        expected_jan = (
+            22000 * MSW_KG_PER_RESIDENT_DAY[activity] * 31
+            + 100000 * MSW_KG_PER_WORKER_DAY[activity] * 23
+        ) / 1000  # dry 469.9 + 529.0 = 998.9 t; wet 251.0 + 276.0 = 527.0 t
+        assert msw.amount.iloc[0] == pytest.approx(expected_jan, rel=0.2)
+    assert not frame.activity.str.startswith("waste.msw.sorted").any()
     gec = frame[frame.activity == "electricity.green_certificate"]
     assert set(gec.node_id) == {"bohua_plaza"} and set(gec.unit) == {"MWh"}
     bohua = result.totals.set_index("meter_id").loc["E-BOHUAPLAZA", "consumption"] / 1000

@@ -7,8 +7,9 @@ a demo entry lacks (a superseded reading, a gap-filled hour, a closed period and
 adjustment, a store that is gone).
 
 Hand values: shanghai-2022 electricity 0.42 kgCO2e/kWh location-based; cn-mee-2023 for
-Shanghai in 2024: the 2022 provincial factor 0.5849 kgCO2e/kWh, carried forward; sorted MSW to
-AD / incineration -61.88 kgCO2e/t (chen-2023); green-power certificates in MWh, 1 MWh = 1000 kWh.
+Shanghai in 2024: the 2022 provincial factor 0.5849 kgCO2e/kWh, carried forward; residual MSW
+incinerated 715.3696 kg fossil CO2 + 0.0002 kg CH4 + 0.05 kg N2O per t = 728.6252 kgCO2e/t (AR5;
+factors/ipcc-2006-waste.toml); green-power certificates in MWh, 1 MWh = 1000 kWh.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ JAN, FEB, MAR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 TZ = "Asia/Shanghai"
 GEC = "electricity.green_certificate"
-EXTRA = (  # 10 t more sorted waste in February: 10 x -61.88 = -618.800 kg
+EXTRA = (  # 10 t more residual waste incinerated in February: 10 x 728.6252 = 7286.252 kg
     "node_id,activity,period_start,period_end,amount,unit\n"
-    "shimen_erlu,waste.msw.sorted_ad_incineration,2024-02-10,2024-02-20,10,t\n"
+    "shimen_erlu,waste.msw.incineration,2024-02-10,2024-02-20,10,t\n"
 )
 
 
@@ -357,7 +358,7 @@ def test_diff_of_two_profiles_matches_entries_and_names_the_factor(demo: Demo) -
     assert any(x.startswith("factor set changed (shanghai-2022 -> cn-mee-2023")
                for x in d.explanations)
     assert not any(x.startswith("input") for x in d.explanations)
-    old, new = d["totals"]["BASIC_location"]
+    old, new = d["totals"]["2024.BASIC_location"]
     assert new - old == pytest.approx(d.entries[d.entries.kind == "emission"].delta_t.sum())
 
 
@@ -365,11 +366,11 @@ def test_diff_after_adding_an_input_names_the_input(demo: Demo) -> None:
     d = diff(demo.snapshot.path, demo.extra.path)
     assert d.counts["factor"] == d.counts["added"] == d.counts["removed"] == 0
     row = d.entries.set_index(["node_id", "activity", "period_start"]).loc[
-        ("shimen_erlu", "waste.msw.sorted_ad_incineration", FEB)
+        ("shimen_erlu", "waste.msw.incineration", FEB)
     ]
     assert row.cause == "input"
     assert row.amount_new - row.amount_old == Decimal(10)
-    assert row.delta_t == pytest.approx(10 * -61.88 / 1000, abs=2e-6)  # -0.6188 t
+    assert row.delta_t == pytest.approx(10 * 728.6252 / 1000, abs=2e-6)  # 7.286252 t
     new_batch = next(i["batch_id"] for i in demo.extra.manifest["inputs"]
                      if i["file_name"] == "extra_waste.csv")
     assert f"+{new_batch}" in row.detail

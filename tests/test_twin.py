@@ -309,3 +309,26 @@ def test_packaged_twin_copied_elsewhere_loads_identically(tmp_path: Path) -> Non
     twin = load_twin(copy)
     assert len(twin.nodes) == len(load_twin("shimen_erlu").nodes)
     assert twin.content_hash == load_twin("shimen_erlu").content_hash
+
+
+def test_the_boundary_statement_is_loaded_and_validated(tmp_path: Path) -> None:
+    # docs/research/gpc.md §5: the boundary and the sources it leaves out, with their GPC rows.
+    boundary = load_twin("shimen_erlu").boundary
+    assert boundary is not None and "1.07 km2" in boundary.statement
+    out = {item.what: item.gpc for item in boundary.excluded}
+    assert out["Metro lines and stations under the subdistrict"] == ["II.2"]
+    assert all(item.why for item in boundary.excluded)
+    assert boundary.notation_keys["IV.1"].key == "NO"
+    folder = tmp_path / "site"
+    shutil.copytree(sites_dir() / "shimen_erlu", folder)
+    site = folder / "site.toml"
+    text = site.read_text(encoding="utf-8")
+    site.write_text(text.replace('"IV.1" = { key = "NO"', '"IV.1" = { key = "ZZ"'), "utf-8")
+    with pytest.raises(TwinError, match=r"site\.toml.*entry 'boundary', field 'notation_keys"):
+        load_twin(folder)
+    site.write_text(text.replace('"IV.1" = {', '"IV.9" = {'), "utf-8")
+    with pytest.raises(TwinError, match=r"notation key for unknown GPC row 'IV\.9'"):
+        load_twin(folder)
+    site.write_text(text.replace('gpc = ["II.2"]', 'gpc = ["II.9"]'), "utf-8")
+    with pytest.raises(TwinError, match=r"unknown GPC sector, sub-sector or row 'II\.9'"):
+        load_twin(folder)

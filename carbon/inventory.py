@@ -1,0 +1,824 @@
+"""GPC inventory rules, written once: the table of a calendar year, its totals, memo items and
+intensities.
+
+Every face (the CLI summary, the wall screen, the snapshot's ``gpc_table.csv`` and manifest
+totals, the documents) calls these functions (DESIGN decision 11). They read ledger entries (a
+frame of :data:`carbon.snapshot.ENTRY_COLUMNS`, DECIMAL or float), so they give the same numbers
+on a built :class:`carbon.ledger.Ledger` and on a published snapshot.
+
+The rules
+---------
+* **One calendar year** (GPC v1.1 ch. 3: a continuous 12-month reporting period; here the
+  calendar year): entries are selected by the year of ``period_start``.
+* **Every sub-sector** of GPC v1.1 ch. 4 (:data:`carbon.gpc.REFS`) is listed, with a value
+  or a notation key (NO, IE, NE, C: GPC v1.1 notation keys; docs/research/gpc.md §1.5), and
+  an explanation for a key.
+  A row with entries whose weighted data coverage is below ``ne_threshold`` shows ``NE`` and
+  its partial value is not reported anywhere. A row without entries takes the key of the site's
+  boundary statement (:class:`carbon.twin.Boundary`), else ``NO`` for generation supplied to
+  the grid when the twin has no generation asset, else ``NE`` with the reason.
+* **Totals only from their parts** (GPC v1.1 ch. 4; docs/research/gpc.md §1.2):
+  BASIC, BASIC+, territorial and scope 2 sum the *reported* rows of the table with
+  :func:`carbon.gpc.in_total`; a row keyed ``NE`` adds nothing, and a total is labelled
+  incomplete exactly while one of its rows is ``NE`` (:class:`InventoryTotals`).
+* **No negative emission.** An ``emission`` entry below zero, or a row that sums below zero, is
+  an :class:`InventoryError`: the GPC reports the emissions that occur; a credit (energy
+  recovery, recycling) is an ``avoided`` entry, and removals are their own kind.
+* **Avoided and removals apart** (GPC v1.1 ch. 4: offsets and avoided emissions are not netted
+  into the inventory; docs/research/gpc.md §5): they are never in a row or a total;
+  :func:`memo_items` lists them.
+* **Gases** (GPC v1.1 ch. 4: gases reported separately where estimated): a
+  per-gas column is ``NE`` where the gas was never estimated: every gas of a row holding an
+  entry valued with a CO2e-only factor (its ``co2_kg`` is empty), and CH4 or N2O where no entry
+  of the row carries a mass of that gas (the factor gives none: a factor that lists a gas
+  gives it a mass for any non-zero amount).
+* **Biogenic CO2** (GPC v1.1 ch. 8 and IPCC 2006 Vol. 5 ch. 5: reported
+  separately, outside the totals): entries of
+  an activity ending in ``.biogenic_co2``, or flagged ``biogenic_co2`` in their notes, are taken
+  out of their row and totals and shown in the ``biogenic_co2_t`` column; a waste row
+  without such entries shows ``NE`` there.
+* **Intensity** (:func:`intensity`): residential-building emissions (GPC I.1) per resident,
+  BASIC per service population (residents + office workers), stationary energy per m2 of
+  floor area; annualised for a partial year (docs/research/gpc.md §5).
+
+References
+----------
+WRI, C40 and ICLEI, *Global Protocol for Community-Scale Greenhouse Gas Emission Inventories*,
+v1.1 (2021): ch. 3 (boundary, reporting period), ch. 4 (sectors, sub-sectors and scopes;
+BASIC, BASIC+; notation keys; gases), ch. 8 (waste, biogenic CO2); summarised in
+docs/research/gpc.md §1.2, §1.5 and §5.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from carbon.errors import CarbonError
+from carbon.gpc import REFS, classify, in_total
+
+if TYPE_CHECKING:
+    from carbon.snapshot import Snapshot
+    from carbon.twin import Twin
+
+__all__ = [
+    "INVENTORY_COLUMNS",
+    "MEMO_COLUMNS",
+    "Intensity",
+    "InventoryContext",
+    "InventoryError",
+    "InventoryTotals",
+    "check_no_negative",
+    "gpc_inventory",
+    "intensity",
+    "inventory_totals",
+    "inventory_years",
+    "memo_items",
+]
+
+INVENTORY_COLUMNS: dict[str, str] = {
+    "year": "calendar year of the inventory",
+    "gpc_ref": "GPC v1.1 reference number (ch. 4)",
+    "sector": "GPC sector (I .. VI)",
+    "subsector": "GPC sub-sector, e.g. I.1",
+    "name_en": "what the row holds",
+    "name_zh": "what the row holds, in Chinese",
+    "scope": "GPC scope 1, 2 or 3",
+    "level": "basic, basic+, territorial or other (GPC v1.1 ch. 4)",
+    "co2e_t": "t CO2e; empty where the row has a notation key",
+    "co2_t": "t CO2, or NE where not estimated (or the row's key)",
+    "ch4_t": "t CH4, or NE where not estimated (or the row's key)",
+    "n2o_t": "t N2O, or NE where not estimated (or the row's key)",
+    "biogenic_co2_t": "t biogenic CO2, reported apart and in no total; NE where not estimated",
+    "notation_key": "NO, IE, NE or C (GPC v1.1 notation keys); empty where there is a value",
+    "explanation": "why the key applies, and which gases are not estimated",
+    "completeness": "coverage of the row's meter data, weighted by meters [0..1]",
+    "data_quality": "activity-data / emission-factor quality, H / M / L (GPC v1.1 Table 5.1)",
+    "entries": "ledger entries behind the row",
+}
+"""Every column of :func:`gpc_inventory`, with its meaning and unit."""
+
+_INVENTORY_KINDS = ("emission", "adjustment")
+_BIOGENIC = "biogenic_co2"
+_GASES = ("co2", "ch4", "n2o")
+
+
+class InventoryError(CarbonError, ValueError):
+    """Ledger entries that cannot make a GPC inventory (a negative emission, an unknown year or
+    node, an ambiguous period)."""
+
+
+# ------------------------------------------------------------------------------ context
+@dataclass(frozen=True)
+class InventoryContext:
+    """What an inventory needs to know about the community besides its entries.
+
+    Build it with :meth:`of` from a :class:`carbon.twin.Twin`, a published
+    :class:`carbon.snapshot.Snapshot`, or a nodes frame (:meth:`carbon.twin.Twin.to_frame`,
+    the snapshot's ``nodes.csv``).
+
+    Attributes
+    ----------
+    root : id of the root node (the subdistrict).
+    nodes : one row per node, indexed by id, with ``parent, kind`` and the numeric columns
+        ``residents``, ``office_workers`` [person], ``floor_area_m2`` [m2] (NaN where absent)
+        and ``estimated`` (attribute names, comma-separated).
+    metered_refs : GPC rows the twin has meters for (a row without entries is then ``NE``
+        because readings are missing, not because nothing is measured).
+    notation_keys : GPC row -> (key, explanation) for rows without entries: the site's boundary
+        statement, plus ``I.4.4`` ``NO`` when the twin has no generation asset.
+    """
+
+    root: str
+    nodes: pd.DataFrame
+    metered_refs: frozenset[str] = frozenset()
+    notation_keys: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, source: Twin | Snapshot | pd.DataFrame | InventoryContext) -> InventoryContext:
+        """The context of a twin, a snapshot, a nodes frame, or itself."""
+        if isinstance(source, InventoryContext):
+            return source
+        if isinstance(source, pd.DataFrame):
+            return cls.from_frames(source)
+        if hasattr(source, "manifest") and hasattr(source, "table"):
+            return cls.from_snapshot(source)  # type: ignore[arg-type]
+        return cls.from_twin(source)
+
+    @classmethod
+    def from_twin(cls, twin: Twin) -> InventoryContext:
+        """The context of a twin: its nodes, the rows its meters fill, its boundary keys."""
+        meters = twin.meters_frame()
+        refs = set()
+        for activity, use in zip(meters.activity.tolist(), meters.use_type.tolist(), strict=True):
+            try:
+                refs.add(classify(activity, None if pd.isna(use) else use))
+            except KeyError:
+                continue
+        keys = notation_keys(twin)
+        return cls(twin.root.id, _node_frame(twin.to_frame()), frozenset(refs), keys)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> InventoryContext:
+        """The context a published snapshot records: ``nodes.csv``, ``meters.csv`` and the
+        manifest's ``boundary`` (its resolved ``notation_keys``)."""
+        nodes = snapshot.table("nodes")
+        meters = snapshot.table("meters") if snapshot.has("meters.csv") else None
+        return cls.from_frames(nodes, meters, snapshot.manifest.get("boundary"))
+
+    @classmethod
+    def from_frames(
+        cls,
+        nodes: pd.DataFrame,
+        meters: pd.DataFrame | None = None,
+        boundary: Mapping[str, Any] | None = None,
+    ) -> InventoryContext:
+        """The context of a nodes frame (``id, parent, kind, use_type`` and attribute columns),
+        optionally a meters frame (``meter_id, node_id, activity``) and a published boundary
+        (a mapping with ``notation_keys``: row -> ``{key, explanation}``)."""
+        frame = _node_frame(nodes)
+        roots = frame.index[frame["parent"] == ""]
+        if len(roots) != 1:
+            raise InventoryError(f"the nodes must have exactly one root, found {len(roots)}")
+        refs: set[str] = set()
+        if meters is not None and len(meters):
+            use = frame["use_type"].reindex(meters["node_id"]).tolist()
+            for activity, u in zip(meters["activity"].tolist(), use, strict=True):
+                try:
+                    refs.add(classify(str(activity), u if isinstance(u, str) and u else None))
+                except KeyError:
+                    continue
+        keys = {
+            str(ref): (str(v["key"]), str(v["explanation"]))
+            for ref, v in ((boundary or {}).get("notation_keys") or {}).items()
+        }
+        return cls(str(roots[0]), frame, frozenset(refs), keys)
+
+    def subtree(self, node_id: str) -> list[str]:
+        """The node and every node below it."""
+        children: dict[str, list[str]] = {}
+        for nid, parent in self.nodes["parent"].items():
+            children.setdefault(str(parent), []).append(str(nid))
+        out, stack = [], [node_id]
+        while stack:
+            nid = stack.pop()
+            out.append(nid)
+            stack.extend(children.get(nid, []))
+        return out
+
+    def check_node(self, node_id: str | None) -> str:
+        """``node_id`` (default: the root) when the twin has it."""
+        node_id = node_id or self.root
+        if node_id not in self.nodes.index:
+            close = [n for n in self.nodes.index if node_id.split(".")[-1] in str(n)][:5]
+            raise InventoryError(f"No node {node_id!r} in the twin; close: {close}")
+        return node_id
+
+
+def notation_keys(twin: Twin) -> dict[str, tuple[str, str]]:
+    """Notation keys for rows without entries: the boundary statement's, and ``I.4.4`` ``NO``
+    when the twin has no generation asset (docs/research/gpc.md §1.3)."""
+    keys: dict[str, tuple[str, str]] = {}
+    if not any(a.kind == "pv_array" for a in twin.assets.values()):
+        keys["I.4.4"] = ("NO", "no generation assets (PV arrays) in the twin")
+    boundary = getattr(twin, "boundary", None)
+    if boundary is not None:
+        for ref, nk in boundary.notation_keys.items():
+            keys[ref] = (nk.key, nk.explanation)
+    return dict(sorted(keys.items()))
+
+
+_NODE_NUMBERS = ("residents", "office_workers", "floor_area_m2")
+
+
+def _node_frame(nodes: pd.DataFrame) -> pd.DataFrame:
+    frame = nodes.copy()
+    if "id" in frame.columns:
+        frame = frame.set_index(frame["id"].astype(str), drop=False)
+    frame.index = frame.index.astype(str)
+    frame["parent"] = frame["parent"].fillna("").astype(str).replace({"None": "", "nan": ""})
+    for col in ("kind", "use_type", "estimated"):
+        if col not in frame:
+            frame[col] = ""
+        frame[col] = frame[col].fillna("").astype(str).replace({"None": "", "nan": ""})
+    for col in _NODE_NUMBERS:
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        else:
+            frame[col] = np.nan
+    return frame[["parent", "kind", "use_type", "estimated", *_NODE_NUMBERS]]
+
+
+# ------------------------------------------------------------------------------ selection
+def _years(period_start: pd.Series) -> pd.Series:
+    return pd.to_datetime(period_start).dt.year
+
+
+def inventory_years(entries: pd.DataFrame) -> list[int]:
+    """The calendar years the entries cover (by ``period_start``), ascending."""
+    if len(entries) == 0:
+        return []
+    return sorted(int(y) for y in _years(entries["period_start"]).unique())
+
+
+def _grams(column: pd.Series) -> np.ndarray:
+    """Kilograms at gram precision (DECIMAL or float) as exact integer grams; NaN -> 0.
+
+    A DECIMAL(38, 3) value below 9e12 kg is exact as a float to the gram, so the DECIMAL and
+    float readings of a snapshot give the same integers.
+    """
+    values = column.astype("float64").to_numpy()
+    return np.where(np.isnan(values), 0, np.rint(values * 1000.0)).astype(np.int64)
+
+
+def _flags(entries: pd.DataFrame) -> pd.Series:
+    notes = entries["notes"] if "notes" in entries else pd.Series("", index=entries.index)
+    return notes.fillna("").astype(str)
+
+
+def _is_biogenic(entries: pd.DataFrame) -> pd.Series:
+    activity = entries.get("activity", pd.Series("", index=entries.index)).fillna("").astype(str)
+    return activity.str.endswith("." + _BIOGENIC) | _flags(entries).str.contains(
+        rf"\b{_BIOGENIC}\b", regex=True
+    )
+
+
+def _in_node(entries: pd.DataFrame, node_id: str, root: str) -> pd.Series:
+    if node_id == root:
+        return pd.Series(True, index=entries.index)
+    path = "/" + entries["node_path"].astype(str) + "/"
+    return path.str.contains(f"/{node_id}/", regex=False) | (entries["node_id"] == node_id)
+
+
+def _select(entries: pd.DataFrame, year: int, method: str, node_id: str, root: str) -> pd.DataFrame:
+    if method not in ("location", "market"):
+        raise InventoryError(f"method must be 'location' or 'market', not {method!r}")
+    e = entries[_years(entries["period_start"]) == year]
+    e = e[e["kind"].isin(_INVENTORY_KINDS) & e["method"].isin([method, "n/a"])]
+    return e[_in_node(e, node_id, root)]
+
+
+def check_no_negative(entries: pd.DataFrame) -> None:
+    """Raise when an ``emission`` entry is negative: an inventory row reports emissions that
+    occur; a credit is an ``avoided`` entry (GPC v1.1 ch. 4: only AFOLU may carry net removals,
+    and those are ``removal`` entries here).
+
+    Raises
+    ------
+    InventoryError
+        Naming up to five entries (id, activity, factor, row, month) and how many there are.
+    """
+    e = entries[entries["kind"] == "emission"]
+    negative = e[_grams(e["co2e_kg"]) < 0]
+    if len(negative) == 0:
+        return
+    shown = "; ".join(
+        f"{r.get('entry_id', '?')} ({r.get('activity', '?')}, factor {r.get('factor_id', '?')}, "
+        f"{r.get('gpc_ref', '?')}, {str(r.get('period_start', '?'))[:7]}, "
+        f"{float(r['co2e_kg']):,.3f} kg)"
+        for r in negative.head(5).to_dict("records")
+    )
+    factors = sorted(set(negative.get("factor_id", pd.Series(dtype=str)).astype(str)))
+    raise InventoryError(
+        f"{len(negative)} emission entries are negative, which no GPC inventory row admits: "
+        f"{shown}. Factors: {', '.join(factors)}. A net credit (energy recovery, recycling) "
+        "must be booked as an 'avoided' entry and the factor must give the emissions that "
+        "occur (see carbon.factors.load_factor_set(refuse_negative=True))."
+    )
+
+
+# ------------------------------------------------------------------------------ the table
+def _dq(values: Iterable[Any]) -> str:
+    return "".join(sorted({str(v) for v in values if isinstance(v, str) and v}))
+
+
+def _gas_cells(sub: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
+    """Per-gas tonnes of a reported row, ``NE`` where the gas was not estimated."""
+    emissions = sub[sub["kind"] == "emission"]
+    cells: dict[str, Any] = {}
+    missing: list[str] = []
+    co2e_only = "co2_kg" not in sub or emissions["co2_kg"].isna().any()
+    for gas in _GASES:
+        col = f"{gas}_kg"
+        if co2e_only or col not in sub:
+            cells[f"{gas}_t"] = "NE"
+            missing.append(gas.upper())
+            continue
+        grams = _grams(sub[col])
+        if gas != "co2" and not (_grams(emissions[col]) != 0).any():
+            cells[f"{gas}_t"] = "NE"
+            missing.append(gas.upper())
+            continue
+        cells[f"{gas}_t"] = int(grams.sum()) / 1e6
+    return cells, missing
+
+
+def _rows(
+    entries: pd.DataFrame,
+    ctx: InventoryContext,
+    year: int,
+    method: str,
+    node_id: str,
+    ne_threshold: float,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The rows of the table and, per reported row, its integer grams CO2e."""
+    e = _select(entries, year, method, node_id, ctx.root)
+    check_no_negative(e)
+    bio = _is_biogenic(e)
+    biogenic, e = e[bio], e[~bio]
+    grams = pd.Series(_grams(e["co2e_kg"]), index=e.index)
+    groups = dict(tuple(e.groupby("gpc_ref", sort=False))) if len(e) else {}
+    bio_groups = dict(tuple(biogenic.groupby("gpc_ref", sort=False))) if len(biogenic) else {}
+    rows, reported = [], {}
+    for ref, row in REFS.items():
+        sub = groups.get(ref)
+        key, why = "", ""
+        completeness = None
+        total_g = 0
+        if sub is not None and len(sub):
+            total_g = int(grams.loc[sub.index].sum())
+            meters = (
+                sub["meters"].astype("float64").clip(lower=1)
+                if "meters" in sub
+                else pd.Series(1.0, index=sub.index)
+            )
+            comp = (
+                sub["completeness"].astype("float64")
+                if "completeness" in sub
+                else pd.Series(1.0, index=sub.index)
+            )
+            completeness = float((comp * meters).sum() / meters.sum())
+            if completeness < ne_threshold:
+                key = "NE"
+                why = (
+                    f"data coverage {completeness:.0%} is below the {ne_threshold:.0%} "
+                    "threshold; partial value not reported and not in any total"
+                )
+            elif total_g < 0:
+                raise InventoryError(
+                    f"GPC row {ref} of {year} sums to {total_g / 1000:,.3f} kg CO2e after "
+                    "adjustments: no inventory row may be negative"
+                )
+        elif ref in ctx.notation_keys:
+            key, why = ctx.notation_keys[ref]
+        elif ref in ctx.metered_refs:
+            key, why = "NE", f"meters exist but no readings fall in {year}"
+        elif ref.startswith("I.") and ref.endswith(".3"):
+            key, why = "NE", "T&D losses are not estimated (no loss factor in the set)"
+        else:
+            key, why = "NE", f"no activity data for this row in {year}"
+        cells: dict[str, Any]
+        if key:
+            cells = {f"{g}_t": key for g in _GASES}
+        else:
+            cells, missing = _gas_cells(sub)
+            if missing:
+                why = f"{', '.join(missing)} not estimated: the factor gives " + (
+                    "CO2e only" if len(missing) == 3 else "no value for them"
+                )
+            reported[ref] = total_g
+        bsub = bio_groups.get(ref)
+        if bsub is not None and len(bsub):
+            bio_cell: Any = int(_grams(bsub["co2e_kg"]).sum()) / 1e6
+        elif row.sector == "III" and not key:
+            bio_cell = "NE"
+        else:
+            bio_cell = None
+        both = [s for s in (sub, bsub) if s is not None and len(s)]
+        rows.append(
+            {
+                "year": year,
+                "gpc_ref": ref,
+                "sector": row.sector,
+                "subsector": row.subsector,
+                "name_en": row.name_en,
+                "name_zh": row.name_zh,
+                "scope": row.scope,
+                "level": row.level,
+                "co2e_t": total_g / 1e6 if not key else None,
+                **cells,
+                "biogenic_co2_t": bio_cell,
+                "notation_key": key or None,
+                "explanation": why or None,
+                "completeness": completeness,
+                "data_quality": (
+                    _dq(pd.concat([s["dq_activity"] for s in both if "dq_activity" in s]))
+                    + "/"
+                    + _dq(pd.concat([s["dq_factor"] for s in both if "dq_factor" in s]))
+                    if both and all("dq_activity" in s and "dq_factor" in s for s in both)
+                    else None
+                ),
+                "entries": int(sum(len(s) for s in both)),
+            }
+        )
+    return rows, reported
+
+
+def _year_of(entries: pd.DataFrame, year: int | None) -> int:
+    years = inventory_years(entries)
+    if year is None:
+        if len(years) == 1:
+            return years[0]
+        raise InventoryError(
+            "a GPC inventory covers one calendar year; the entries span "
+            + (", ".join(map(str, years)) if years else "no year")
+            + ": pass year="
+        )
+    return int(year)
+
+
+def gpc_inventory(
+    entries: pd.DataFrame,
+    twin_or_nodes: Twin | Snapshot | pd.DataFrame | InventoryContext,
+    year: int | None = None,
+    method: str = "location",
+    node_id: str | None = None,
+    ne_threshold: float = 0.5,
+) -> pd.DataFrame:
+    """The GPC inventory table of one calendar year: every sub-sector, a value or a key.
+
+    Parameters
+    ----------
+    entries : ledger entries (:data:`carbon.snapshot.ENTRY_COLUMNS`; DECIMAL or float amounts).
+    twin_or_nodes : the twin, the published snapshot, its nodes frame, or an
+        :class:`InventoryContext`.
+    year : the calendar year; None when the entries cover exactly one.
+    method : scope-2 view, ``location`` (the headline) or ``market``.
+    node_id : a node's own inventory (its subtree); default the whole community.
+    ne_threshold : data coverage below which a row shows ``NE`` [dimensionless, 0..1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per GPC v1.1 sub-category (:data:`carbon.gpc.REFS` order), columns
+        :data:`INVENTORY_COLUMNS`.
+
+    Raises
+    ------
+    InventoryError
+        A negative emission entry or row, an unknown node or method, or ``year=None`` on
+        entries of several years (the message lists them).
+
+    References
+    ----------
+    GPC v1.1, ch. 4 (rows, notation keys, gases); docs/research/gpc.md §1.2, §1.5.
+    """
+    ctx = InventoryContext.of(twin_or_nodes)
+    node = ctx.check_node(node_id)
+    rows, _ = _rows(entries, ctx, _year_of(entries, year), method, node, ne_threshold)
+    return pd.DataFrame(rows, columns=list(INVENTORY_COLUMNS))
+
+
+# ------------------------------------------------------------------------------ totals
+@dataclass(frozen=True)
+class InventoryTotals:
+    """The GPC totals of one calendar year, summed from the rows of :func:`gpc_inventory`.
+
+    Attributes
+    ----------
+    year, method, node_id : what the totals are of.
+    basic_t, basic_plus_t, territorial_t, scope2_t : the totals [t CO2e] (GPC v1.1 ch. 4;
+        docs/research/gpc.md §1.2); a row keyed ``NE`` adds nothing.
+    complete : True when no BASIC row is ``NE``; otherwise BASIC is labelled incomplete.
+    incomplete_rows : the BASIC rows keyed ``NE``.
+    basic_plus_complete : True when no BASIC+ row is ``NE``.
+    basic_plus_incomplete_rows : the BASIC+ rows keyed ``NE`` (BASIC's among them).
+    biogenic_co2_t : biogenic CO2 reported apart [t]; None when no entry carries it.
+    """
+
+    year: int
+    method: str
+    node_id: str
+    basic_t: float
+    basic_plus_t: float
+    territorial_t: float
+    scope2_t: float
+    complete: bool
+    incomplete_rows: list[str]
+    basic_plus_complete: bool
+    basic_plus_incomplete_rows: list[str]
+    biogenic_co2_t: float | None = None
+
+    @property
+    def label(self) -> str:
+        """``BASIC`` or ``BASIC (incomplete)``, as a total must be shown."""
+        return "BASIC" if self.complete else "BASIC (incomplete)"
+
+    def total(self, name: str) -> float:
+        """A total by its GPC name (``BASIC``, ``BASIC+``, ``territorial``, ``scope2``)."""
+        values = {
+            "BASIC": self.basic_t,
+            "BASIC+": self.basic_plus_t,
+            "territorial": self.territorial_t,
+            "scope2": self.scope2_t,
+        }
+        if name not in values:
+            in_total("I.1.1", name)  # raises GpcError naming the known totals
+        return values[name]
+
+
+def _totals(
+    rows: list[dict[str, Any]], reported: dict[str, int], year: int, method: str, node: str
+) -> InventoryTotals:
+    def grams(total: str) -> int:
+        return sum(g for ref, g in reported.items() if in_total(ref, total))
+
+    def ne_rows(total: str) -> list[str]:
+        return [
+            r["gpc_ref"]
+            for r in rows
+            if r["notation_key"] == "NE" and in_total(r["gpc_ref"], total)
+        ]
+
+    bio = [r["biogenic_co2_t"] for r in rows if isinstance(r["biogenic_co2_t"], float)]
+    return InventoryTotals(
+        year=year,
+        method=method,
+        node_id=node,
+        basic_t=grams("BASIC") / 1e6,
+        basic_plus_t=grams("BASIC+") / 1e6,
+        territorial_t=grams("territorial") / 1e6,
+        scope2_t=grams("scope2") / 1e6,
+        complete=not ne_rows("BASIC"),
+        incomplete_rows=ne_rows("BASIC"),
+        basic_plus_complete=not ne_rows("BASIC+"),
+        basic_plus_incomplete_rows=ne_rows("BASIC+"),
+        biogenic_co2_t=sum(bio) if bio else None,
+    )
+
+
+def inventory_totals(
+    entries: pd.DataFrame,
+    twin_or_nodes: Twin | Snapshot | pd.DataFrame | InventoryContext,
+    year: int | None = None,
+    method: str = "location",
+    node_id: str | None = None,
+    ne_threshold: float = 0.5,
+) -> InventoryTotals:
+    """BASIC, BASIC+, territorial and scope-2 totals of one calendar year, from the rows of
+    :func:`gpc_inventory` (the same rule for the table and its totals).
+
+    Parameters are those of :func:`gpc_inventory`.
+
+    References
+    ----------
+    GPC v1.1, ch. 4 (BASIC, BASIC+); docs/research/gpc.md §1.2 ("Totals to implement").
+    """
+    ctx = InventoryContext.of(twin_or_nodes)
+    node = ctx.check_node(node_id)
+    y = _year_of(entries, year)
+    rows, reported = _rows(entries, ctx, y, method, node, ne_threshold)
+    return _totals(rows, reported, y, method, node)
+
+
+# ------------------------------------------------------------------------------ memo items
+MEMO_COLUMNS: dict[str, str] = {
+    "year": "calendar year",
+    "kind": "avoided or removal",
+    "basis": "ex_ante (estimated) or ex_post (verified) for avoided; n/a for removals",
+    "intervention_id": "the intervention of an avoided entry (from its notes)",
+    "node_id": "the node of the entries",
+    "gpc_ref": "the GPC row the avoided or removed emissions relate to",
+    "method": "scope-2 view (location, market) or n/a",
+    "co2e_t": "t CO2e avoided (positive) or removed (negative, as booked)",
+    "entries": "entries behind the line",
+}
+"""Every column of :func:`memo_items`."""
+
+_INTERVENTION = re.compile(r"intervention=([^\s,]+)")
+
+
+def memo_items(entries: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
+    """Avoided emissions and removals of a calendar year, listed apart from the inventory.
+
+    Avoided entries are grouped by intervention, basis (``ex_ante`` estimate or ``ex_post``
+    verified) and scope-2 view; removals by node and view. They are in no row and no total
+    (GPC v1.1 ch. 4; docs/research/gpc.md §5; DESIGN decision 6).
+
+    Parameters
+    ----------
+    entries : ledger entries.
+    year : the calendar year; None when the entries cover exactly one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`MEMO_COLUMNS`, avoided lines first.
+    """
+    y = _year_of(entries, year)
+    e = entries[
+        (_years(entries["period_start"]) == y) & entries["kind"].isin(["avoided", "removal"])
+    ]
+    e = e.assign(
+        _g=_grams(e["co2e_kg"]),
+        basis=np.where(
+            e["kind"] == "removal",
+            "n/a",
+            np.where(_flags(e).str.contains(r"\bex_post\b", regex=True), "ex_post", "ex_ante"),
+        ),
+        intervention_id=_flags(e).str.extract(_INTERVENTION, expand=False).fillna(""),
+    )
+    e.loc[e["kind"] == "removal", "intervention_id"] = ""
+    avoided = e[e["kind"] == "avoided"].assign(node_id="")
+    removals = e[e["kind"] == "removal"]
+    keys = ["kind", "basis", "intervention_id", "node_id", "gpc_ref", "method"]
+    parts = [
+        part.groupby(keys, as_index=False).agg(_g=("_g", "sum"), entries=("_g", "size"))
+        for part in (avoided, removals)
+        if len(part)
+    ]
+    if not parts:
+        return pd.DataFrame(columns=list(MEMO_COLUMNS))
+    out = pd.concat(parts, ignore_index=True)
+    out["co2e_t"] = out["_g"] / 1e6
+    out["year"] = y
+    return out[list(MEMO_COLUMNS)].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ intensity
+@dataclass(frozen=True)
+class Intensity:
+    """Annual emission intensities of a node in one calendar year.
+
+    Attributes
+    ----------
+    year, method, node_id : what they are of.
+    months : months of the year with entries [month]; ``annualised`` when fewer than 12.
+    scale : 12 / months, the factor applied to the year's sums [dimensionless].
+    residential_t : residential buildings, GPC I.1 rows of BASIC, annualised [t CO2e / a].
+    basic_t : BASIC, annualised [t CO2e / a].
+    stationary_t : stationary energy, GPC I rows of BASIC, annualised [t CO2e / a].
+    residents : residents of the node [person]; ``residents_estimated`` when the twin marks
+        any contributing value as an estimate.
+    office_workers : daily office workers of the node [person] (likewise estimated or not).
+    service_population : residents + office workers [person].
+    floor_area_m2 : floor area of the node's buildings [m2].
+    per_resident_t : residential_t / residents [t CO2e / person / a].
+    per_service_population_t : basic_t / service_population [t CO2e / person / a].
+    per_m2_kg : stationary_t / floor_area_m2 [kg CO2e / m2 / a].
+    complete : whether BASIC is complete (:class:`InventoryTotals`).
+    """
+
+    year: int
+    method: str
+    node_id: str
+    months: int
+    scale: float
+    residential_t: float
+    basic_t: float
+    stationary_t: float
+    residents: float | None
+    residents_estimated: bool
+    office_workers: float | None
+    office_workers_estimated: bool
+    service_population: float | None
+    floor_area_m2: float | None
+    floor_area_estimated: bool
+    per_resident_t: float | None
+    per_service_population_t: float | None
+    per_m2_kg: float | None
+    complete: bool
+
+    @property
+    def annualised(self) -> bool:
+        """True when the year has fewer than 12 months of entries."""
+        return self.months < 12
+
+
+def _top_down(ctx: InventoryContext, node_id: str, column: str) -> tuple[float | None, bool]:
+    """A node's own value of an attribute, or else the sum over its children (recursively):
+    the highest node of each branch that has the attribute counts, so residents given on an
+    area and on its compounds are not counted twice. Also whether any value is an estimate."""
+    nodes = ctx.nodes
+    attribute = column.removesuffix("_m2")
+    children: dict[str, list[str]] = {}
+    for nid, parent in nodes["parent"].items():
+        children.setdefault(str(parent), []).append(str(nid))
+
+    def walk(nid: str) -> tuple[float | None, bool]:
+        own = nodes.at[nid, column]
+        if not np.isnan(own):
+            estimated = attribute in nodes.at[nid, "estimated"].replace(" ", "").split(",")
+            return float(own), estimated
+        values = [walk(c) for c in children.get(nid, [])]
+        values = [v for v in values if v[0] is not None]
+        if not values:
+            return None, False
+        return float(sum(v for v, _ in values)), any(est for _, est in values)  # type: ignore[misc]
+
+    return walk(node_id)
+
+
+def intensity(
+    entries: pd.DataFrame,
+    twin_or_nodes: Twin | Snapshot | pd.DataFrame | InventoryContext,
+    year: int | None = None,
+    method: str = "location",
+    node_id: str | None = None,
+    ne_threshold: float = 0.5,
+) -> Intensity:
+    """Annual per-resident, per-service-population and per-m2 intensities of one year.
+
+    * per resident: GPC I.1 (residential buildings) rows of BASIC / residents, so office
+      towers do not weigh on the residents' figure;
+    * per service population: BASIC / (residents + daily office workers);
+    * per m2: stationary energy (GPC I rows of BASIC) / the buildings' floor area.
+
+    Sums follow :func:`gpc_inventory` (rows keyed NE add nothing). A year with fewer than 12
+    months of entries is annualised by 12 / months (a plain scaling, blind to seasons; the
+    result says how many months it rests on). Denominators are the twin's attributes: a node's
+    own value, else the sum of its children's (docs/research/gpc.md §5).
+
+    Parameters are those of :func:`gpc_inventory`.
+
+    Returns
+    -------
+    Intensity
+    """
+    ctx = InventoryContext.of(twin_or_nodes)
+    node = ctx.check_node(node_id)
+    y = _year_of(entries, year)
+    rows, reported = _rows(entries, ctx, y, method, node, ne_threshold)
+    totals = _totals(rows, reported, y, method, node)
+    e = _select(entries, y, method, node, ctx.root)
+    months = int(pd.to_datetime(e["period_start"]).dt.month.nunique()) if len(e) else 0
+    scale = 12.0 / months if months else 0.0
+
+    def basic_grams(prefix: str) -> int:
+        return sum(
+            g for ref, g in reported.items() if ref.startswith(prefix) and in_total(ref, "BASIC")
+        )
+
+    residential = basic_grams("I.1.") / 1e6 * scale
+    stationary = basic_grams("I.") / 1e6 * scale
+    basic = totals.basic_t * scale
+    residents, residents_est = _top_down(ctx, node, "residents")
+    workers, workers_est = _top_down(ctx, node, "office_workers")
+    area, area_est = _top_down(ctx, node, "floor_area_m2")
+    service = (residents or 0.0) + (workers or 0.0)
+    return Intensity(
+        year=y,
+        method=method,
+        node_id=node,
+        months=months,
+        scale=scale,
+        residential_t=residential,
+        basic_t=basic,
+        stationary_t=stationary,
+        residents=residents,
+        residents_estimated=residents_est,
+        office_workers=workers,
+        office_workers_estimated=workers_est,
+        service_population=service or None,
+        floor_area_m2=area,
+        floor_area_estimated=area_est,
+        per_resident_t=residential / residents if residents and months else None,
+        per_service_population_t=basic / service if service and months else None,
+        per_m2_kg=stationary * 1000.0 / area if area and months else None,
+        complete=totals.complete,
+    )
