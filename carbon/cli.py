@@ -478,12 +478,31 @@ def ledger_build(
     result.ledger.store.close()
 
 
+def scope2_line(ledger: Any, year: int, location_t: float, register: Any) -> str:
+    """One line beside the totals: scope 2 location-based (the headline), the Shanghai
+    沪环气候〔2023〕89号 view, and the grid electricity under 0.42 against MEE's provincial
+    factor (:mod:`carbon.scope2`)."""
+    from carbon.scope2 import factor_sensitivity, shanghai_scope2
+
+    view = shanghai_scope2(ledger.entries, register, year, location_scope2_t=location_t)
+    s = factor_sensitivity(ledger.entries, year)
+    return (
+        f"Scope 2 {year}: location-based {location_t:,.1f} t (headline); Shanghai 89号 view "
+        f"{view.shanghai_t:,.1f} t ({view.zero_rated_kwh:,.0f} kWh zero-rated). Grid "
+        f"electricity {s.grid_kwh:,.0f} kWh x {s.headline_kg_per_kwh} = {s.headline_t:,.1f} t "
+        f"({s.headline_factor_id}) vs x {s.alternative_kg_per_kwh} = {s.alternative_t:,.1f} t "
+        f"({s.alternative_factor_id}): {s.change_pct:+.1f} %."
+    )
+
+
 def print_ledger_summary(result: Any) -> None:
     """Totals by block and sector, the GPC table and intensities of each calendar year,
     rejects, completeness and the snapshot path."""
+    from carbon.instruments import load_instruments
     from carbon.inventory import intensity
 
     ledger, snapshot = result.ledger, result.snapshot
+    register = load_instruments(ledger.twin)
     console.print(batch_table(result.batches))
     roll = ledger.rollup("block")
     root = ledger.twin.root.id
@@ -524,6 +543,7 @@ def print_ledger_summary(result: Any) -> None:
                 label, *(f"{views[m].total(name):,.1f}" for m in ("location", "market"))
             )
         console.print(totals)
+        console.print(scope2_line(ledger, year, views["location"].total("scope2"), register))
         if not views["location"].complete:
             console.print(
                 f"BASIC {year} is incomplete: rows keyed NE "
@@ -641,14 +661,24 @@ def ledger_verify(
     snapshot: Annotated[Path, typer.Argument(help="Snapshot folder (or snapshots folder).")],
     inputs: Annotated[Path | None, typer.Option(
         "--inputs", help="Folder holding moved input files (found by SHA-256).")] = None,
+    document: Annotated[Path | None, typer.Option(
+        "--document", help="Check a document (xlsx, html, pdf, docx) made by `carbon report` "
+        "from this snapshot instead: regenerate it and compare.")] = None,
 ) -> None:
     """Re-run the snapshot's ledger script and compare every manifest field and file.
 
-    Exit 0 when verified, 1 with what differs when not.
+    With --document, check that the document carries the snapshot's id and equals the one
+    regenerated from it. Exit 0 when verified, 1 with what differs when not.
     """
-    from carbon.audit import verify
+    from carbon.audit import VerifyResult, verify
 
-    result = verify(snapshot, inputs=inputs)
+    result: VerifyResult
+    if document is not None:
+        from carbon.report import verify_document
+
+        result = verify_document(snapshot, document)
+    else:
+        result = verify(snapshot, inputs=inputs)
     if result:
         console.print(f"[bold green]{result}[/]")
         return
@@ -656,6 +686,27 @@ def ledger_verify(
     for problem in result.problems:
         err_console.print(f"- {escape(problem)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+@app.command("report")
+@friendly
+def report(
+    snapshot: Annotated[Path, typer.Argument(help="Snapshot folder (or snapshots folder).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="xlsx (GPC workbook), html or pdf (inventory report), docx "
+        "(acceptance pack).")] = "xlsx",
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="File to write (default <snapshot id>_<year>.<format>).")] = None,
+    year: Annotated[int | None, typer.Option(
+        "--year", help="Calendar year (default the snapshot's last).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en (first language).")] = "zh",
+) -> None:
+    """Write an official document from one snapshot, stamped with its id (check it with
+    `carbon ledger verify SNAPSHOT --document FILE`)."""
+    from carbon.report import build_document
+
+    path = build_document(snapshot, fmt, out, year=year, lang=lang)
+    console.print(f"wrote [bold]{escape(str(path))}[/]", highlight=False)
 
 
 @ledger_app.command("trace")

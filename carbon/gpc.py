@@ -17,11 +17,13 @@ from carbon.errors import CarbonError
 __all__ = [
     "NOTATION_KEYS",
     "REFS",
+    "SECTOR_USE_TYPES",
     "TOTALS",
     "GpcError",
     "GpcRef",
     "classify",
     "in_total",
+    "sector_use_type",
 ]
 
 
@@ -188,6 +190,25 @@ NOTATION_KEYS: dict[str, tuple[str, str]] = {
 """GPC notation keys with their meaning (CityCatalyst wording; docs/research/gpc.md §1.5, high)."""
 
 _BUILDING = {"residential": "I.1", None: "I.2"}
+
+SECTOR_USE_TYPES = frozenset({"residential", "office", "retail", "public", "mixed", "ebike"})
+"""Use types that decide a GPC sub-sector: the building uses of the twin's nodes and ``ebike``
+(on-road transport, II.1.2). A meter's other use types (``lighting``, ``public_toilet``...)
+name an end use inside its building."""
+
+
+def sector_use_type(meter_use_type: str | None, node_use_type: str | None) -> str | None:
+    """The use type that classifies a meter's readings: the meter's own when it decides a
+    sub-sector (:data:`SECTOR_USE_TYPES`), else its node's.
+
+    A sub-meter of the common-area lighting of a residential building (``lighting``) is
+    residential, GPC I.1, like the building: GPC v1.1 Ch. 6 puts residential buildings,
+    common areas included, in I.1, and commercial and institutional buildings in I.2
+    (docs/research/uncertainty.md §5).
+    """
+    if meter_use_type in SECTOR_USE_TYPES:
+        return meter_use_type
+    return node_use_type
 
 
 def classify(activity: str, use_type: str | None) -> str:

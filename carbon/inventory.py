@@ -37,6 +37,13 @@ The rules
   an activity ending in ``.biogenic_co2``, or flagged ``biogenic_co2`` in their notes, are taken
   out of their row and totals and shown in the ``biogenic_co2_t`` column; a waste row
   without such entries shows ``NE`` there.
+* **Uncertainty** (IPCC 2006 Vol. 1 Ch. 3 Approach 1; docs/research/uncertainty.md §3): each
+  entry takes the default uncertainty of its activity-data grade and of its factor grade
+  (:data:`ACTIVITY_UNCERTAINTY_PCT`, :data:`FACTOR_UNCERTAINTY_PCT`, ASSUMPTIONS anchored on the
+  IPCC's ranges), combined as a product with Eq. 3.1; the entries of one row and one grade pair
+  are one source category (their errors fully correlated: the same kind of data and factor),
+  categories and rows are summed as independent with Eq. 3.2, for the row's
+  ``uncertainty_pct`` and for each total (:attr:`InventoryTotals.uncertainty_pct`).
 * **Intensity** (:func:`intensity`): residential-building emissions (GPC I.1) per resident,
   BASIC per service population (residents + office workers), stationary energy per m2 of
   floor area; annualised for a partial year (docs/research/gpc.md §5).
@@ -45,8 +52,10 @@ References
 ----------
 WRI, C40 and ICLEI, *Global Protocol for Community-Scale Greenhouse Gas Emission Inventories*,
 v1.1 (2021): ch. 3 (boundary, reporting period), ch. 4 (sectors, sub-sectors and scopes;
-BASIC, BASIC+; notation keys; gases), ch. 8 (waste, biogenic CO2); summarised in
-docs/research/gpc.md §1.2, §1.5 and §5.
+BASIC, BASIC+; notation keys; gases), ch. 5 (data quality), ch. 8 (waste, biogenic CO2);
+summarised in docs/research/gpc.md §1.2, §1.5 and §5.
+IPCC, *2006 IPCC Guidelines for National Greenhouse Gas Inventories*, Vol. 1 Ch. 3
+(uncertainties), §3.2.3.1 Approach 1, Eq. 3.1 and 3.2; docs/research/uncertainty.md §1, §3.
 """
 
 from __future__ import annotations
@@ -67,6 +76,8 @@ if TYPE_CHECKING:
     from carbon.twin import Twin
 
 __all__ = [
+    "ACTIVITY_UNCERTAINTY_PCT",
+    "FACTOR_UNCERTAINTY_PCT",
     "INVENTORY_COLUMNS",
     "MEMO_COLUMNS",
     "Intensity",
@@ -74,6 +85,8 @@ __all__ = [
     "InventoryError",
     "InventoryTotals",
     "check_no_negative",
+    "combine_product",
+    "combine_sum",
     "gpc_inventory",
     "intensity",
     "inventory_totals",
@@ -99,9 +112,26 @@ INVENTORY_COLUMNS: dict[str, str] = {
     "explanation": "why the key applies, and which gases are not estimated",
     "completeness": "coverage of the row's meter data, weighted by meters [0..1]",
     "data_quality": "activity-data / emission-factor quality, H / M / L (GPC v1.1 Table 5.1)",
+    "uncertainty_pct": "half the 95 % interval of co2e_t, in % of it (IPCC 2006 Vol. 1 Ch. 3 "
+    "Approach 1); empty where the row has a notation key",
     "entries": "ledger entries behind the row",
 }
 """Every column of :func:`gpc_inventory`, with its meaning and unit."""
+
+ACTIVITY_UNCERTAINTY_PCT: dict[str, float] = {"H": 5.0, "M": 15.0, "L": 30.0}
+"""Default uncertainty of activity data by GPC grade [%, half the 95 % interval].
+
+ASSUMPTIONS (docs/research/uncertainty.md §2): H (metered, complete) takes the IPCC's default
+for fuel statistics without better information, +-5 %; M (modelled with robust assumptions)
++-15 % and L (highly modelled, or synthetic) +-30 % are the project's judgement within the
+ranges IPCC 2006 Vol. 1 Ch. 3 §3.2.2 asks to be set by expert judgement when no data exist."""
+
+FACTOR_UNCERTAINTY_PCT: dict[str, float] = {"H": 5.0, "M": 10.0, "L": 50.0}
+"""Default uncertainty of emission factors by GPC grade [%, half the 95 % interval].
+
+ASSUMPTIONS (docs/research/uncertainty.md §2): H (the region's own published factor) +-5 %,
+M (a more general factor: the regional grid, a national default) +-10 %, L (an IPCC default,
+a proxy) +-50 %, the width of typical IPCC Tier 1 CH4 / N2O and waste default ranges."""
 
 _INVENTORY_KINDS = ("emission", "adjustment")
 _BIOGENIC = "biogenic_co2"
@@ -332,6 +362,53 @@ def check_no_negative(entries: pd.DataFrame) -> None:
     )
 
 
+# ------------------------------------------------------------------------------ uncertainty
+def combine_product(*uncertainties_pct: float) -> float:
+    """The uncertainty of a product of independent quantities [%] (IPCC 2006 Vol. 1 Ch. 3,
+    Eq. 3.1): the square root of the sum of the squared percentage uncertainties."""
+    return float(np.sqrt(sum(u * u for u in uncertainties_pct)))
+
+
+def combine_sum(parts: Iterable[tuple[float, float]]) -> float | None:
+    """The uncertainty of a sum of independent quantities [%] (IPCC 2006 Vol. 1 Ch. 3, Eq. 3.2).
+
+    Parameters
+    ----------
+    parts : (value, uncertainty [%]) of each quantity; values in any one unit.
+
+    Returns
+    -------
+    float or None
+        sqrt(sum((U_i x_i)^2)) / |sum x_i|; None when the sum is zero.
+    """
+    pairs = list(parts)
+    total = sum(x for x, _ in pairs)
+    if total == 0:
+        return None
+    return float(np.sqrt(sum((u * x) ** 2 for x, u in pairs)) / abs(total))
+
+
+def _row_uncertainty(sub: pd.DataFrame, grams: pd.Series) -> float | None:
+    """Approach 1 uncertainty of a row [%]: Eq. 3.1 per grade pair, Eq. 3.2 over the pairs.
+
+    An unknown grade counts as L."""
+
+    def grade(col: str) -> pd.Series:
+        if col not in sub:
+            return pd.Series("L", index=sub.index)
+        return sub[col].where(sub[col].isin(["H", "M", "L"]), "L").astype(str)
+
+    frame = pd.DataFrame(
+        {"a": grade("dq_activity"), "f": grade("dq_factor"), "g": grams.loc[sub.index]}
+    )
+    parts = [
+        (float(g), combine_product(ACTIVITY_UNCERTAINTY_PCT[a], FACTOR_UNCERTAINTY_PCT[f]))
+        for (a, f), g in frame.groupby(["a", "f"], sort=True)["g"].sum().items()
+    ]
+    u = combine_sum(parts)
+    return None if u is None else round(u, 6)
+
+
 # ------------------------------------------------------------------------------ the table
 def _dq(values: Iterable[Any]) -> str:
     return "".join(sorted({str(v) for v in values if isinstance(v, str) and v}))
@@ -453,6 +530,7 @@ def _rows(
                     if both and all("dq_activity" in s and "dq_factor" in s for s in both)
                     else None
                 ),
+                "uncertainty_pct": None if key else _row_uncertainty(sub, grams),
                 "entries": int(sum(len(s) for s in both)),
             }
         )
@@ -529,6 +607,9 @@ class InventoryTotals:
     basic_plus_complete : True when no BASIC+ row is ``NE``.
     basic_plus_incomplete_rows : the BASIC+ rows keyed ``NE`` (BASIC's among them).
     biogenic_co2_t : biogenic CO2 reported apart [t]; None when no entry carries it.
+    uncertainty_pct : Approach 1 uncertainty of BASIC [%, half the 95 % interval]: the rows'
+        ``uncertainty_pct`` summed with IPCC 2006 Vol. 1 Ch. 3 Eq. 3.2; None when BASIC is 0.
+    basic_plus_uncertainty_pct : likewise of BASIC+ [%].
     """
 
     year: int
@@ -543,6 +624,8 @@ class InventoryTotals:
     basic_plus_complete: bool
     basic_plus_incomplete_rows: list[str]
     biogenic_co2_t: float | None = None
+    uncertainty_pct: float | None = None
+    basic_plus_uncertainty_pct: float | None = None
 
     @property
     def label(self) -> str:
@@ -575,6 +658,14 @@ def _totals(
             if r["notation_key"] == "NE" and in_total(r["gpc_ref"], total)
         ]
 
+    def uncertainty(total: str) -> float | None:
+        u = combine_sum(
+            (g, r["uncertainty_pct"] or 0.0)
+            for r in rows
+            if (g := reported.get(r["gpc_ref"])) is not None and in_total(r["gpc_ref"], total)
+        )
+        return None if u is None else round(u, 6)
+
     bio = [r["biogenic_co2_t"] for r in rows if isinstance(r["biogenic_co2_t"], float)]
     return InventoryTotals(
         year=year,
@@ -589,6 +680,8 @@ def _totals(
         basic_plus_complete=not ne_rows("BASIC+"),
         basic_plus_incomplete_rows=ne_rows("BASIC+"),
         biogenic_co2_t=sum(bio) if bio else None,
+        uncertainty_pct=uncertainty("BASIC"),
+        basic_plus_uncertainty_pct=uncertainty("BASIC+"),
     )
 
 
@@ -659,7 +752,12 @@ def memo_items(entries: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
         basis=np.where(
             e["kind"] == "removal",
             "n/a",
-            np.where(_flags(e).str.contains(r"\bex_post\b", regex=True), "ex_post", "ex_ante"),
+            np.where(
+                _flags(e).str.contains(r"\bex_post\b", regex=True),
+                "ex_post",
+                # credits reported beside the inventory (carbon.credits), not interventions
+                np.where(_flags(e).str.startswith("credit "), "credit", "ex_ante"),
+            ),
         ),
         intervention_id=_flags(e).str.extract(_INTERVENTION, expand=False).fillna(""),
     )

@@ -49,6 +49,7 @@ from carbon.valuation import (
     ROUNDING,
     dq_activity_sql,
     factor_segments,
+    grade_synthetic,
     value_amounts,
     wastewater_from_water,
 )
@@ -392,6 +393,7 @@ def build_ledger(
     activities: str | Sequence[str] | None = None,
     spark_config: dict[str, str] | None = None,
     batches: Sequence[str] | None = None,
+    synthetic_batches: Iterable[str] = (),
 ) -> Ledger:
     """Build the ledger of a twin over ``[start, end)`` from the store.
 
@@ -415,6 +417,10 @@ def build_ledger(
     spark_config : extra Spark settings (object-storage credentials, memory...).
     batches : build from exactly these store batches (a ledger script's inputs); None = every
         batch in the store. The manifest records which.
+    synthetic_batches : ids of batches whose provenance is synthetic
+        (:func:`carbon.synth.provenance`); the activity data of an entry whose source batches
+        are all synthetic (gap-fill estimates aside) are graded ``L``
+        (:func:`carbon.valuation.grade_synthetic`).
 
     Returns
     -------
@@ -457,6 +463,12 @@ def build_ledger(
     if len(wastewater):
         entries = pd.concat([entries, wastewater], ignore_index=True)
         entries = entries.sort_values("entry_id", kind="stable").reset_index(drop=True)
+    synthetic = set(synthetic_batches)
+    if synthetic:  # after the SQL, so that DuckDB and Spark give the same entries
+        fills = store.con.execute(
+            "SELECT batch_id FROM batches WHERE kind = 'estimate'"
+        ).fetchall()
+        entries = grade_synthetic(entries, synthetic, {str(b) for (b,) in fills})
 
     if len(unused):
         warnings.append(

@@ -39,6 +39,11 @@ Example script::
     reduction = 0.2
     basis = "the community's published plan, §3"
 
+    [policy]                       # base year and recalculation (carbon.recalculation)
+    base_year = 2023
+    significance_threshold = 0.05  # of the base-year BASIC total
+    basis = "GPC v1.1 Ch. 12; GHG Protocol Corporate Standard Ch. 5"
+
 Scripts are pydantic models (:class:`LedgerScript`) and are written with tomli-w
 (:func:`write_script`), never by formatting strings.
 """
@@ -74,6 +79,7 @@ __all__ = [
     "LedgerScript",
     "LedgerSettings",
     "ModelOutput",
+    "PolicySpec",
     "RunResult",
     "TargetSpec",
     "VerifySpec",
@@ -199,8 +205,29 @@ class TargetSpec(_Model):
     basis: str = Field(min_length=1)
 
 
+class PolicySpec(_Model):
+    """The ``[policy]`` table: the base year and its recalculation policy.
+
+    Attributes
+    ----------
+    base_year : the calendar year of the base inventory.
+    significance_threshold : share of the base-year BASIC total at or above which a
+        restatement triggers a recalculation of the base year [dimensionless]
+        (:mod:`carbon.recalculation`; docs/research/uncertainty.md §4).
+    basis : why this base year and threshold.
+    """
+
+    base_year: int
+    significance_threshold: float = Field(0.05, gt=0, lt=1)
+    basis: str = Field(
+        "GPC v1.1 Ch. 12 and GHG Protocol Corporate Standard Ch. 5: recalculate for significant "
+        "changes; 5 % is common practice",
+        min_length=1,
+    )
+
+
 class LedgerScript(_Model):
-    """A whole ledger script: settings, inputs, models and target.
+    """A whole ledger script: settings, inputs, models, target and recalculation policy.
 
     ``base`` is the script's folder (set by :func:`load_script`, never by the file).
     """
@@ -210,6 +237,7 @@ class LedgerScript(_Model):
     interventions: InterventionSettings | None = None
     verify: list[VerifySpec] = Field(default_factory=list)
     target: TargetSpec | None = None
+    policy: PolicySpec | None = None
     base: Path = Field(Path("."), exclude=True)
 
     def resolve(self, path: Path) -> Path:
@@ -407,7 +435,7 @@ def run_models(
     find : locates the script's files (default: relative to the script's folder).
     """
     from carbon import mv
-    from carbon.gpc import classify
+    from carbon.gpc import classify, sector_use_type
     from carbon.interventions import estimate_register, load_register, register_entries
     from carbon.snapshot import sha256_file
 
@@ -462,7 +490,9 @@ def run_models(
             spec.intervention,
             meter.node,
             "electricity.grid",
-            classify("electricity.grid", use_type),
+            classify(
+                "electricity.grid", sector_use_type(meter.use_type, twin.use_type_of(meter.node))
+            ),
             result,
             factors,
             twin.region_of(meter.node),
@@ -563,6 +593,7 @@ def build(
     progress : optional ``(stage, done, total)`` callback; stage names the input file.
     engine, master : override the script's engine and Spark master.
     """
+    from carbon.credits import EXPORT_KWH_PER_T, energy_recovery_amounts
     from carbon.factors import load_factor_set
     from carbon.ingest import fill_gaps
     from carbon.ledger import build_ledger
@@ -614,6 +645,15 @@ def build(
         batches.append(fill_gaps(store, s.start, s.end, batches=named_inputs))
     made = run_models(script, store, twin, factors, find)
     named = [b.batch_id for b in batches] if s.batches == "named" else None
+    credit = energy_recovery_amounts(store, twin, s.start, s.end, batches=named)
+    if len(credit):  # the electricity incinerators recover: avoided, beside the inventory
+        parts = [p for p in (made.entries, credit) if p is not None and len(p)]
+        made.entries = pd.concat(parts, ignore_index=True)
+        made.meta["energy_recovery"] = {
+            "export_kwh_per_t": f"{EXPORT_KWH_PER_T.normalize():f}",
+            "basis": "ASSUMPTION: Laogang gross generation x Yuqiao exported share "
+            "(docs/research/waste.md §5)",
+        }
     ledger = build_ledger(
         store,
         twin,
@@ -628,8 +668,23 @@ def build(
         activities=script.resolve_data(s.activities),
         spark_config=s.spark_config or None,
         batches=named,
+        synthetic_batches=sorted(b for b, p in prov.items() if p.get("synthetic")),
     )
+    if script.policy is not None:
+        made.meta["policy"] = _policy(script.policy, ledger)
     return Built(ledger, made, batches, prov, located)
+
+
+def _policy(spec: PolicySpec, ledger: Ledger) -> dict[str, Any]:
+    """The ``policy`` of the manifest: the script's policy and its assessment of the ledger's
+    adjustment entries (:func:`carbon.recalculation.assess_restatement`)."""
+    from carbon.recalculation import RecalculationPolicy, assess_restatement
+
+    policy = RecalculationPolicy(spec.base_year, spec.significance_threshold, spec.basis)
+    assessment = assess_restatement(
+        ledger.entries, ledger.inventory_context(), policy, ledger.ne_threshold
+    )
+    return {**spec.model_dump(mode="json"), "assessment": assessment.to_dict()}
 
 
 def _earlier_batch(store: Store, sha256: str, sheet: str | None) -> str | None:

@@ -55,6 +55,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from carbon.errors import CarbonError
+from carbon.instruments import load_instruments
+from carbon.scope2 import factor_sensitivity, market_method_note, shanghai_scope2
 
 if TYPE_CHECKING:
     from carbon.ledger import Ledger
@@ -595,6 +597,7 @@ def _year_totals(ledger: Ledger) -> dict[str, dict[str, Any]]:
     """GPC totals per calendar year and scope-2 view [t CO2e], with BASIC's completeness
     (:func:`carbon.inventory.inventory_totals`; a GPC inventory covers one calendar year)."""
     out: dict[str, dict[str, Any]] = {}
+    register = load_instruments(ledger.twin)
     for year in ledger.years():
         row: dict[str, Any] = {}
         for method in ("location", "market"):
@@ -603,7 +606,45 @@ def _year_totals(ledger: Ledger) -> dict[str, dict[str, Any]]:
                 row[f"{name}_{method}"] = round(t.total(name), 6)
             row[f"BASIC_complete_{method}"] = t.complete
             row[f"BASIC_incomplete_rows_{method}"] = t.incomplete_rows
+            row[f"BASIC_uncertainty_pct_{method}"] = t.uncertainty_pct
+        # the Shanghai view (沪环气候〔2023〕89号) beside the headline: carbon.scope2
+        row["scope2_shanghai"] = shanghai_scope2(
+            ledger.entries, register, year, location_scope2_t=row["scope2_location"]
+        ).shanghai_t
         out[str(year)] = dict(sorted(row.items()))
+    return out
+
+
+def _scope2_views(ledger: Ledger) -> dict[str, Any]:
+    """Per calendar year: the Shanghai 89号 view, the market-based method note (residual mix,
+    geography, vintage, double-count risk) and the sensitivity of Shanghai's 0.42 against
+    MEE's provincial factor (:mod:`carbon.scope2`); with the instrument register's file and
+    hash (the register is not among the twin's hashed files)."""
+    register = load_instruments(ledger.twin)
+    out: dict[str, Any] = {
+        "headline": "location",
+        "register": None
+        if register is None or register.source is None
+        else {
+            "file": Path(register.source).name,
+            "sha256": sha256_file(Path(register.source)),
+            "instruments": len(register),
+        },
+    }
+    for year in ledger.years():
+        view = shanghai_scope2(
+            ledger.entries,
+            register,
+            year,
+            location_scope2_t=round(ledger.totals(year, "location").total("scope2"), 6),
+        )
+        out[str(year)] = {
+            "shanghai_89": view.as_dict(),
+            "market_method_note": market_method_note(
+                ledger.factors, year, ledger.twin.site.region
+            ),
+            "factor_sensitivity": factor_sensitivity(ledger.entries, year).as_dict(),
+        }
     return out
 
 
@@ -708,6 +749,7 @@ def publish_ledger(
         "closed_entries": "closed_entries.parquet" if len(closed) else None,
         "counts": {k: int(v) for k, v in e.kind.value_counts().sort_index().items()},
         "totals_t": _year_totals(ledger),
+        "scope2": _scope2_views(ledger),
         "boundary": _boundary(ledger),
         "warnings": [{"code": w.code, "message": w.message} for w in ledger.warnings],
         "environment": {

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from carbon.activities import ACTIVITIES, get_activity
 from carbon.data import packaged_dir
 from carbon.errors import TwinError, UnknownUnitError
-from carbon.gpc import REFS
+from carbon.gpc import REFS, sector_use_type
 from carbon.units import Q_, parse_quantity, parse_unit
 
 __all__ = [
@@ -612,7 +612,8 @@ class Twin:
         return frame
 
     def meters_frame(self) -> pd.DataFrame:
-        """One row per meter: id, node, path, measure, activity, unit, reading, interval.
+        """One row per meter: id, node, path, measure, activity, unit, reading, interval and
+        the use type that classifies its readings (:func:`carbon.gpc.sector_use_type`).
 
         Built once per twin; each call returns its own copy.
         """
@@ -634,7 +635,7 @@ class Twin:
                 "unit": [m.unit for m in meters],
                 "reading": [m.reading for m in meters],
                 "interval": [m.interval for m in meters],
-                "use_type": [m.use_type or uses[m.node] for m in meters],
+                "use_type": [sector_use_type(m.use_type, uses[m.node]) for m in meters],
             }
         )
 

@@ -19,7 +19,12 @@ The rules
 * **Data quality** (GPC v1.1 Table 5.1 grades H / M / L): a factor is H when it is for the
   entry's own region with high confidence, L when it is a proxy, global, of low confidence or
   an assumption, else M (:func:`dq_factor`); activity data are H at >= 90 % completeness
-  without estimates, M at >= 50 %, else L (:func:`dq_activity`).
+  without estimates, M at >= 50 %, else L (:func:`dq_activity`). **Synthetic data are L**:
+  activity data from inputs whose provenance is synthetic (:func:`carbon.synth.provenance`)
+  are "highly-modelled" data in the GPC's words, whatever their completeness, so they are
+  capped at L (:func:`dq_activity` ``synthetic=True``, :func:`grade_synthetic`); no fourth
+  grade is added, so every face that knows H / M / L reads them (docs/research/gpc.md §1.6,
+  docs/research/uncertainty.md §2).
 * **Entry id.** ``E`` + the first 20 hex digits of SHA-256 over ``kind|node|period start|GPC
   reference|activity|method|factor id|notes`` (:func:`entry_id`); the SQL of the ledger
   computes the same digits for metered entries (``notes`` is left out there).
@@ -61,6 +66,7 @@ __all__ = [
     "dq_factor",
     "entry_id",
     "factor_segments",
+    "grade_synthetic",
     "round_kg",
     "value_amounts",
     "value_factor",
@@ -132,12 +138,17 @@ def dq_factor(factor: EmissionFactor, region: str) -> str:
     return "M"
 
 
-def dq_activity(completeness: float, estimated: int = 0, meters: int = 1) -> str:
+def dq_activity(
+    completeness: float, estimated: int = 0, meters: int = 1, synthetic: bool = False
+) -> str:
     """GPC data quality of activity data from completeness [0..1]: H, M or L.
 
     Activity rows without meters (bills, registers) are H; metered data are H at or above
     :data:`DQ_HIGH` with no estimated reading, M at or above :data:`DQ_MEDIUM`, else L.
+    Synthetic data (``synthetic=True``) are L whatever their completeness (module docstring).
     """
+    if synthetic:
+        return "L"
     if meters == 0:
         return "H"
     if estimated == 0 and completeness >= DQ_HIGH:
@@ -152,6 +163,42 @@ def dq_activity_sql(completeness: str, estimated: str, meters: str) -> str:
         f"WHEN {estimated} = 0 AND {completeness} >= {DQ_HIGH} THEN 'H' "
         f"WHEN {completeness} >= {DQ_MEDIUM} THEN 'M' ELSE 'L' END"
     )
+
+
+def grade_synthetic(
+    entries: pd.DataFrame, synthetic: Iterable[str], neutral: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Entries with the activity grade ``L`` where their data are synthetic.
+
+    An entry's data are synthetic when it has source batches, at least one of them is in
+    ``synthetic`` and every other one is in ``neutral`` (gap-fill estimates made from them).
+    Entries without source batches (model amounts) keep their grade.
+
+    Parameters
+    ----------
+    entries : ledger entries (:data:`carbon.snapshot.ENTRY_COLUMNS`).
+    synthetic : ids of batches whose provenance is synthetic.
+    neutral : ids of batches that neither make nor unmake synthetic data (gap fills).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``dq_activity`` set to ``L`` on the synthetic entries.
+    """
+    synthetic, neutral = set(synthetic), set(neutral)
+    if not synthetic or not len(entries):
+        return entries
+
+    def is_synthetic(batches: Any) -> bool:
+        ids = {b for b in str(batches or "").split(",") if b}
+        return bool(ids & synthetic) and ids <= synthetic | neutral
+
+    mask = entries["source_batches"].map(is_synthetic).astype(bool)
+    if not mask.any():
+        return entries
+    out = entries.copy()
+    out.loc[mask, "dq_activity"] = dq_activity(1.0, synthetic=True)
+    return out
 
 
 def entry_id(*key: Any) -> str:

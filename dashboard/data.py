@@ -354,7 +354,9 @@ class WallSnapshot:
         self._inventory_entries = e[e["kind"].isin(["emission", "adjustment"])]
         self._inventory_context = InventoryContext.from_frames(
             nodes, self.meter_map, self.manifest.get("boundary"))
-        e = e.copy()
+        # credits beside the inventory (carbon.credits: recovered energy) are no intervention's
+        # saving; the wall's avoided figures are the interventions'
+        e = e[~((e["kind"] == "avoided") & e["notes"].str.startswith("credit "))].copy()
         e["co2e_t"] = e["co2e_kg"] / 1000.0
         e["basic"] = e["gpc_ref"].isin([ref for ref in REFS if in_total(ref, "BASIC")])
         e["month"] = e["period_start"].dt.to_period("M").dt.to_timestamp()

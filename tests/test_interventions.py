@@ -279,7 +279,11 @@ def test_vertical_greening_cooling_is_derived_and_may_be_zero(factors: FactorSet
     est = wall.estimate(factors, "2023-01-01", "2024-01-01", region="CN-SH")
     assert est.monthly.avoided_low_kg.sum() == 0.0  # no conditioned room behind the wall
     assert est.monthly.avoided_high_kg.sum() == pytest.approx(100 * 11.53 * 0.42)
-    assert est.monthly.removal_co2e_kg.sum() == pytest.approx(230.0)  # 2.3 kgCO2/m2/yr
+    # The 2.3 kgCO2/m2/yr uptake is no lasting removal: estimated, booked at 0 kg, noted.
+    assert est.monthly.removal_co2e_kg.sum() == 0.0
+    uptake = est.entries[est.entries.kind == "removal"]
+    assert float(sum(uptake.amount)) == pytest.approx(230.0, abs=0.01)
+    assert (uptake.co2e_kg == 0).all() and uptake.notes.str.contains("informational").all()
     west = wall.model_copy(update={"azimuth": carbon.Q_(270, "deg")})
     assert west.value("cooling_saving").magnitude != pytest.approx(per_m2)
 
@@ -304,7 +308,9 @@ def test_elevator_regen_hand_calculation(twin: Twin, factors: FactorSet) -> None
 def test_ebike_charging_hand_calculation(factors: FactorSet) -> None:
     # 100 e-bikes x 3 charges/week x 31/7 weeks x 0.77 kWh x (1/0.75 - 1/0.90)
     # = 1,328.571 charges x 0.171111 kWh = 227.333 kWh saved in January.
-    bikes = EbikeCharging(id="bikes", node="x", ports=100, use_type="ebike", **COMMON)
+    bikes = EbikeCharging(
+        id="bikes", node="x", ports=100, use_type="ebike", meter="M-SHEDS", **COMMON
+    )
     est = bikes.estimate(factors, *JAN, region="CN-SH")
     assert one(est.monthly, "electricity_saved_kwh") == pytest.approx(
         100 * 3 * 31 / 7 * 0.77 * (1 / 0.75 - 1 / 0.90)
@@ -317,6 +323,25 @@ def test_ebike_charging_hand_calculation(factors: FactorSet) -> None:
     assert one(est.monthly, "avoided_high_kg") == pytest.approx(
         100 * 4 * 31 / 7 * 0.96 * (1 / 0.75 - 1 / 0.90) * 0.42
     )
+
+
+def test_ebike_charging_without_a_meter_is_not_claimed(factors: FactorSet) -> None:
+    # Without metered evidence the assumed-efficiency saving is shown, booked at 0 kg.
+    bikes = EbikeCharging(id="bikes", node="x", ports=100, use_type="ebike", **COMMON)
+    est = bikes.estimate(factors, *JAN, region="CN-SH")
+    kwh = 100 * 3 * 31 / 7 * 0.77 * (1 / 0.75 - 1 / 0.90)
+    assert one(est.monthly, "electricity_saved_kwh") == pytest.approx(kwh)
+    assert one(est.monthly, "avoided_co2e_kg") == 0.0 and est.annual["avoided_t"] == 0.0
+    entry = est.entries.iloc[0]
+    assert (entry.gpc_ref, entry.co2e_kg) == ("II.1.2", Decimal("0.000"))
+    assert float(entry.amount) == pytest.approx(kwh, abs=1e-6)
+    assert "informational: not claimed without metered evidence" in entry.notes
+
+
+def test_ebike_meter_must_be_in_the_twin(twin: Twin) -> None:
+    bikes = EbikeCharging(id="bikes", node="shimen_erlu", ports=1, meter="NOPE", **COMMON)
+    with pytest.raises(InterventionError, match="meter 'NOPE' is not in twin"):
+        bikes.with_twin(twin)
 
 
 # --- dates, costs ----------------------------------------------------------------------------
@@ -539,7 +564,15 @@ def test_register_entries_are_avoided_or_removal_and_positive(
 ) -> None:
     entries = register_entries(register, factors, "2023-01-01", "2025-01-01")
     assert set(entries.kind) == {"avoided", "removal"}
-    assert (entries.co2e_kg > 0).all() and (entries.amount > 0).all()
+    # Claims without evidence (e-bike charging without a meter, green-wall uptake) are
+    # recorded at 0 kg and marked informational; every other entry is positive.
+    info = entries.notes.str.contains("informational:")
+    assert (entries[~info].co2e_kg > 0).all() and (entries.amount > 0).all()
+    assert (entries[info].co2e_kg == 0).all()
+    assert set(entries[info].notes.str.extract(r"intervention=(\S+)")[0]) == {
+        "ebike_centralised_charging",
+        "vertical_greening_walls",
+    }
     assert all(isinstance(x, Decimal) for x in entries.co2e_kg)
     assert all(x == x.quantize(Decimal("0.001")) for x in entries.co2e_kg)
     assert set(entries[entries.kind == "removal"].gpc_ref) == {"V.2"}
@@ -549,9 +582,13 @@ def test_register_entries_are_avoided_or_removal_and_positive(
     for iid, group in entries.groupby(ids):
         first = register[iid].commissioned.replace(day=1)
         assert min(group.period_start) == max(first, dt.date(2023, 1, 1))
-    # Scope-2 savings appear in both ledger views, other rows once with method 'n/a'.
+    # Scope-2 savings are valued once, with the location factor; other rows with 'n/a'.
     scope2 = entries[entries.gpc_ref.isin(["I.1.2", "I.2.2", "II.1.2"])]
-    assert set(scope2.method) == {"location", "market"}
+    assert set(scope2.method) == {"location"}
+    assert entries.entry_id.is_unique
+    # The LED of the Hengfeng mailbox room (a residential common area) is in I.1.2.
+    led = entries[entries.notes.str.contains("intervention=hengfeng_mailbox_led")]
+    assert set(led.gpc_ref) == {"I.1.2"}
     assert set(entries.loc[~entries.index.isin(scope2.index), "method"]) == {"n/a"}
     # The planned PV systems make no entries.
     assert not entries.notes.str.contains("rooftop_pv").any()

@@ -458,3 +458,47 @@ def test_bad_inputs_raise() -> None:
         InventoryContext.from_frames(NODES.assign(parent=""))
     with pytest.raises(InventoryError, match="the entries span no year"):
         gpc_inventory(e.iloc[0:0], CTX)
+
+
+# --- uncertainty (IPCC 2006 Vol. 1 Ch. 3, Approach 1) ------------------------------------------
+def test_approach_1_uncertainty_of_a_row_and_of_basic_by_hand() -> None:
+    from carbon.inventory import combine_product, combine_sum
+
+    # docs/research/uncertainty.md §3: 420 kg at H/H and 100 kg at L/L in one row.
+    # Eq. 3.1: H/H sqrt(5^2 + 5^2) = 7.0711 %; L/L sqrt(30^2 + 50^2) = 58.3095 %.
+    # Eq. 3.2: sqrt((420 x 7.0711)^2 + (100 x 58.3095)^2) / 520 = 6,543.70 / 520 = 12.5840 %.
+    assert combine_product(5, 5) == pytest.approx(7.0710678)
+    assert combine_product(30, 50) == pytest.approx(58.3095189)
+    low = entry("I.2.2", "100.000", method="location", activity="y")
+    low.update(dq_activity="L", dq_factor="L")
+    high = entry("I.2.2", "420.000", method="location")
+    high.update(dq_factor="H")
+    e = frame(high, low)
+    row = gpc_inventory(e, CTX, 2024).set_index("gpc_ref").loc["I.2.2"]
+    hand = (8_820_000 + 34_000_000) ** 0.5 / 520
+    assert row["uncertainty_pct"] == pytest.approx(hand, abs=1e-6)
+    assert round(hand, 4) == 12.584
+    # A second row at M/M (sqrt(15^2 + 10^2) = 18.0278 %) of 200 kg; BASIC by Eq. 3.2 over rows.
+    gas = entry("I.2.1", "200.000", activity="natural_gas.pipeline")
+    gas.update(dq_activity="M", dq_factor="M")
+    t = inventory_totals(frame(high, low, gas), CTX, 2024)
+    by_hand = ((hand * 520) ** 2 + (200 * 325**0.5) ** 2) ** 0.5 / 720
+    assert t.uncertainty_pct == pytest.approx(by_hand, abs=1e-6)
+    assert combine_sum([(520, hand), (200, 325**0.5)]) == pytest.approx(by_hand)
+    # A keyed row has no uncertainty; an empty sum has none either.
+    keyed = gpc_inventory(e, CTX, 2024).set_index("gpc_ref").loc["I.1.1"]
+    assert keyed["notation_key"] == "NE" and pd.isna(keyed["uncertainty_pct"])
+    assert combine_sum([]) is None
+
+
+def test_synthetic_activity_data_are_graded_l() -> None:
+    from carbon.valuation import dq_activity, grade_synthetic
+
+    assert dq_activity(1.0, 0, 1) == "H"
+    assert dq_activity(1.0, 0, 1, synthetic=True) == "L"
+    e = frame(*(entry("I.2.2", f"{k}.000", entry_id=f"e{k}") for k in range(1, 5)))
+    e["source_batches"] = ["S1", "S1,FILL", "S1,REAL", ""]
+    graded = grade_synthetic(e, {"S1"}, {"FILL"})
+    # all synthetic -> L; synthetic + its gap fill -> L; mixed with real data -> kept; none -> kept
+    assert graded.dq_activity.tolist() == ["L", "L", "H", "H"]
+    assert e.dq_activity.tolist() == ["H"] * 4  # a copy, the input is untouched

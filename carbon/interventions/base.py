@@ -25,6 +25,14 @@ intervention (``avoided``), or CO2 taken up by vegetation (``removal``). They ar
 entries of their own kinds and never enter an emission total (:meth:`carbon.ledger.Ledger.total`
 selects ``emission`` and ``adjustment`` entries only; GPC v1.1 keeps removals and avoided
 emissions apart, docs/research/gpc.md §1.4).
+
+Claims only on evidence
+-----------------------
+A flow a model can estimate but the project will not claim without evidence
+(:meth:`Intervention.unclaimed`: e-bike charging without a verifying meter, green-wall plant
+uptake) is still estimated and shown (its kWh or kg CO2 in the ``amount``), but booked at 0 kg
+(``factor_activity = 'none'``, a note ``informational: <why>``) and left out of the avoided and
+removal columns of the estimate (docs/research/uncertainty.md §5).
 """
 
 from __future__ import annotations
@@ -784,6 +792,13 @@ class Intervention(BaseModel):
     def _removal_confidence(self) -> str:
         return "low"
 
+    def unclaimed(self) -> dict[str, str]:
+        """Flows estimated but not claimed, with the reason: booked at 0 kg (module docstring).
+
+        None by default; a model overrides it (:class:`carbon.interventions.EbikeCharging`
+        without a meter, vertical greening's uptake)."""
+        return {}
+
     def _gpc(self, flow: str, use_type: str | None) -> str:
         if flow in ("electricity", "pv_self_consumed"):
             return classify("electricity.grid", use_type)
@@ -906,15 +921,17 @@ class Intervention(BaseModel):
         avoided = np.zeros((len(corners), n))
         removal = np.zeros((len(corners), n))
         centre: dict[str, np.ndarray] = {}
+        unclaimed = self.unclaimed()
         for k, p in enumerate(corners):
             flows = self._flows(p, index) if n else {}
             if k == 0:
                 centre = flows
             for flow, values in flows.items():
                 if flow == "removal":
-                    removal[k] += values
+                    if flow not in unclaimed:
+                        removal[k] += values
                     continue
-                if flow not in FLOWS:
+                if flow not in FLOWS or flow in unclaimed:
                     continue
                 for i in range(n):
                     key = (flow, i)
@@ -968,6 +985,7 @@ class Intervention(BaseModel):
         flows = self._flows(centre, index)
         rows = []
         tag = f"ex_ante intervention={self.id}"
+        unclaimed = self.unclaimed()
         for share in self._shares():
             for flow, values in flows.items():
                 if flow == "pv_generation":
@@ -990,11 +1008,12 @@ class Intervention(BaseModel):
                         row.update(
                             kind="removal",
                             activity="removal.vegetation",
-                            factor_activity=DIRECT,
+                            factor_activity=UNVALUED if flow in unclaimed else DIRECT,
                             method="n/a",
                             unit="kgCO2",
                             dq_factor=_dq_confidence(self._removal_confidence()),
-                            notes=f"{tag} flow=removal",
+                            notes=f"{tag} flow=removal"
+                            + (f" informational: {unclaimed[flow]}" if flow in unclaimed else ""),
                         )
                     elif flow == "pv_exported":
                         row.update(
@@ -1006,6 +1025,17 @@ class Intervention(BaseModel):
                             dq_factor="L",
                             notes=f"{tag} flow=pv_exported informational: exported generation "
                             "is recorded in GPC I.4.4 at 0 t (docs/research/gpc.md §1.3)",
+                        )
+                    elif flow in unclaimed:
+                        spec = FLOWS[flow]
+                        row.update(
+                            kind="avoided",
+                            activity=spec["entry_activity"],
+                            factor_activity=UNVALUED,
+                            method=method if REFS[gpc].scope == 2 else "n/a",
+                            unit=spec["unit"],
+                            dq_factor="L",
+                            notes=f"{tag} flow={flow} informational: {unclaimed[flow]}",
                         )
                     else:
                         spec = FLOWS[flow]

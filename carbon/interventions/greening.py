@@ -26,6 +26,15 @@ Models
 Removals are ``removal`` ledger entries in GPC V.2 (BASIC+), never netted against emissions
 (docs/research/gpc.md §1.4).
 
+Green walls remove nothing lasting. The wall default (2.3 kg CO2 / m2 / yr) is a vendor's
+figure for the CO2 plants take up in a year, not a net, lasting store: climbers and planter
+plants are pruned, replaced and decay within a few years, and no cited source gives a stock
+change of a living wall. IPCC 2006 Vol. 4 counts a removal only as a carbon-stock increase that
+persists (biomass, dead organic matter, soil). So vertical greening's uptake is estimated and
+shown but booked at 0 kg (:meth:`Greening.unclaimed`); its cooling saving is claimed as avoided.
+Trees of green spaces keep their removal: Nowak et al. 2013 give a *net* sequestration rate
+(growth minus mortality and decay) per m2 of tree cover (docs/research/uncertainty.md §5).
+
 References
 ----------
 Cai L., Feng X.-P., Yu J.-Y., Xiang Q.-C., Chen R., Aerosol Air Qual. Res. 19:2432-2445, 2019.
@@ -221,6 +230,15 @@ class Greening(Intervention):
 
     def _removal_confidence(self) -> str:
         return "low" if self.kind == "vertical_greening" else "medium"
+
+    def unclaimed(self) -> dict[str, str]:
+        """A green wall's plant uptake: no lasting removal (module docstring)."""
+        if self.kind != "vertical_greening":
+            return {}
+        return {
+            "removal": "green-wall plant uptake is not a lasting carbon-stock change (no cited "
+            "net sequestration of living walls; IPCC 2006 Vol. 4 counts stock changes)"
+        }
 
     def _flows(self, p: Mapping[str, float], months: pd.DatetimeIndex) -> dict[str, np.ndarray]:
         if "area" not in p:

@@ -13,6 +13,15 @@ saving is grid electricity of on-road transport, GPC II.1.2.
 All inputs but the battery energy are UNCONFIRMED in the research (docs/research/benchmarks.md
 §7) and enter as assumptions with their basis.
 
+Claimed only on metered evidence
+--------------------------------
+The sheds are a fire-safety measure that moves charging load out of homes; the saving rests
+on two assumed charger efficiencies, and the old home charging was never metered. So the
+estimate is shown but **not claimed**: its avoided electricity is booked at 0 kg, marked
+informational (:meth:`EbikeCharging.unclaimed`), unless the register names the ``meter`` that
+measures the sheds (then the ex-ante estimate is claimed and a ``[[verify]]`` table of the
+ledger script can check it ex post; :mod:`carbon.mv`). docs/research/uncertainty.md §5.
+
 References
 ----------
 docs/research/benchmarks.md §7 (e-bikes); GB 17761-2018 (48 V pack limit).
@@ -21,7 +30,7 @@ docs/research/benchmarks.md §7 (e-bikes); GB 17761-2018 (48 V pack limit).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -32,6 +41,7 @@ from carbon.interventions.base import (
     Dimensionless,
     Energy,
     Intervention,
+    InterventionError,
     PerWeek,
     days_of,
 )
@@ -54,6 +64,8 @@ class EbikeCharging(Intervention):
     energy_per_charge : energy into the battery per full charge [kWh].
     old_efficiency, new_efficiency : wall-to-battery efficiency of the old home chargers and
         of the new ones [dimensionless].
+    meter : id of a twin meter that measures the sheds' consumption: the metered evidence
+        without which the saving is not claimed (module docstring).
 
     Examples
     --------
@@ -111,6 +123,24 @@ class EbikeCharging(Intervention):
     energy_per_charge: Energy = None
     old_efficiency: Dimensionless = None
     new_efficiency: Dimensionless = None
+    meter: str | None = None
+
+    def unclaimed(self) -> dict[str, str]:
+        """The saved electricity, unless a meter gives the evidence (module docstring)."""
+        if self.meter:
+            return {}
+        return {
+            "electricity": "not claimed without metered evidence (no meter in the register); "
+            "the saving rests on assumed charger efficiencies"
+        }
+
+    def with_twin(self, twin: Twin) -> Self:
+        """As :meth:`Intervention.with_twin`; the ``meter`` must be one of the twin's."""
+        if self.meter is not None and self.meter not in twin.meters:
+            raise InterventionError(
+                f"Intervention {self.id!r}: meter {self.meter!r} is not in twin {twin.name!r}"
+            )
+        return super().with_twin(twin)
 
     def _use_type(self, twin: Twin, node_id: str) -> str | None:
         return "ebike"  # GPC II.1.2: grid energy of on-road transport (carbon.gpc.classify)

@@ -418,13 +418,16 @@ def register_entries(
     start: str | dt.date,
     end: str | dt.date,
     *,
-    methods: Sequence[str] = ("location", "market"),
+    methods: Sequence[str] = ("location",),
 ) -> pd.DataFrame:
     """Ledger extra entries (``avoided``, ``removal``) of the interventions in place.
 
-    Scope-2 entries (saved grid electricity, self-consumed PV) are made once per scope-2
-    ``method``, so both ledger views show them; other entries carry ``method = 'n/a'`` and
-    are made once.
+    Each saving is valued with one documented factor: saved grid electricity with the
+    location-based factor of its region (``method = 'location'``), as the ex-post entries of
+    :func:`carbon.mv.verified_entries` are, so an estimate and its verification compare like
+    with like and no saving is claimed twice at two factors (docs/research/uncertainty.md §5).
+    Other entries carry ``method = 'n/a'``. ``methods`` may add a ``market`` valuation for a
+    planner's what-if; the ledger script does not.
 
     Returns
     -------
