@@ -207,9 +207,12 @@ def _replay_inputs(snap: Snapshot, store: Any, search: list[Path]) -> Ledger:
                 "UPDATE batches SET file_name = ? WHERE batch_id = ?",
                 [inp["file_name"], batch.batch_id],
             )
-    models = None
-    if (snap.path / "model_entries.parquet").exists():
-        models = pq.read_table(snap.path / "model_entries.parquet").to_pandas()
+    if m["counts"].get("avoided") or m["counts"].get("removal"):
+        raise AuditError(
+            f"{snap.id} was published without a ledger script and holds model entries "
+            "(avoided, removal) that nothing recorded can rebuild; build it with a ledger "
+            "script (carbon.pipeline) to make it verifiable"
+        )
     if m.get("closed_entries"):
         closed = pq.read_table(snap.path / m["closed_entries"])
         store.con.register("_closed", closed)
@@ -223,7 +226,6 @@ def _replay_inputs(snap: Snapshot, store: Any, search: list[Path]) -> Ledger:
         m["period"]["start"],
         m["period"]["end"],
         ne_threshold=m["params"]["ne_threshold"],
-        extra_entries=models,
         batches=named,
     )
 
@@ -1210,8 +1212,9 @@ def _cause(r: Any) -> tuple[str, str]:
     detail = "; ".join(words)
     if r.kind == "adjustment":
         return "restatement", "the correction of a closed period changed: " + detail
-    if r.kind in _MODEL_KINDS:
+    if r.kind in _MODEL_KINDS and str(getattr(r, "model", None) or ""):  # a model's estimate
         return ("factor" if same_amount and not same_factor else "model"), detail
+    # credits derived from the inputs (carbon.credits) change as inputs and factors do
     if same_factor:
         return "input", detail
     if same_amount or f0 is None or f1 is None:

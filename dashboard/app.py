@@ -276,7 +276,10 @@ def kpi_texts(k: Kpis, snap: WallSnapshot, lang: str) -> dict[str, tuple[Any, An
         foot = " · ".join(x for x in (view, k.factor_note) if x)
     else:
         value, sub, foot = _dash_value(lang), t("no_data", lang), view
-    out["emissions"] = (t("kpi_emissions", lang, year=k.year or ""), value, sub, foot)
+    title = t("kpi_emissions", lang, year=k.year or "")
+    if k.basic_complete is False:  # a BASIC row is NE: the total is labelled incomplete
+        title = t("kpi_emissions_incomplete", lang, year=k.year or "")
+    out["emissions"] = (title, value, sub, foot)
     # per capita
     est = t("pv_estimated_mark", lang) if k.residents_estimated else ""
     if k.per_capita_t is not None and k.residents:

@@ -57,6 +57,8 @@ TEXT: dict[str, tuple[str, str]] = {
                       "checks; still showing {old}"),
     # KPI tiles
     "kpi_emissions": ("{year}年排放(BASIC)", "Emissions {year} (BASIC)"),
+    "kpi_emissions_incomplete": ("{year}年排放(BASIC,不完整)",
+                                 "Emissions {year} (BASIC, incomplete)"),
     "kpi_vs_last": ("较{year}年同期 {change}", "vs {year} same months {change}"),
     "kpi_no_last": ("快照中无上一年数据", "no previous year in this snapshot"),
     "kpi_partial_year": ("{months} 个月", "{months} months"),

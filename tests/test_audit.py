@@ -590,3 +590,28 @@ def test_a_snapshot_of_an_unpackaged_twin_verifies(tmp_path: Path) -> None:
     assert snap.manifest["environment"]["twin_folder"] == str(folder.resolve())
     result = verify(snap.path)
     assert result.ok, result.problems
+
+
+def test_model_entries_without_a_script_are_not_verifiable(
+    tmp_path: Path, twin: Twin, shanghai: FactorSet
+) -> None:
+    # Nothing recorded can rebuild amounts handed to build_ledger by hand: verify says so.
+    ledger = build(tmp_path, twin, shanghai)
+    extra = pd.DataFrame(
+        {
+            "kind": ["avoided"],
+            "period_start": [JAN],
+            "node_id": ["kaidike"],
+            "gpc_ref": ["I.2.2"],
+            "activity": ["electricity.grid"],
+            "amount": [Decimal(100)],
+        }
+    )
+    with_models = build_ledger(ledger.store, twin, shanghai, JAN, MAR, extra_entries=extra)
+    snapshot = with_models.publish(tmp_path / "snapshots")
+    ledger.store.close()
+    result = verify(snapshot.path)
+    assert not result
+    assert result.problems[-1].endswith(
+        "build it with a ledger script (carbon.pipeline) to make it verifiable"
+    )

@@ -478,3 +478,20 @@ def test_avoided_kpis_read_ex_ante_and_ex_post_entries_apart(tmp_path) -> None:
     assert float(sum(ledger.select("location").co2e_kg, Decimal(0))) == pytest.approx(420.0)
     assert ledger.gpc_table().set_index("gpc_ref").loc["I.2.2", "notation_key"] == "NE"
     assert ledger.total("location") == 0.0
+
+
+def test_the_emissions_tile_says_when_basic_is_incomplete(snap: data.WallSnapshot) -> None:
+    # The wall labels BASIC as the inventory does (carbon.inventory.inventory_totals).
+    import dataclasses
+
+    from carbon.dashboard.app import kpi_texts
+
+    root = snap.tour()[0]
+    k = snap.kpis(root, "location")
+    for complete, zh, en in (
+        (True, "年排放(BASIC)", "(BASIC)"),
+        (False, "年排放(BASIC,不完整)", "(BASIC, incomplete)"),
+    ):
+        kk = dataclasses.replace(k, basic_complete=complete)
+        assert kpi_texts(kk, snap, "zh")["emissions"][0].endswith(zh)
+        assert kpi_texts(kk, snap, "en")["emissions"][0].endswith(en)

@@ -266,8 +266,11 @@ def test_spark_reads_parquet_given_directly(
     }
     on_spark = build_ledger(store, twin, shanghai, JAN, MAR, engine="spark", **given)
     on_duckdb = build_ledger(store, twin, shanghai, JAN, MAR, **given)
-    pd.testing.assert_frame_equal(on_spark.entries, demo["duckdb"].ledger.entries)
-    pd.testing.assert_frame_equal(on_duckdb.entries, demo["duckdb"].ledger.entries)
+    # the pipeline adds the waste's energy-recovery credit (carbon.credits); the SQL does not
+    piped = demo["duckdb"].ledger.entries
+    piped = piped[piped.kind != "avoided"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(on_spark.entries, piped)
+    pd.testing.assert_frame_equal(on_duckdb.entries, piped)
     inputs = on_spark.engine["inputs"]
     assert inputs["readings"][0]["path"] == given["readings"]
     assert len(inputs["readings"][0]["sha256"]) == 64

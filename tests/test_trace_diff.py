@@ -377,6 +377,9 @@ def test_diff_after_adding_an_input_names_the_input(demo: Demo) -> None:
     assert "input added: extra_waste.csv" in d.explanations
     assert "recipe input added: extra_waste.csv" in d.explanations
     assert set(d.entries.cause) == {"input"}
+    # the waste's energy-recovery credit follows its input (carbon.credits)
+    credit = d.entries[d.entries.kind == "avoided"]
+    assert len(credit) == 1 and credit.cause.iloc[0] == "input"
 
 
 # --- command line ----------------------------------------------------------------------------
