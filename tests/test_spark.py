@@ -269,8 +269,9 @@ def test_spark_reads_parquet_given_directly(
     # the pipeline adds the waste's energy-recovery credit (carbon.credits); the SQL does not
     piped = demo["duckdb"].ledger.entries
     piped = piped[piped.kind != "avoided"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(on_spark.entries, piped)
-    pd.testing.assert_frame_equal(on_duckdb.entries, piped)
+    pd.testing.assert_frame_equal(on_spark.entries, on_duckdb.entries)  # dtypes too
+    # values as published (the concatenation with the credit left text columns as objects)
+    pd.testing.assert_frame_equal(on_duckdb.entries, piped, check_dtype=False)
     inputs = on_spark.engine["inputs"]
     assert inputs["readings"][0]["path"] == given["readings"]
     assert len(inputs["readings"][0]["sha256"]) == 64
