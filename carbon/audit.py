@@ -613,19 +613,13 @@ def _meter_rows(
     spans = " OR ".join(["(ts_start >= ? AND ts_start < ?)"] * len(windows))
     bounds = [utc(d) for w in windows for d in w]
     base = _rows_sql("readings", f"list_contains(?, meter_id) AND ({spans})", "meter_id, ts_start")
-    params = [builds, meters, *bounds]
-    totals = _query(
+    rows, totals = _rows_and_totals(
         store,
-        f"SELECT state, quality, batch_id, count(*) AS n, sum(amount) AS amount "
-        f"FROM ({base}) GROUP BY ALL ORDER BY ALL",
-        params,
-    )
-    rows = _query(
-        store,
-        f"SELECT meter_id, ts_start AS start, ts_end AS \"end\", amount, quality, batch_id, "
-        f"row_number, revision FROM ({base}) WHERE state = 'current' "
-        f"ORDER BY meter_id, ts_start LIMIT ?",
-        [*params, limit],
+        base,
+        [builds, meters, *bounds],
+        'meter_id, ts_start AS start, ts_end AS "end"',
+        "meter_id, ts_start",
+        limit,
     )
     for col in ("start", "end"):
         rows[col] = pd.to_datetime(rows[col], utc=True).dt.tz_convert(tz)
@@ -647,7 +641,20 @@ def _activity_rows(
         f"node_id = ? AND activity = ? AND ({spans})",
         "node_id, activity, period_start, period_end",
     )
-    params = [builds, node_id, activity, *(d for w in windows for d in w)]
+    return _rows_and_totals(
+        store,
+        base,
+        [builds, node_id, activity, *(d for w in windows for d in w)],
+        'node_id, activity, period_start AS start, period_end AS "end"',
+        "period_start, period_end, batch_id, row_number",
+        limit,
+    )
+
+
+def _rows_and_totals(
+    store: Any, base: str, params: list[Any], keys: str, order: str, limit: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The current rows of ``base`` (at most ``limit``) and totals per state, quality, batch."""
     totals = _query(
         store,
         f"SELECT state, quality, batch_id, count(*) AS n, sum(amount) AS amount "
@@ -656,9 +663,8 @@ def _activity_rows(
     )
     rows = _query(
         store,
-        f"SELECT node_id, activity, period_start AS start, period_end AS \"end\", amount, "
-        f"quality, batch_id, row_number, revision FROM ({base}) WHERE state = 'current' "
-        f"ORDER BY period_start, period_end, batch_id, row_number LIMIT ?",
+        f"SELECT {keys}, amount, quality, batch_id, row_number, revision FROM ({base}) "
+        f"WHERE state = 'current' ORDER BY {order} LIMIT ?",
         [*params, limit],
     )
     return rows, totals

@@ -369,10 +369,6 @@ class Ledger:
         return int(con.execute("SELECT count(*) FROM ledger_entries").fetchall()[0][0] - before)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
 def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 

@@ -73,7 +73,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 
 from carbon.errors import CarbonError, DataFileError
+from carbon.valuation import ROUNDING
 from carbon.warnings import QualityError, QualityWarning
 
 if TYPE_CHECKING:
@@ -1619,7 +1620,7 @@ def verify(
 
 
 def _decimal(value: float, places: str) -> Decimal:
-    return Decimal(repr(float(value))).quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
+    return Decimal(repr(float(value))).quantize(Decimal(places), rounding=ROUNDING)
 
 
 def verified_entries(

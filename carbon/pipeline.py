@@ -51,6 +51,7 @@ Scripts are pydantic models (:class:`LedgerScript`) and are written with tomli-w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
@@ -689,8 +690,6 @@ def _policy(spec: PolicySpec, ledger: Ledger) -> dict[str, Any]:
 
 def _earlier_batch(store: Store, sha256: str, sheet: str | None) -> str | None:
     """The newest current batch of the same file (and sheet), which a correction voids."""
-    import json
-
     rows = store.con.execute(
         "SELECT batch_id, options FROM batches WHERE sha256 = ? AND voided_at IS NULL "
         "ORDER BY started_at DESC",

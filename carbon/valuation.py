@@ -86,10 +86,12 @@ FACTOR = Decimal("1e-9")
 """Factors are kept to nine decimals [kg / canonical unit] (DECIMAL(18, 9) in the ledger)."""
 
 DQ_HIGH = 0.9
-"""Completeness at or above which activity data are graded H (when nothing is estimated)."""
+"""Completeness at or above which activity data are graded H (when nothing is estimated): the
+library's mapping of the GPC v1.1 Table 5.1 grades onto meter coverage, an ASSUMPTION
+(docs/research/gpc.md §1.6)."""
 
 DQ_MEDIUM = 0.5
-"""Completeness at or above which activity data are graded M."""
+"""Completeness at or above which activity data are graded M (likewise an ASSUMPTION)."""
 
 DIRECT = "direct"
 """``factor_activity`` of an amount that already is kg CO2 (removals)."""

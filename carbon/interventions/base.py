@@ -62,7 +62,7 @@ from pydantic import (
 from carbon.errors import CarbonError, DataFileError, UnknownUnitError
 from carbon.gpc import REFS, classify
 from carbon.units import Q_, parse_quantity, parse_unit
-from carbon.valuation import DIRECT, MICRO, UNVALUED, Valued, value_amounts, value_factor
+from carbon.valuation import DIRECT, MICRO, ROUNDING, UNVALUED, Valued, value_amounts, value_factor
 from carbon.warnings import QualityWarning
 
 if TYPE_CHECKING:
@@ -991,7 +991,7 @@ class Intervention(BaseModel):
                 if flow == "pv_generation":
                     continue
                 for i, month in enumerate(months):
-                    amount = Decimal(repr(float(values[i]) * share.share)).quantize(MICRO)
+                    amount = Decimal(repr(float(values[i]) * share.share)).quantize(MICRO, ROUNDING)
                     if amount <= 0:
                         continue
                     gpc = self._gpc(flow, share.use_type)
