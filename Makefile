@@ -9,8 +9,9 @@ DEMO_OUT ?= demo
 .PHONY: demo test lint bench clean browser java
 
 # Debian packages the browser tests need (a real headless Chromium, its driver, CJK fonts;
-# poppler-utils renders and reads the PDF report: pdftoppm, pdftotext).
-APT_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils
+# poppler-utils renders and reads the PDF report: pdftoppm, pdftotext; mosquitto is the MQTT
+# broker the collector's tests start).
+APT_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils mosquitto
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -33,7 +34,7 @@ test: $(STAMP) browser java
 	$(BIN)/python -m pytest
 
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/pdftoppm ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/pdftoppm ] || [ ! -x /usr/sbin/mosquitto ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(APT_PACKAGES) with apt-get"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \

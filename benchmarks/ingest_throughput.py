@@ -1,22 +1,28 @@
-"""Benchmark: ingest throughput of a large CSV vs DuckDB's raw ``read_csv`` on the same file.
+"""Benchmark: ingest throughput against the floor, and peak memory on a large export.
 
-Issue target: ingest (all validation on: units, duplicates, spikes, stored rows, rejects)
->= 0.7 x the throughput of a bare ``CREATE TABLE AS SELECT * FROM read_csv(...)``, measured in
-the same run. All run in fresh processes, alternately, best of ``--repeat``.
+Targets (issue 14): ingest with every check (units, duplicates, spikes, stored rows, rejects
+with their raw rows) >= 0.6 x the throughput of the *floor* on the 580 k- and 1.7 M-row
+files, and a peak resident set <= 1 GB while ingesting a 5 M-row, ~215 MB CSV.
 
-Three more baselines show where the time goes: the same ``read_csv`` into a table of a DuckDB
-*file* (the store is one); a bare load: the file read as text, cast and inserted into the
-store's ``readings`` table in one transaction with no check at all; and the floor: the file
-read by DuckDB's typed CSV reader straight into ``readings``, no check, no row numbers, the
-time zone applied as an integer shift (the least any ingest that lands these rows in the store
-can do). The floor over the in-memory ``read_csv`` bounds the ratio any ingest can reach.
+The floor is the least any ingest that lands these rows in the store can do: DuckDB's typed
+CSV reader straight into the store's ``readings`` table in one transaction, no check, no row
+numbers, the time zone applied as an integer shift. For context the script also times DuckDB's
+raw ``read_csv`` into memory (the floor is about half of it: writing the rows costs about as
+much as reading them).
 
-Run: python benchmarks/ingest_throughput.py [--months 12] [--repeat 3]
+Each measurement runs in a fresh process (a new store with the twin, then the timed load),
+the kinds alternating, ``--repeat`` times; the script prints medians and ranges of the wall
+time, the median CPU time of all threads of the timed section (less sensitive to other jobs
+on a shared machine), and the peak RSS of each child (``wait4``). Files are seeded synthetic exports (``carbon.synth``) of
+12, 36 and 113 months ending before today, so no row is rejected as in the future.
+
+Run: python benchmarks/ingest_throughput.py [--repeat 5] [--no-large]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -25,15 +31,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import run_child
 
 RAW = r"""
-import sys, time, json, os, duckdb
-target = sys.argv[2] if len(sys.argv) > 2 else ":memory:"
-if target != ":memory:" and os.path.exists(target):
-    os.remove(target)
-con = duckdb.connect(target, config={"threads": 2})
-t = time.perf_counter()
+import sys, time, json, duckdb
+con = duckdb.connect(":memory:", config={"threads": 2})
+t, c = time.perf_counter(), time.process_time()
 con.execute(f"CREATE TABLE x AS SELECT * FROM read_csv('{sys.argv[1]}')")
 n = con.execute("SELECT count(*) FROM x").fetchall()[0][0]
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": n}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rows": n}))
 """
 
 # A fresh store holding the twin, at sys.argv[2]; each child then times its own load.
@@ -41,83 +44,125 @@ STORE = r"""
 import sys, time, json, os
 import carbon
 from carbon.store import Store
-if os.path.exists(sys.argv[2]):
-    os.remove(sys.argv[2])
+for f in (sys.argv[2], sys.argv[2] + ".wal"):
+    if os.path.exists(f):
+        os.remove(f)
 store = Store(sys.argv[2], threads=2)
 store.sync_twin(carbon.load_twin("shimen_erlu"))
 """
 
-# One INSERT into the store's readings (sys.argv[3]; '{csv}' stands for the file), in one
-# transaction, with no check at all.
-LOAD = STORE + r"""
-t = time.perf_counter()
+_TYPES = "{'meter_id': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'kwh': 'DECIMAL(18, 6)'}"
+_HOUR, _SHIFT = 3_600_000_000, 8 * 3_600_000_000  # Asia/Shanghai: UTC+8 throughout
+FLOOR = STORE + (
+    r"""
+t, c = time.perf_counter(), time.process_time()
 store.con.execute("BEGIN TRANSACTION")
-store.con.execute(sys.argv[3].replace("{csv}", sys.argv[1]))
+store.con.execute(
+    "INSERT INTO readings SELECT meter_id, make_timestamptz(epoch_us(timestamp) - SHIFT), "
+    "make_timestamptz(epoch_us(timestamp) - SHIFT + HOUR), kwh, 'measured', 0, 'floor', 0 "
+    "FROM read_csv('" + sys.argv[1] + "', header = true, columns = TYPES)"
+)
 store.con.execute("COMMIT")
 n = store.con.execute("SELECT count(*) FROM readings").fetchall()[0][0]
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": n}))
-"""
-
-_LOCAL = "timezone('Asia/Shanghai', CAST(\"timestamp\" AS TIMESTAMP))"
-BARE = (
-    f"INSERT INTO readings SELECT meter_id, {_LOCAL}, {_LOCAL} + INTERVAL 1 HOUR, "
-    "CAST(kwh AS DECIMAL(18, 6)), 'measured', 0, 'bare', 0 "
-    "FROM read_csv('{csv}', all_varchar = true)"
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rows": n}))
+""".replace("SHIFT", str(_SHIFT))
+    .replace("HOUR", str(_HOUR))
+    .replace("TYPES", _TYPES)
 )
-"""The bare load: the file read as text, cast, local times through ICU."""
+"""The floor: DuckDB's typed CSV reader straight into readings, no check, no row numbers."""
 
-_TYPES = "{'meter_id': 'VARCHAR', 'timestamp': 'TIMESTAMP', 'kwh': 'DECIMAL(18, 6)'}"
-_HOUR, _SHIFT = 3_600_000_000, 8 * 3_600_000_000  # Asia/Shanghai: UTC+8 throughout 2024
-FLOOR = (
-    f"INSERT INTO readings SELECT meter_id, make_timestamptz(epoch_us(timestamp) - {_SHIFT}), "
-    f"make_timestamptz(epoch_us(timestamp) - {_SHIFT} + {_HOUR}), kwh, 'measured', 0, "
-    f"'floor', 0 FROM read_csv('{{csv}}', header = true, columns = {_TYPES})"
-)
-"""The floor: DuckDB's typed CSV reader straight into readings, no row numbers."""
-
-INGEST = STORE + r"""
-t = time.perf_counter()
+INGEST = (
+    STORE
+    + r"""
+t, c = time.perf_counter(), time.process_time()
 b = store.ingest(sys.argv[1])
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": b.read, "rejected": b.rejected}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "rows": b.read, "rejected": b.rejected}))
 """
+)
+
+SIZES = {"580k": ("2024-01-01", "2025-01-01"), "1.7M": ("2022-01-01", "2025-01-01")}
+LARGE = ("2015-12-01", "2025-05-01")  # 113 months: about 5.4 M rows, 215 MB
+
+
+def _median(runs: list[dict], key: str = "seconds") -> tuple[float, float, float]:
+    seconds = [r[key] for r in runs]
+    return statistics.median(seconds), min(seconds), max(seconds)
+
+
+SYNTH = r"""
+import sys, json
+import carbon
+from carbon.synth import generate
+made = generate(carbon.load_twin("shimen_erlu"), sys.argv[1], start=sys.argv[2], end=sys.argv[3],
+                seed=1, faults=["duplicate", "spike", "gap"])
+print(json.dumps({"path": str(made.files["electricity"])}))
+"""
+
+
+def _synth(folder: Path, start: str, end: str) -> Path:
+    """Write the synthetic exports in a child process, so that this process stays small: a
+    child's peak RSS counts its parent's at the fork (Linux keeps it across exec)."""
+    return Path(run_child(SYNTH, str(folder), start, end)["path"])
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--months", type=int, default=12)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-large", action="store_true", help="skip the 5 M-row memory run")
     args = ap.parse_args()
-    import carbon
-    from carbon.synth import generate
-
     with tempfile.TemporaryDirectory(prefix="carbon-bench-") as tmp:
-        end = f"{2024 + args.months // 12}-{args.months % 12 + 1:02d}-01"
-        synth = generate(carbon.load_twin("shimen_erlu"), Path(tmp) / "x", start="2024-01-01",
-                         end=end, seed=1, faults=["duplicate", "spike", "gap"])
-        csv = synth.files["electricity"]
-        size_mb = csv.stat().st_size / 1e6
-        raw, raw_file, bare, floor, ingest = [], [], [], [], []
         db = str(Path(tmp) / "s.duckdb")
-        for _ in range(args.repeat):
-            raw.append(run_child(RAW, str(csv)))
-            raw_file.append(run_child(RAW, str(csv), db))
-            bare.append(run_child(LOAD, str(csv), db, BARE))
-            floor.append(run_child(LOAD, str(csv), db, FLOOR))
-            ingest.append(run_child(INGEST, str(csv), db))
-    r, rf, b, f, i = (
-        min(x["seconds"] for x in runs) for runs in (raw, raw_file, bare, floor, ingest)
-    )
-    assert floor[0]["rows"] == bare[0]["rows"], "the floor and the bare load land every row"
-    rows = ingest[0]["rows"]
-    print(f"{rows:,} rows ({size_mb:.1f} MB CSV), {ingest[0]['rejected']} rejected by ingest; "
-          f"best of {args.repeat}:")
-    for label, s in (("raw read_csv into memory", r), ("raw read_csv into a DB file", rf),
-                     ("bare load into the store", b), ("floor: typed load, no check", f),
-                     ("ingest with validation", i)):
-        print(f"  {label:28s} {s:.2f} s  ({rows / s / 1e6:.2f} M rows/s)")
-    print(f"throughput ratio vs raw read_csv {r / i:.2f} x (target >= 0.7 x); vs read_csv into "
-          f"a file {rf / i:.2f} x; vs the bare load {b / i:.2f} x")
-    print(f"the floor (no check at all) vs raw read_csv: {r / f:.2f} x: no ingest that stores "
-          f"these rows can exceed it; ingest vs the floor {f / i:.2f} x")
+        for label, (start, end) in SIZES.items():
+            csv = _synth(Path(tmp) / label, start, end)
+            raw, floor, ingest = [], [], []
+            for _ in range(args.repeat):  # alternating, each in a fresh process
+                raw.append(run_child(RAW, str(csv)))
+                floor.append(run_child(FLOOR, str(csv), db))
+                ingest.append(run_child(INGEST, str(csv), db))
+            assert floor[0]["rows"] == ingest[0]["rows"], "the floor lands every row read"
+            (r, _, _), (f, f_lo, f_hi), (i, i_lo, i_hi) = map(_median, (raw, floor, ingest))
+            rows = ingest[0]["rows"]
+            print(
+                f"{label}: {rows:,} rows ({csv.stat().st_size / 1e6:.1f} MB), "
+                f"{ingest[0]['rejected']} rejected; medians of {args.repeat} (range):"
+            )
+            print(f"  raw read_csv into memory   {r:.3f} s")
+            print(
+                f"  floor (typed, no check)    {f:.3f} s ({f_lo:.3f}-{f_hi:.3f}), "
+                f"{r / f:.2f} x of read_csv"
+            )
+            print(
+                f"  ingest with every check    {i:.3f} s ({i_lo:.3f}-{i_hi:.3f}), "
+                f"{rows / i / 1e6:.2f} M rows/s, peak RSS "
+                f"{max(x['peak_rss_mb'] for x in ingest):.0f} MB"
+            )
+            (fc, _, _), (ic, _, _) = _median(floor, "cpu"), _median(ingest, "cpu")
+            print(
+                f"  CPU time (all threads)     floor {fc:.3f} s, ingest {ic:.3f} s: "
+                f"{fc / ic:.2f} x (less sensitive to other jobs on the machine)"
+            )
+            print(
+                f"  ingest vs the floor        {f / i:.2f} x (target >= 0.6 x); per run "
+                + ", ".join(
+                    f"{a['seconds'] / b['seconds']:.2f}" for a, b in zip(floor, ingest, strict=True)
+                )
+            )
+        if args.no_large:
+            return
+        csv = _synth(Path(tmp) / "large", *LARGE)
+        big = [run_child(INGEST, str(csv), db) for _ in range(2)]
+        floor_big = run_child(FLOOR, str(csv), db)
+        print(
+            f"large: {big[0]['rows']:,} rows ({csv.stat().st_size / 1e6:.0f} MB), "
+            f"{big[0]['rejected']} rejected"
+        )
+        print(
+            "  ingest peak RSS "
+            + ", ".join(f"{b['peak_rss_mb']:.0f}" for b in big)
+            + f" MB (target <= 1024 MB), {statistics.median(b['seconds'] for b in big):.2f} s; "
+            f"the floor {floor_big['peak_rss_mb']:.0f} MB, {floor_big['seconds']:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -57,6 +57,12 @@ _CATALOGUE = [
     Activity("waste.msw.landfill", "t", "生活垃圾填埋", "MSW to landfill (wet t)"),
     Activity("waste.msw.incineration", "t", "生活垃圾焚烧(干垃圾)", "MSW incinerated (wet t)"),
     Activity(
+        "waste.msw.incineration.biogenic_co2",
+        "t",
+        "生活垃圾焚烧生物源CO2(信息项)",
+        "biogenic CO2 of MSW incinerated, memo item (wet t)",
+    ),
+    Activity(
         "waste.msw.biological",
         "t",
         "生活垃圾生物处理(湿垃圾)",

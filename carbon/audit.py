@@ -36,6 +36,7 @@ from carbon.snapshot import (
     load_snapshot,
     write_entries,
 )
+from carbon.valuation import BIOGENIC_SUFFIX
 
 if TYPE_CHECKING:
     from carbon.ledger import Ledger
@@ -81,9 +82,15 @@ def _twin(manifest: dict[str, Any]) -> Any:
 
 
 def _factor_set(manifest: dict[str, Any]) -> Any:
-    """The manifest's factor set: by its profile file when it had one, else by name."""
+    """The manifest's factor set: by its profile file when it had one, else by name (after
+    the ledger script's units file, when it named one and it is still in place)."""
     from carbon.factors import load_factor_set
+    from carbon.units import load_unit_file
 
+    units = (((manifest.get("recipe") or {}).get("ledger")) or {}).get("units")
+    folder = (manifest.get("environment") or {}).get("script_folder")
+    if units and folder and (Path(folder) / units).is_file():
+        load_unit_file(Path(folder) / units)
     path = (manifest.get("environment") or {}).get("profile_path")
     return load_factor_set(path if path and Path(path).exists() else manifest["factor_set"]["name"])
 
@@ -731,6 +738,8 @@ def _trace_amounts(
         ).fetchall()
     }
     node, activity = entry["node_id"], entry["activity"]
+    if entry["kind"] == "memo":  # a memo item books its parent activity's amount
+        activity = activity.removesuffix(BIOGENIC_SUFFIX)
     meters = twin.meters_frame()
     meters = meters[(meters.node_id == node) & (meters.activity == activity)]
     meters = [

@@ -32,8 +32,13 @@ app = typer.Typer(
 )
 factors_app = typer.Typer(help="Browse emission factors and their sources.", no_args_is_help=True)
 twin_app = typer.Typer(help="Inspect a community's digital twin.", no_args_is_help=True)
+site_app = typer.Typer(
+    help="Build a community's twin from its spreadsheets, and check what it lacks.",
+    no_args_is_help=True,
+)
 app.add_typer(factors_app, name="factors")
 app.add_typer(twin_app, name="twin")
+app.add_typer(site_app, name="site")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -149,13 +154,17 @@ def factors_show(
 def twin_show(
     name: Annotated[str, typer.Argument(help="Community name or folder.")] = "shimen_erlu",
     depth: Annotated[int, typer.Option(help="Deepest level to draw.")] = 3,
+    meters: Annotated[bool, typer.Option(help="List the meter ids (for mappings, trace).")] = True,
 ) -> None:
-    """Draw the twin as a tree with its key attributes and meters."""
+    """Draw the twin as a tree (node ids in brackets) with its key attributes, then its
+    meters: the ids that ingest mappings and ``carbon ledger trace`` take."""
     from carbon.twin import load_twin
 
     twin = load_twin(name)
     console.print(twin_tree(twin, depth))
     console.print(twin_summary_table(twin))
+    if meters and twin.meters:
+        console.print(meters_table(twin))
 
 
 def twin_tree(twin: Any, depth: int) -> Tree:
@@ -170,7 +179,7 @@ def twin_tree(twin: Any, depth: int) -> Tree:
             f"{k}={v}{'*' if node.is_estimated(k) else ''}" for k, v in node.attributes.items()
         )
         meters = len([m for m in twin.meters.values() if m.node == node.id])
-        label = f"{node.name_zh} [dim]{node.name_en} · {node.kind}[/]"
+        label = f"{node.name_zh} [dim]{node.name_en} · {node.kind} ({node.id})[/]"
         if facts:
             label += f" [cyan]{facts}[/]"
         if meters:
@@ -200,12 +209,102 @@ def twin_summary_table(twin: Any) -> Table:
         f"{twin.total('residents', 'residential_area'):,.0f}",
         f"{facts.get('residents', 0):,}",
     )
+    shops = facts.get("shops_at_least")
     table.add_row(
-        "street-front shops", f"{twin.total('shops'):,.0f}", f"{facts.get('shops_at_least')}+"
+        "street-front shops",
+        f"{twin.total('shops'):,.0f}",
+        f"{shops}+" if shops is not None else str(facts.get("shops")),
     )
     table.add_row("meters", str(len(twin.meters)), "-")
     table.add_row("assets", str(len(twin.assets)), "-")
     return table
+
+
+def meters_table(twin: Any) -> Table:
+    """One row per meter: its id, node, measure, unit and readings."""
+    table = Table(title=f"{twin.site.name_zh} · {len(twin.meters)} meters", title_justify="left")
+    for col in ("meter", "node", "measure", "unit", "reading"):
+        table.add_column(col, no_wrap=col in ("meter", "node"))
+    for m in twin.meters.values():
+        table.add_row(m.id, m.node, m.measure, m.unit, f"{m.reading}, {m.interval}")
+    return table
+
+
+# --------------------------------------------------------------------------- site
+@site_app.command("init")
+@friendly
+def site_init(
+    name: Annotated[str, typer.Argument(help="The community's id, e.g. changfeng_xincun.")],
+    source: Annotated[list[Path], typer.Option(
+        "--from", help="The spreadsheet: a .xlsx workbook, or .csv files (one per sheet; "
+        "repeat --from) or their folder.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder to write [default: ./sites/NAME].")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the twin files of an existing folder.")
+                     ] = False,
+) -> None:
+    """Build a validated community folder from a subdistrict office's spreadsheet, then
+    check it (the sheets and headers: docs/onboarding.md)."""
+    from carbon.site import check_site, init_site
+
+    folder = init_site(out or Path("sites") / name, source, site_id=name, force=force)
+    report = check_site(folder)
+    twin = report.twin
+    console.print(
+        f"[bold]Wrote {escape(str(folder))}[/]: {len(twin.nodes)} nodes, "
+        f"{len(twin.meters)} meters, {len(twin.assets)} assets (site.toml, nodes.toml, "
+        "meters.toml, assets.toml, interventions.toml, schematic geometry.geojson)"
+    )
+    print_site_report(report)
+
+
+@site_app.command("check")
+@friendly
+def site_check(
+    name: Annotated[str, typer.Argument(help="Community name or folder.")],
+    strict: Annotated[bool, typer.Option(help="Exit with status 1 when anything is missing.")
+                      ] = False,
+) -> None:
+    """Report what a community twin lacks and which of its figures are estimates."""
+    from carbon.site import check_site
+
+    report = check_site(name)
+    print_site_report(report)
+    if strict and not report.ok:
+        raise typer.Exit(1)
+
+
+def print_site_report(report: Any) -> None:
+    """The published facts beside the twin's totals, what is missing, what is estimated."""
+    twin = report.twin
+    facts = Table(title=f"{twin.site.name_zh} · the twin beside the published facts",
+                  title_justify="left")
+    for col in ("item", "twin", "published"):
+        facts.add_column(col)
+    for item, (have, published) in report.totals.items():
+        facts.add_row(item, f"{have:,.0f}", "-" if published is None else f"{published:,}")
+    console.print(facts)
+    if report.missing:
+        missing = Table(title=f"Missing ({len(report.missing)})", title_justify="left")
+        missing.add_column("code", no_wrap=True)
+        missing.add_column("what")
+        for w in report.missing:
+            missing.add_row(w.code, escape(w.message))
+        console.print(missing)
+    else:
+        console.print("[green]Nothing missing.[/]")
+    est = report.estimated
+    if len(est):
+        table = Table(title=f"Estimated ({len(est)} values; * in carbon twin show)",
+                      title_justify="left")
+        for col in ("attribute", "values", "e.g.", "basis"):
+            table.add_column(col, overflow="fold")
+        for (attribute, basis), group in est.groupby(["attribute", "basis"], sort=False):
+            table.add_row(str(attribute), str(len(group)), ", ".join(group.entry.head(3)) +
+                          (" …" if len(group) > 3 else ""), escape(str(basis)))
+        console.print(table)
+    else:
+        console.print("Nothing estimated.")
 
 
 # --------------------------------------------------------------------------- synth
@@ -348,47 +447,120 @@ def ingest(
 ) -> None:
     """Ingest meter or activity exports; bad rows are quarantined with their reason.
 
-    A batch is a file read with its options (mapping, unit, sheet...): the same file with
-    corrected options is a new batch; --supersedes BATCH voids the wrong one in the same
-    transaction. --void BATCH --reason TEXT voids a batch (its rows stop counting; nothing is
-    deleted).
+    Every file is reported: committed, skipped (seen before, or a weather file: an input of
+    M&V) or failed with its reason; a failed file stores nothing and the others still land.
+    Exit status 1 when a file failed, 2 for a bad store or option. The mapping file format:
+    docs/ingest.md. A batch is a file read with its options (mapping, unit, sheet...): the
+    same file with corrected options is a new batch; --supersedes BATCH voids the wrong one in
+    the same transaction. --void BATCH --reason TEXT voids a batch (its rows stop counting;
+    nothing is deleted).
     """
-    from carbon.ingest import IngestError
-    from carbon.store import Store
+    from carbon.collect import running_collector
+    from carbon.ingest import IngestError, ingest_files
+    from carbon.store import Store, check_store_path
     from carbon.twin import load_twin
 
+    if void is None:
+        check_store_path(store)  # never a CSV opened as a database (a forgotten store)
+    collector = running_collector(store)  # while it runs, the store's writer (carbon collect)
     if void is not None:
         if files:
             raise IngestError("--void takes no files")
         if not (reason or "").strip():
             raise IngestError(f"--void {void} needs --reason TEXT")
-        with Store(store) as st:
-            voided = st.void(void, reason or "")
+        if collector is not None:
+            voided = collector.void(void, reason or "")
+        else:
+            with Store(store) as st:
+                voided = st.void(void, reason or "")
         console.print(f"voided {voided.batch_id} ({Path(voided.file).name}): {voided.void_reason}")
         return
     if not files:
-        raise IngestError("no files to ingest (or --void BATCH --reason TEXT)")
+        raise IngestError(
+            "no files to ingest: carbon ingest STORE.duckdb FILE... (or --void BATCH --reason TEXT)"
+        )
     if supersedes is not None and len(files) != 1:
         raise IngestError(f"--supersedes {supersedes} takes exactly one file")
+    if collector is not None:
+        err_console.print(
+            f"[dim]the collector (pid {collector.pid}, {collector.url}) writes "
+            f"{escape(str(store))}: it ingests the files with its twin[/]"
+        )
+        handed = collector.ingest(
+            files, mapping, sheet=sheet, supersede=supersede, supersedes=supersedes, reason=reason
+        )
+        print_batches(handed)
+        return
     with Store(store) as st, _stage_bar() as bar:
         st.sync_twin(load_twin(twin))
-        batches: list[Any] = []
-        for f in files:
-            task = bar.add_task(f.name, total=5)
+        tasks: dict[str, Any] = {}
 
-            def step(stage: str, done: int, total: int, t: Any = task, name: str = f.name) -> None:
-                bar.update(t, completed=done, description=f"{name}: {stage}")
+        def step(name: str, stage: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done, description=f"{name}: {stage}")
 
-            got = st.ingest(
-                f,
-                mapping,
-                sheet=sheet,
-                supersede=supersede,
-                supersedes=supersedes,
-                reason=reason,
-                progress=step,
-            )
-            batches.extend(got if isinstance(got, list) else [got])
+        outcomes = ingest_files(
+            st,
+            files,
+            mapping,
+            sheet=sheet,
+            supersede=supersede,
+            supersedes=supersedes,
+            reason=reason,
+            progress=step,
+        )
+    print_outcomes(outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    if failed:
+        err_console.print(
+            f"[bold red]{failed} of {len(outcomes)} files failed[/] (nothing of them stored; "
+            "the others are committed)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+def print_outcomes(outcomes: list[Any]) -> None:
+    """Every file of an ingest: committed, skipped or failed, its batches and their rejected
+    rows per reason, then the notes of skipped and failed files."""
+    from rich import box
+
+    table = Table(
+        title="Files: read = accepted + rejected",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("file", min_width=16, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("batch / kind", no_wrap=True)
+    for col in ("read", "accepted", "rejected"):
+        table.add_column(col, justify="right", no_wrap=True)
+    style = {"committed": "green", "skipped": "yellow", "failed": "bold red"}
+    for o in outcomes:
+        status = f"[{style[o.status]}]{o.status}[/]"
+        if not o.batches:
+            table.add_row(escape(Path(o.file).name), status)
+        for b in o.batches:
+            counts = (f"{b.read:,}", f"{b.accepted:,}", f"{b.rejected:,}")
+            table.add_row(_batch_name(b), status, f"{b.batch_id}\n[dim]{b.kind}[/]", *counts)
+            if o.status == "committed":
+                for why, n in b.reasons:
+                    table.add_row(f"  [red]{why}[/]", "", "", "", "", f"{n:,}")
+    console.print(table)
+    for o in outcomes:
+        if o.note:
+            line = f"[{style[o.status]}]{o.status}:[/] {escape(o.note)}"
+            console.print(line, highlight=False, soft_wrap=True)
+        for b in o.batches:
+            if b.supersedes and not b.skipped:
+                console.print(f"{b.batch_id} supersedes {b.supersedes} (voided)")
+
+
+def print_batches(batches: list[Any]) -> None:
+    """The batch table of an ingest, then the batches it voided."""
     console.print(batch_table(batches))
     for b in batches:
         if b.supersedes and not b.skipped:
@@ -496,13 +668,12 @@ def scope2_line(ledger: Any, year: int, location_t: float, register: Any) -> str
 
 
 def print_ledger_summary(result: Any) -> None:
-    """Totals by block and sector, the GPC table and intensities of each calendar year,
+    """Totals by block and sector, the GPC table of each calendar year, the headline numbers
+    of the year (:func:`carbon.summary.summarize`, the function behind the wall's tiles),
     rejects, completeness and the snapshot path."""
-    from carbon.instruments import load_instruments
-    from carbon.inventory import intensity
+    from carbon.summary import METHODS, SummaryData, summarize
 
     ledger, snapshot = result.ledger, result.snapshot
-    register = load_instruments(ledger.twin)
     console.print(batch_table(result.batches))
     roll = ledger.rollup("block")
     root = ledger.twin.root.id
@@ -530,30 +701,20 @@ def print_ledger_summary(result: Any) -> None:
             f"Booked on the subdistrict as a whole, in no block: {whole.co2e_t.sum():,.1f} t "
             f"(sectors {', '.join(sorted(whole.gpc_sector.unique()))})."
         )
-    context = ledger.inventory_context()
-    for year in ledger.years():
+    data = SummaryData.of(snapshot)
+    for year in data.years:
         console.print(gpc_year_table(ledger.gpc_table(year=year), year))
+        views = {m: summarize(data, year=year, method=m) for m in METHODS}
         totals = Table(title=f"GPC totals {year}, t CO2e", title_justify="left")
         for col in ("total", "location-based", "market-based"):
             totals.add_column(col, justify="right")
-        views = {m: ledger.totals(year, m) for m in ("location", "market")}
         for name in ("BASIC", "BASIC+", "territorial", "scope2"):
-            label = views["location"].label if name == "BASIC" else name
-            totals.add_row(
-                label, *(f"{views[m].total(name):,.1f}" for m in ("location", "market"))
-            )
+            label = views["location"].basic_label if name == "BASIC" else name
+            cells = [views[m].totals for m in METHODS]
+            totals.add_row(label, *("-" if c is None else f"{c.total(name):,.1f}" for c in cells))
         console.print(totals)
-        console.print(scope2_line(ledger, year, views["location"].total("scope2"), register))
-        if not views["location"].complete:
-            console.print(
-                f"BASIC {year} is incomplete: rows keyed NE "
-                f"{', '.join(views['location'].incomplete_rows)}."
-            )
-        console.print(
-            intensity_line(
-                intensity(ledger.entries, context, year, ne_threshold=ledger.ne_threshold)
-            )
-        )
+        for line in summary_lines(views["location"]):
+            console.print(escape(line), highlight=False)
     cov = ledger.coverage
     console.print(
         f"Completeness: {int(cov.present.sum()):,} of {int(cov.expected.sum()):,} expected "
@@ -568,6 +729,63 @@ def print_ledger_summary(result: Any) -> None:
     for w in ledger.warnings[:5]:
         console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False)
     console.print(f"Snapshot: [bold]{snapshot.path}[/] ({len(ledger.entries):,} entries)")
+
+
+def summary_lines(s: Any) -> list[str]:
+    """The headline lines of a :class:`carbon.summary.Summary` (the numbers the wall's tiles
+    show): BASIC with its uncertainty, scope 2 in both views with the Shanghai 89号 view and
+    the grid-factor sensitivity, intensities, avoided and removals with the realisation rate,
+    and the target."""
+    out = [f"Problem: {p}" for p in s.problems]
+    y = s.year
+    if s.totals is not None:
+        t = s.totals
+        unc = (f" ± {t.uncertainty_pct:.1f} % (IPCC 2006 Vol. 1 Ch. 3 Approach 1, 95 % interval)"
+               if t.uncertainty_pct is not None else "")
+        out.append(f"{t.label} {y}: {t.basic_t:,.1f} t{unc}.")
+        if not t.complete:
+            out.append(f"BASIC {y} is incomplete: rows keyed NE {', '.join(t.incomplete_rows)}.")
+    d = s.scope2
+    if d is not None and d.location_t is not None:
+        line = (f"Scope 2 {y}: location-based {d.location_t:,.1f} t (headline), market-based "
+                f"{(d.market_t or 0.0):,.1f} t; Shanghai 89号 view {(d.shanghai_t or 0.0):,.1f} t "
+                f"({(d.zero_rated_kwh or 0.0):,.0f} kWh zero-rated).")
+        if d.grid_kwh is not None:
+            line += (f" Grid electricity {d.grid_kwh:,.0f} kWh x {d.headline_kg_per_kwh} = "
+                     f"{(d.headline_t or 0.0):,.1f} t ({d.headline_factor_id}) vs x "
+                     f"{d.alternative_kg_per_kwh} = {(d.alternative_t or 0.0):,.1f} t "
+                     f"({d.alternative_factor_id}): {(d.change_pct or 0.0):+.1f} %.")
+        out.append(line)
+    if s.intensity is not None:
+        out.append(intensity_line(s.intensity))
+    a = s.avoided
+    if a.none is not None:
+        out.append(f"Avoided {y}: none ({a.none.replace('_', ' ')}).")
+    elif a.estimated_t is not None or a.verified_t is not None:
+        when = str(y) if a.period == "year" else "over the snapshot's period"
+        line = (f"Avoided {when} by interventions ({a.method} view): estimated "
+                f"{(a.estimated_t or 0.0):,.3f} t")
+        if a.low_t is not None and a.high_t is not None:
+            line += f" ({a.low_t:,.3f}–{a.high_t:,.3f})"
+        if a.verified_t is None:
+            line += "; none verified."
+        else:
+            line += f", verified {a.verified_t:,.3f} t"
+            if a.realisation is not None:
+                line += (f"; realisation {a.realisation:.0%} against the estimate of the same "
+                         f"interventions and months ({(a.compared_estimated_t or 0.0):,.3f} t)")
+                if a.verified_exceeds_estimate:
+                    line += ": verified ABOVE the estimate"
+            line += "."
+        out.append(line)
+    if a.removals_t is not None:
+        out.append(f"Removals {y} by greening: {a.removals_t:,.3f} t (apart from the inventory).")
+    g = s.target
+    if g is not None and g.change is not None:
+        out.append(f"Target: -{g.reduction:.0%} on {g.base_year} by {g.target_year}; {y} is "
+                   f"{g.change:+.1%} on the same months of {g.base_year}"
+                   + (" (ASSUMED target)." if g.assumed else "."))
+    return out
 
 
 def gpc_year_table(table: Any, year: int) -> Table:
@@ -615,7 +833,8 @@ def intensity_line(i: Any) -> str:
 def interventions_table(frame: Any) -> Table:
     """Estimated (ex-ante) vs verified (ex-post) savings per intervention."""
     table = Table(
-        title="Interventions: estimated vs verified, t CO2e over the period (never netted)",
+        title="Interventions as recorded (interventions.csv): estimated over the ledger's "
+        "period, verified over each M&V reporting period, t CO2e (never netted)",
         title_justify="left",
     )
     for col, just in (
@@ -1104,8 +1323,10 @@ def demo(
         "2023-01-01"
     ),
     end: Annotated[str, typer.Option(help="Month after the last (YYYY-MM-01).")] = "2025-01-01",
+    twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
 ) -> None:
-    """Build the Shimen Erlu demo: synthetic data (with faults) -> ledger -> snapshot.
+    """Build the Shimen Erlu demo (or another twin's): synthetic data (with faults) -> ledger
+    -> snapshot.
 
     Writes the ledger script ``OUT/ledger.toml`` (the whole recipe) and runs it; re-running it
     with ``carbon ledger build OUT/ledger.toml`` publishes the same snapshot id.
@@ -1113,14 +1334,16 @@ def demo(
     from carbon.demo import build_demo
     from carbon.twin import load_twin
 
-    twin = load_twin("shimen_erlu")
-    console.rule(f"[bold]{twin.site.name_zh} · {twin.site.name_en} · demo (SYNTHETIC data)")
-    console.print(twin_summary_table(twin))
+    community = load_twin(twin)
+    console.rule(
+        f"[bold]{community.site.name_zh} · {community.site.name_en} · demo (SYNTHETIC data)")
+    console.print(twin_summary_table(community))
     with _stage_bar() as bar:
         task = bar.add_task("synthetic data", total=None)
         _check_dates(start, end)
         result = build_demo(
             out,
+            twin=twin,
             seed=seed,
             start=start,
             end=end,
@@ -1157,12 +1380,99 @@ def wall(
         int, typer.Option(help="Seconds per carousel view (start it with ?carousel=1).")
     ] = 30,
     lang: Annotated[str, typer.Option(help="Starting language: zh or en.")] = "zh",
+    trusted_proxy: Annotated[str | None, typer.Option(
+        help="Address of a TLS reverse proxy in front (e.g. 127.0.0.1); its X-Forwarded-For "
+        "names the client (docs/wall.md).")] = None,
 ) -> None:
     """Serve the carbon wall screen over published ledger snapshots (read-only)."""
     from carbon.dashboard import serve
 
     console.print(f"[bold]Wall screen:[/] http://{host}:{port}/  (Ctrl+C to stop)")
-    serve(snapshots, host=host, port=port, carousel_seconds=carousel, lang=lang)
+    serve(snapshots, host=host, port=port, carousel_seconds=carousel, lang=lang,
+          trusted_proxy=trusted_proxy)
+
+
+# --------------------------------------------------------------------------- collect
+@app.command("collect")
+@friendly
+def collect(
+    store: Annotated[Path, typer.Argument(help="The DuckDB store file (created if missing).")],
+    twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
+    gateways: Annotated[
+        Path | None, typer.Option(help="Gateways TOML (ids, token SHA-256, meters).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address of the HTTP push API.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port of the HTTP push API (0: any).")] = 8765,
+    drop: Annotated[
+        Path | None, typer.Option(help="Drop folder: files renamed into it are ingested.")
+    ] = None,
+    mqtt: Annotated[
+        str | None, typer.Option(help="MQTT broker HOST[:PORT] to subscribe to.")
+    ] = None,
+    mqtt_prefix: Annotated[str, typer.Option(help="First MQTT topic level.")] = "carbon",
+    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (HTTPS).")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (HTTPS).")] = None,
+    allow_plain_http: Annotated[
+        bool, typer.Option(help="Serve plain HTTP on an address other than loopback.")
+    ] = False,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="DuckDB memory limit, e.g. 1GB.")
+    ] = None,
+) -> None:
+    """Collect meter readings as they arrive: HTTP pushes, MQTT, a drop folder (docs/collect.md).
+
+    Runs until Ctrl+C or SIGTERM, as the store's only writer: carbon ingest hands its files to
+    it while it runs.
+    """
+    from carbon.collect import CollectError, Collector, load_gateways, serve
+    from carbon.twin import load_twin
+
+    loopback = host in ("127.0.0.1", "::1", "localhost")
+    if not loopback and certfile is None and not allow_plain_http:
+        raise CollectError(
+            f"--host {host} would send gateway tokens in clear: give --certfile and --keyfile "
+            "(HTTPS), or --allow-plain-http on a closed network"
+        )
+    if (certfile is None) != (keyfile is None):
+        raise CollectError("--certfile and --keyfile go together")
+    broker = None
+    if mqtt:
+        name, _, number = mqtt.partition(":")
+        if number and not number.isdigit():
+            raise CollectError(f"--mqtt {mqtt}: the port is not a number")
+        broker = (name, int(number or 1883))
+    collector = Collector(
+        store,
+        load_twin(twin),
+        load_gateways(gateways) if gateways else None,
+        host=host,
+        port=port,
+        drop=drop,
+        mqtt=broker,
+        mqtt_prefix=mqtt_prefix,
+        tls=(certfile, keyfile) if certfile and keyfile else None,
+        memory_limit=memory_limit,
+    )
+    collector.on_commit(
+        lambda c: logging.getLogger("carbon.collect").info(
+            "commit %d: %d messages, %d meter-months", c.seq, c.messages, len(c.changed)
+        )
+    )
+
+    def started(c: Collector) -> None:
+        drop_text = f", drop folder {escape(str(c.drop))}" if c.drop else ""
+        mqtt_text = f", MQTT {broker[0]}:{broker[1]}" if broker else ""
+        console.print(
+            f"[bold]Collector[/] on {escape(str(store))}: push API {c.url}{drop_text}{mqtt_text}"
+            "  (Ctrl+C to stop)",
+            soft_wrap=True,
+        )
+
+    serve(collector, started)
+    console.print(
+        f"stopped: {collector.stats['messages']:,} messages, "
+        f"{collector.stats['readings_accepted']:,} readings, {collector.stats['files']:,} files"
+    )
 
 
 def main() -> None:

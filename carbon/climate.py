@@ -51,6 +51,7 @@ commentary §4.1.2; the same as JGJ 26-2010) on daily mean temperatures.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -68,6 +69,7 @@ __all__ = [
     "PERIODS",
     "SOURCES",
     "SYNTHETIC_LABEL",
+    "TEMPERATURE_COLUMNS",
     "ClimateError",
     "NormalsNotFoundError",
     "climatological_daily_temperature",
@@ -77,6 +79,7 @@ __all__ = [
     "monthly_normals",
     "normals_table",
     "synthetic_daily_temperature",
+    "temperature_column",
 ]
 
 PERIODS = ("1971-2000", "1981-2010")
@@ -99,6 +102,23 @@ DEFAULT_LAG1_CORRELATION = 0.7
 spells of a few days (e-folding time -1/ln(0.7) = 2.8 days)."""
 
 SYNTHETIC_LABEL = "SYNTHETIC - not observed weather (carbon.climate.synthetic_daily_temperature)"
+
+TEMPERATURE_COLUMNS = (
+    "temperature_degC",
+    "temperature",
+    "mean_temperature",
+    "temp_mean",
+    "tavg",
+    "temp",
+    "temp_air",
+    "日平均气温",
+    "平均气温",
+    "气温",
+    "平均温度",
+    "温度",
+)
+"""Column names of a daily mean outdoor temperature [degC] in weather files, most specific
+first (matched without regard to case, spaces or a unit in brackets: ``气温(℃)``)."""
 
 SOURCES: dict[str, dict[str, str]] = {
     "wikipedia-shanghai-1971-2000": {
@@ -278,6 +298,36 @@ def _daily_index(start: Any, end: Any) -> pd.DatetimeIndex:
     if last <= first:
         raise ClimateError(f"empty period: end {last.date()} is not after start {first.date()}")
     return pd.date_range(first, last, freq="D", inclusive="left", name="date")
+
+
+def temperature_column(headers: Sequence[str], column: str | None = None) -> str | None:
+    """The temperature column among a weather file's headers.
+
+    Parameters
+    ----------
+    headers : the file's column names.
+    column : the column to use, when the file names it otherwise; it must be among the
+        headers.
+
+    Returns
+    -------
+    str or None
+        ``column`` when it is a header, else the first header that is one of
+        :data:`TEMPERATURE_COLUMNS`; None when there is none.
+    """
+    if column is not None:
+        return column if column in headers else None
+    keys = {_column_key(h): h for h in headers}
+    for name in TEMPERATURE_COLUMNS:
+        if _column_key(name) in keys:
+            return keys[_column_key(name)]
+    return None
+
+
+def _column_key(name: str) -> str:
+    """A header without case, spaces and a trailing unit in brackets (``气温(℃)`` -> ``气温``)."""
+    bare = re.sub(r"\s*[(（\[][^)）\]]*[)）\]]\s*$", "", str(name))
+    return bare.strip().lower().replace(" ", "_")
 
 
 def climatological_daily_temperature(start: Any, end: Any, period: str = "1981-2010") -> pd.Series:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from carbon.pipeline import (
@@ -71,11 +72,14 @@ def demo_script(
     end: str,
     twin: str = "shimen_erlu",
     profile: str = "shanghai-2022",
+    verify: Sequence[str] | None = None,
 ) -> LedgerScript:
     """The demo's ledger script: the synthetic inputs, the register, M&V and the target.
 
     Every input is pinned by its SHA-256; the metered interventions of
-    :data:`DEMO_TRUE_SAVINGS` are verified against the synthetic daily temperature.
+    :data:`DEMO_TRUE_SAVINGS` (those in ``verify``, default all) are verified against the
+    synthetic daily temperature. ``twin`` is a packaged name or a folder relative to
+    ``folder``; the store is named after it.
     """
     from carbon.snapshot import sha256_file
 
@@ -90,7 +94,7 @@ def demo_script(
     temperature = files["temperature"]
     return LedgerScript(
         ledger=LedgerSettings(
-            store=Path("shimen_erlu.duckdb"),
+            store=Path(f"{Path(twin).name}.duckdb"),
             twin=twin,
             profile=profile,
             start=dt.date.fromisoformat(start),
@@ -108,6 +112,7 @@ def demo_script(
                 temperature_sha256=sha256_file(temperature),
             )
             for iid, (meter, _) in DEMO_TRUE_SAVINGS.items()
+            if verify is None or iid in verify
         ],
         target=TargetSpec(**DEMO_TARGET),
         base=folder.resolve(),
@@ -122,9 +127,11 @@ def write_demo_config(
     end: str,
     twin: str = "shimen_erlu",
     profile: str = "shanghai-2022",
+    verify: Sequence[str] | None = None,
 ) -> Path:
     """Write the demo's ledger script ``folder/ledger.toml`` (see :func:`demo_script`)."""
-    script = demo_script(folder, files, start=start, end=end, twin=twin, profile=profile)
+    script = demo_script(folder, files, start=start, end=end, twin=twin, profile=profile,
+                         verify=verify)
     return write_script(script, folder / "ledger.toml", header=DEMO_HEADER)
 
 
@@ -142,8 +149,13 @@ def build_demo(
     faults: bool = True,
     synth_progress: Callable[[int, int], None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    twin: str | Path = "shimen_erlu",
 ) -> RunResult:
-    """Build the demo ledger of Shimen Erlu under ``out``.
+    """Build the demo ledger of Shimen Erlu (or of ``twin``, a packaged name or a folder)
+    under ``out``.
+
+    Another twin gets the same recipe; the true savings of :data:`DEMO_TRUE_SAVINGS` are
+    injected and verified only where its register and meters have them.
 
     Writes ``out/synthetic/`` (seeded synthetic exports from a year before ``start``, with
     injected faults and true savings), ``out/ledger.toml`` (the ledger script),
@@ -157,23 +169,26 @@ def build_demo(
     """
     from carbon.interventions import load_register
     from carbon.synth import generate
-    from carbon.twin import load_twin
+    from carbon.twin import load_twin, sites_dir
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    twin = load_twin("shimen_erlu")
-    register = load_register(twin)
+    community = load_twin(twin)
+    register = load_register(community)
+    true = {
+        iid: (meter, multiplier)
+        for iid, (meter, multiplier) in DEMO_TRUE_SAVINGS.items()
+        if iid in register.interventions and meter in community.meters
+    }
     adjustments = {
         meter: [(str(register[iid].commissioned), multiplier)]
-        for iid, (meter, multiplier) in DEMO_TRUE_SAVINGS.items()
+        for iid, (meter, multiplier) in true.items()
     }
     # A year of baseline before the earliest commissioning date, for the M&V.
-    first = min(
-        dt.date.fromisoformat(start), *(register[i].commissioned for i in DEMO_TRUE_SAVINGS)
-    )
+    first = min([dt.date.fromisoformat(start), *(register[i].commissioned for i in true)])
     synth_start = dt.date(first.year - 1, first.month, 1)
     synth = generate(
-        twin,
+        community,
         out / "synthetic",
         start=str(synth_start),
         end=end,
@@ -182,5 +197,8 @@ def build_demo(
         progress=synth_progress,
         adjustments=adjustments,
     )
-    config = write_demo_config(out, synth.files, start=start, end=end)
+    packaged = community.folder == (sites_dir() / community.name).resolve()
+    name = community.name if packaged else os.path.relpath(community.folder, out.resolve())
+    config = write_demo_config(out, synth.files, start=start, end=end, twin=str(name),
+                               verify=tuple(true))
     return run(config, out / "snapshots", progress=progress)

@@ -19,6 +19,7 @@ __all__ = [
     "FactorNotFoundError",
     "TwinError",
     "UnitConversionError",
+    "UnitFileError",
     "UnknownActivityError",
     "UnknownFactorError",
     "UnknownUnitError",
@@ -40,7 +41,8 @@ class UnknownUnitError(CarbonError, ValueError):
     def __str__(self) -> str:
         extra = f" ({self.detail})" if self.detail else ""
         return (
-            f"Unknown unit {self.unit!r}{extra}. Units are defined in carbon/units.txt; "
+            f"Unknown unit {self.unit!r}{extra}. Units are defined in carbon/units.txt and in "
+            "the units file a profile or ledger script names (`units = ...`, docs/factors.md); "
             "see `carbon.units.registry()`."
         )
 
@@ -117,6 +119,10 @@ class FactorFileError(DataFileError):
 
 class TwinError(DataFileError):
     """A digital-twin file (site tree, meters, assets, geometry) that fails validation."""
+
+
+class UnitFileError(DataFileError):
+    """A user unit-definition file that cannot be loaded (a bad line, a redefined unit)."""
 
 
 class FactorNotFoundError(CarbonError, LookupError):

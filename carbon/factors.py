@@ -3,11 +3,15 @@
 Factor data live in the ``factors`` data package: one TOML file per published source, each
 factor with its activity, region, half-open validity period, per-gas values with units as
 published, method, source (publisher, document, number, year, table or clause) and confidence.
-A *profile* (``factors/profiles/*.toml``) picks the factors that apply to one jurisdiction and
-year; :func:`load_factor_set` loads it into a :class:`FactorSet`, validated once and pinned by a
-content hash. :meth:`FactorSet.lookup` returns exactly one factor for an
-(activity, region, date), following the region fallback chain (``CN-SH -> CN-EAST-GRID -> CN ->
-GLOBAL``), or raises an error that names what was asked and lists the candidates.
+A *profile* (``factors/profiles/*.toml``, or a profile file in any folder) picks the factors that
+apply to one jurisdiction and year; :func:`load_factor_set` loads it into a :class:`FactorSet`,
+validated once and pinned by a content hash. A profile's includes are relative to the profile
+file; it may name a units file (``units``, :func:`carbon.units.load_unit_file`) and declare
+regions (``[[region]]``, :mod:`carbon.regions`). :meth:`FactorSet.lookup` returns exactly one
+factor for an (activity, region, date), following the region fallback chain (``CN-SH ->
+CN-EAST-GRID -> CN -> GLOBAL``; ``US-CA -> US -> GLOBAL``), or raises an error that names what
+was asked and lists the candidates. A date past every published factor takes the newest
+vintage along the chain, flagged (the vintage rule, :meth:`FactorSet.lookup`; docs/factors.md).
 
 References
 ----------
@@ -41,7 +45,15 @@ from carbon.errors import (
     UnknownFactorError,
     UnknownUnitError,
 )
-from carbon.units import Q_, conversion_factor, parse_unit
+from carbon.regions import (
+    Region,
+    UnknownRegionError,
+    declared_regions,
+    load_regions,
+    merge_regions,
+    region_chain,
+)
+from carbon.units import Q_, conversion_factor, load_unit_file, parse_unit
 
 __all__ = [
     "GAS_UNITS",
@@ -54,6 +66,7 @@ __all__ = [
     "Source",
     "factor_file_schema",
     "factors_dir",
+    "include_path",
     "list_profiles",
     "load_catalogue",
     "load_factor_file",
@@ -195,7 +208,8 @@ class EmissionFactor(BaseModel):
     ----------
     id : unique id, e.g. ``"sh-eeb-2022.electricity"``.
     activity : activity id from :data:`carbon.activities.ACTIVITIES`.
-    region : region code from ``factors/regions.toml`` (``CN-SH``, ``CN-EAST-GRID``, ``CN``).
+    region : region code: packaged (``factors/regions.toml``: ``CN-SH``, ``CN-EAST-GRID``,
+        ``CN``), ISO 3166-1/-2 (``US``, ``US-CA``) or declared (:mod:`carbon.regions`).
     valid_from, valid_to : half-open validity period ``[valid_from, valid_to)``; ``valid_to``
         None means open-ended.
     gases : value per gas as published, e.g. ``{"CO2": "0.42 kgCO2/kWh"}`` [gas mass / unit].
@@ -338,24 +352,6 @@ class GwpTable(BaseModel):
         return self.values[gas]
 
 
-class Region(BaseModel):
-    """A region code with its fallback parent.
-
-    Attributes
-    ----------
-    id : e.g. ``"CN-SH"``.
-    name_zh, name_en : display names.
-    parent : next region in the fallback chain, or None at the top.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str
-    name_zh: str
-    name_en: str
-    parent: str | None = None
-
-
 class ProfileInclude(BaseModel):
     """One factor file (optionally filtered by series) that a profile includes."""
 
@@ -373,10 +369,16 @@ class Profile(BaseModel):
     name : e.g. ``"shanghai-2022"``.
     title_zh, title_en, description : for people.
     gwp : GWP set used to weigh CH4 and N2O.
-    include : the factor files (and series) the profile takes.
+    include : the factor files (and series) the profile takes; a file is found relative to the
+        profile's folder, then (for a profile in a ``profiles/`` folder) to that folder's parent,
+        then by bare name among the packaged factor files (:func:`include_path`).
     carry_forward_until : when set, a date with no valid factor before this day takes the
-        latest factor that ended before it (official factors are published a year or two
-        late); such entries are flagged ``carried_forward`` in the ledger.
+        newest vintage along the region chain (official factors are published a year or two
+        late; :meth:`FactorSet.lookup`); such entries are flagged ``carried_forward``.
+    units : a unit-definition file relative to the profile's folder, loaded before the factor
+        files (:func:`carbon.units.load_unit_file`); its SHA-256 is part of the content hash.
+    region : regions the profile declares (``[[region]]``: id, names, parent), e.g. an eGRID
+        subregion, or another parent for an ISO 3166 code (:mod:`carbon.regions`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -388,6 +390,8 @@ class Profile(BaseModel):
     gwp: str
     include: list[ProfileInclude] = Field(min_length=1)
     carry_forward_until: dt.date | None = None
+    units: str | None = None
+    region: list[Region] = Field(default_factory=list)
 
 
 def factors_dir() -> Path:
@@ -431,35 +435,21 @@ def load_gwp_tables(path: Path | None = None) -> dict[str, GwpTable]:
     return tables
 
 
-@functools.cache
-def load_regions(path: Path | None = None) -> dict[str, Region]:
-    """Load the region codes and their fallback parents (``factors/regions.toml``)."""
-    path = path or factors_dir() / "regions.toml"
-    data = _read_toml(path)
-    regions: dict[str, Region] = {}
-    for raw in data.get("region", []):
-        try:
-            region = Region(**raw)
-        except ValidationError as exc:
-            raise _pydantic_error(path, raw.get("id"), exc) from None
-        regions[region.id] = region
-    for region in regions.values():
-        if region.parent is not None and region.parent not in regions:
-            raise FactorFileError(
-                path, f"unknown parent {region.parent!r}", entry=region.id, field="parent"
-            )
-    return regions
-
-
-def load_factor_file(path: str | Path) -> list[EmissionFactor]:
+def load_factor_file(
+    path: str | Path, *, regions: Mapping[str, Region] | None = None
+) -> list[EmissionFactor]:
     """Load and validate one factor file.
 
-    The file has a ``[source]`` table shared by its factors and ``[[factor]]`` entries; a
-    factor's own ``source`` table overrides single fields (typically ``table``).
+    The file has a ``[source]`` table shared by its factors, ``[[factor]]`` entries and
+    optionally ``[[region]]`` tables declaring the regions its factors use (an eGRID subregion;
+    :mod:`carbon.regions`); a factor's own ``source`` table overrides single fields (typically
+    ``table``). A factor's region is a packaged region, an ISO 3166-1/-2 code or a declared one.
 
     Parameters
     ----------
     path : path of the TOML file.
+    regions : the regions known besides the file's own (default: the packaged ones); a
+        profile passes its declared regions.
 
     Returns
     -------
@@ -472,13 +462,20 @@ def load_factor_file(path: str | Path) -> list[EmissionFactor]:
         missing source, an unknown activity or region, or two factors of one series whose
         validity periods overlap.
     """
-    path = Path(path)
+    return _read_factor_file(Path(path), load_regions() if regions is None else regions)[0]
+
+
+def _read_factor_file(
+    path: Path, known: Mapping[str, Region]
+) -> tuple[list[EmissionFactor], dict[str, Region]]:
+    """The factors of a file and the regions it declares (see :func:`load_factor_file`)."""
     data = _read_toml(path)
     file_source = data.get("source") or {}
     raw_factors = data.get("factor")
     if not raw_factors:
         raise FactorFileError(path, "no [[factor]] entries")
-    regions = load_regions()
+    own = declared_regions(data.get("region", []), path)
+    regions = merge_regions(known, own, path)
     out: list[EmissionFactor] = []
     for i, raw in enumerate(raw_factors):
         entry = raw.get("id", f"#{i + 1}")
@@ -494,16 +491,13 @@ def load_factor_file(path: str | Path) -> list[EmissionFactor]:
             factor = EmissionFactor(**merged, file=path.name)
         except ValidationError as exc:
             raise _pydantic_error(path, entry, exc) from None
-        if factor.region not in regions:
-            raise FactorFileError(
-                path,
-                f"unknown region {factor.region!r}; known: {', '.join(sorted(regions))}",
-                entry=entry,
-                field="region",
-            )
+        try:
+            region_chain(factor.region, regions)
+        except UnknownRegionError as exc:
+            raise FactorFileError(path, str(exc), entry=entry, field="region") from None
         out.append(factor)
     _check_unique_and_disjoint(path, out, key=("activity", "region", "method", "series"))
-    return out
+    return out, own
 
 
 def _check_unique_and_disjoint(
@@ -553,7 +547,10 @@ class FactorSet:
     name : profile name, or ``"catalogue"``.
     gwp : the GWP table used for CO2e.
     content_hash : SHA-256 over the profile and every file it takes [hex].
-    files : the factor files, by name, with their SHA-256.
+    files : the factor files (and the profile's units file), as the profile names them, with
+        their SHA-256.
+    paths : where each of ``files`` was found [absolute path].
+    regions : the declared regions (packaged and the profile's); ISO 3166 codes need none.
     source : the profile file's path when it was loaded from a path (not by name).
     """
 
@@ -568,6 +565,7 @@ class FactorSet:
         files: Mapping[str, str],
         profile: Profile | None = None,
         source: str | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self._factors = sorted(factors, key=lambda f: (f.activity, f.region, f.valid_from, f.id))
@@ -578,6 +576,7 @@ class FactorSet:
         self.files = dict(files)
         self.profile = profile
         self.source = source
+        self.paths = dict(paths or {})
 
     def __len__(self) -> int:
         return len(self._factors)
@@ -610,15 +609,15 @@ class FactorSet:
             raise UnknownFactorError(factor_id, self.name, close) from None
 
     def region_chain(self, region: str) -> list[str]:
-        """The fallback chain of a region, itself first, e.g. ``CN-SH, CN-EAST-GRID, CN``."""
-        chain = []
-        current: str | None = region
-        while current is not None:
-            if current in chain:
-                break
-            chain.append(current)
-            current = self.regions[current].parent if current in self.regions else None
-        return chain
+        """The fallback chain of a region, itself first, e.g. ``CN-SH, CN-EAST-GRID, CN,
+        GLOBAL`` or ``US-CA, US, GLOBAL`` (:func:`carbon.regions.region_chain`).
+
+        Raises
+        ------
+        UnknownRegionError
+            When the region is not packaged, not ISO 3166 and not declared by the profile.
+        """
+        return region_chain(region, self.regions, f"factor set {self.name!r}")
 
     def lookup(
         self,
@@ -631,11 +630,18 @@ class FactorSet:
     ) -> EmissionFactor:
         """Return the one factor valid for an activity in a region on a date.
 
-        Regions fall back along the chain in ``factors/regions.toml`` (``CN-SH ->
-        CN-EAST-GRID -> CN -> GLOBAL``): the first level with any valid factor answers. When no
-        level has one and the profile sets ``carry_forward_until`` (later than ``on``), the
-        latest factor that ended before ``on`` answers, nearest level first; check
-        ``factor.valid_on(on)`` to tell.
+        Regions fall back along their chain (``CN-SH -> CN-EAST-GRID -> CN -> GLOBAL``,
+        :meth:`region_chain`): the first level with any valid factor answers.
+
+        **The vintage rule.** When no level has a factor valid on ``on`` and the profile sets
+        ``carry_forward_until`` (later than ``on``), the newest vintage along the chain
+        answers: the factor this lookup returns on the last day that any factor of the chain
+        covered (the latest ``valid_to`` before ``on``, minus one day). So a year without a
+        published factor continues the series of the last published year, whichever level of
+        the chain that came from, and never steps back to an older vintage of a nearer level
+        (under ``cn-mee-2023``, Shanghai 2024 takes the East China 2023 factor that 2023 used,
+        not the Shanghai 2022 one). Check ``factor.valid_on(on)`` to tell; the ledger flags
+        such entries ``carried_forward`` (docs/factors.md, 'The vintage rule').
 
         Parameters
         ----------
@@ -651,6 +657,8 @@ class FactorSet:
             When no level of the chain has a factor valid on that date; lists the candidates.
         AmbiguousFactorError
             When one level has several valid factors (e.g. two series in the catalogue).
+        UnknownRegionError
+            When the region is unknown (:meth:`region_chain`).
         """
         get_activity(activity)
         day = _as_date(on)
@@ -672,10 +680,10 @@ class FactorSet:
                 )
         until = self.profile.carry_forward_until if self.profile else None
         if until is not None and day < until:
-            for level in chain:
-                ended = [f for f in pool if f.region == level and f.end <= day]
-                if ended:
-                    return max(ended, key=lambda f: f.end)
+            ended = [f.end for f in pool if f.region in chain and f.end <= day]
+            if ended:  # the vintage rule: what answered on the last day covered
+                last = max(ended) - dt.timedelta(days=1)
+                return self.lookup(activity, region, last, method=method, series=series)
         candidates = [self._describe(f) for f in self._factors if f.activity == activity]
         raise FactorNotFoundError(activity, region, day, self.name, chain, candidates)
 
@@ -720,6 +728,43 @@ class FactorSet:
         return pd.DataFrame(rows)
 
 
+def include_path(profile: Path, name: str) -> Path:
+    """Where a profile's ``include`` file is.
+
+    Looked for, in order: relative to the profile's own folder; for a profile in a folder
+    named ``profiles`` (the layout of the packaged ``factors/profiles/``), relative to that
+    folder's parent; and, for a bare file name, among the packaged factor files. The nearest
+    wins, so a profile placed beside edited factor files takes them, never the packaged ones.
+    The profile file itself is skipped (``profiles/x.toml`` including ``x.toml`` means the
+    factor file of that name, not itself).
+
+    Parameters
+    ----------
+    profile : the profile file.
+    name : the file as the profile names it (relative, or absolute).
+
+    Raises
+    ------
+    FactorFileError
+        When no candidate exists; names every place looked in.
+    """
+    rel = Path(name)
+    candidates = [profile.parent / rel]
+    if profile.parent.name == "profiles":
+        candidates.append(profile.parent.parent / rel)
+    if not rel.is_absolute() and len(rel.parts) == 1:
+        candidates.append(factors_dir() / rel)
+    for candidate in candidates:  # the profile itself is never its own factor file
+        if candidate.is_file() and candidate.resolve() != profile.resolve():
+            return candidate
+    raise FactorFileError(
+        profile,
+        f"file {name!r} not found; looked in "
+        + ", ".join(str(c.parent) for c in dict.fromkeys(candidates)),
+        field="include.file",
+    )
+
+
 def list_profiles() -> list[str]:
     """Names of the packaged profiles (``factors/profiles/*.toml``)."""
     return sorted(p.stem for p in (factors_dir() / "profiles").glob("*.toml"))
@@ -761,9 +806,10 @@ def load_factor_set(
 
     Parameters
     ----------
-    profile : a packaged profile name (see :func:`list_profiles`) or a path to a profile file;
-        its ``include`` paths are relative to the packaged ``factors/`` folder, or to the
-        profile file's parent folder when the file is found there.
+    profile : a packaged profile name (see :func:`list_profiles`) or a path to a profile file
+        in any folder; its ``include`` files are found relative to the profile file
+        (:func:`include_path`), its ``units`` file is loaded first
+        (:func:`carbon.units.load_unit_file`) and its ``[[region]]`` tables declare regions.
     expect_hash : the content hash the caller pinned; a different hash raises.
     refuse_negative : refuse a negative emission factor for an inventory activity (every
         activity but ``removal.*``; default). A GPC inventory row reports the emissions that
@@ -775,9 +821,12 @@ def load_factor_set(
     Raises
     ------
     FactorFileError
-        When the profile or any factor file is invalid, the GWP set is unknown, two included
+        When the profile or any factor file is invalid, an include is missing, a region is
+        unknown or declared twice with different parents, the GWP set is unknown, two included
         factors for the same activity, region and method overlap in time, or (unless
         ``refuse_negative`` is False) an inventory activity has a negative factor.
+    UnitFileError
+        When the profile's units file cannot be loaded.
     """
     path = Path(profile)
     if path.suffix != ".toml":
@@ -803,10 +852,16 @@ def load_factor_set(
     }
     chosen: list[EmissionFactor] = []
     files: dict[str, str] = {}
+    paths: dict[str, str] = {}
+    if prof.units is not None:  # before any factor file: their units may need it
+        upath = path.parent / prof.units
+        files[prof.units] = parts[prof.units] = load_unit_file(upath)
+        paths[prof.units] = str(upath.resolve())
+    regions = merge_regions(load_regions(), declared_regions(raw.get("region", []), path), path)
     for inc in prof.include:
-        local = path.parent.parent / inc.file
-        fpath = local if local.exists() else factors_dir() / inc.file
-        factors = load_factor_file(fpath)
+        fpath = include_path(path, inc.file)
+        factors, own = _read_factor_file(fpath, regions)
+        regions = merge_regions(regions, own, fpath)
         if inc.series is not None:
             unknown = set(inc.series) - {f.series for f in factors}
             if unknown:
@@ -816,6 +871,12 @@ def load_factor_set(
             factors = [f for f in factors if f.series in inc.series]
         chosen.extend(factors)
         files[inc.file] = parts[inc.file] = _sha256(fpath)
+        paths[inc.file] = str(fpath.resolve())
+    for rid in regions:  # every declared parent resolves
+        try:
+            region_chain(rid, regions)
+        except UnknownRegionError as exc:
+            raise FactorFileError(path, str(exc), entry=rid, field="region.parent") from None
     _check_unique_and_disjoint(path, chosen, key=("activity", "region", "method"))
     if refuse_negative:
         _refuse_negative(chosen, tables[prof.gwp])
@@ -830,11 +891,12 @@ def load_factor_set(
         prof.name,
         chosen,
         gwp=tables[prof.gwp],
-        regions=load_regions(),
+        regions=regions,
         content_hash=content_hash,
         files=files,
         profile=prof,
         source=str(path.resolve()) if Path(profile).suffix == ".toml" else None,
+        paths=paths,
     )
 
 
@@ -879,6 +941,12 @@ def factor_file_schema() -> dict[str, Any]:
         "title": "SourceOverride",
         "description": "Fields of [source] that this factor overrides (any subset).",
     }
+    region = Region.model_json_schema(mode="validation")
+    region["description"] = (
+        "A region the file's factors use that is neither packaged (factors/regions.toml) nor "
+        "an ISO 3166-1/-2 code, e.g. an eGRID subregion; parent is the next level of its "
+        "fallback chain."
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://carbon-twin.invalid/schema/factor-file-1.json",
@@ -888,8 +956,9 @@ def factor_file_schema() -> dict[str, Any]:
             "title": {"type": "string"},
             "series": {"type": "string"},
             "source": {"$ref": "#/$defs/Source"},
+            "region": {"type": "array", "items": {"$ref": "#/$defs/Region"}},
             "factor": {"type": "array", "items": {"$ref": "#/$defs/EmissionFactor"}, "minItems": 1},
         },
         "required": ["factor"],
-        "$defs": {**defs, "EmissionFactor": factor},
+        "$defs": {**defs, "Region": region, "EmissionFactor": factor},
     }

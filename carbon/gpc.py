@@ -238,7 +238,7 @@ def classify(activity: str, use_type: str | None) -> str:
         return "I.4.4"
     if activity == "waste.msw.landfill":
         return "III.1.2"
-    if activity == "waste.msw.incineration":
+    if activity in ("waste.msw.incineration", "waste.msw.incineration.biogenic_co2"):
         return "III.3.2"
     if activity == "waste.msw.biological":  # sorted wet waste, digested outside (GPC v1.1 Ch. 8)
         return "III.2.2"

@@ -68,6 +68,7 @@ __all__ = [
     "activity_rows",
     "load_instruments",
     "monthly_volumes",
+    "write_activity_rows",
 ]
 
 InstrumentType = Literal["bundled_green_power", "gec_unbundled", "i-rec"]
@@ -394,3 +395,34 @@ def activity_rows(register: InstrumentRegister, *, evidenced_only: bool = True) 
             "unit": "kWh",
         }
     )[cols]
+
+
+def write_activity_rows(register: InstrumentRegister, folder: str | Path) -> Path | None:
+    """Write the register's :func:`activity_rows` as a CSV the ledger can ingest.
+
+    The file is named by the SHA-256 of its content (``instruments-<12 hex>.csv``) and written
+    byte-identically for the same register, so a rebuild or a verify replay ingests the same
+    batch id. :func:`carbon.pipeline.build` calls this for every site that keeps a register:
+    the market-based view then rests on the register, with no hand-made certificate rows.
+
+    Parameters
+    ----------
+    register : the site's register.
+    folder : where to write (created when missing).
+
+    Returns
+    -------
+    Path of the CSV, or None when no instrument has settlement or retirement evidence.
+    """
+    import hashlib
+
+    rows = activity_rows(register)
+    if rows.empty:
+        return None
+    text = rows.to_csv(index=False, lineterminator="\n")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    path = Path(folder) / f"instruments-{digest}.csv"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+    return path

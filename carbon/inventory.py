@@ -33,8 +33,9 @@ The rules
   of the row carries a mass of that gas (the factor gives none: a factor that lists a gas
   gives it a mass for any non-zero amount).
 * **Biogenic CO2** (GPC v1.1 ch. 8 and IPCC 2006 Vol. 5 ch. 5: reported
-  separately, outside the totals): entries of
-  an activity ending in ``.biogenic_co2``, or flagged ``biogenic_co2`` in their notes, are taken
+  separately, outside the totals): ``memo`` entries
+  (:func:`carbon.valuation.biogenic_memo`, e.g. the biogenic CO2 of incinerated waste), entries
+  of an activity ending in ``.biogenic_co2``, or flagged ``biogenic_co2`` in their notes, are taken
   out of their row and totals and shown in the ``biogenic_co2_t`` column; a waste row
   without such entries shows ``NE`` there.
 * **Uncertainty** (IPCC 2006 Vol. 1 Ch. 3 Approach 1; docs/research/uncertainty.md §3): each
@@ -312,8 +313,9 @@ def _flags(entries: pd.DataFrame) -> pd.Series:
 
 
 def _is_biogenic(entries: pd.DataFrame) -> pd.Series:
+    memo = entries["kind"].eq("memo") if "kind" in entries else False
     activity = entries.get("activity", pd.Series("", index=entries.index)).fillna("").astype(str)
-    return activity.str.endswith("." + _BIOGENIC) | _flags(entries).str.contains(
+    return memo | activity.str.endswith("." + _BIOGENIC) | _flags(entries).str.contains(
         rf"\b{_BIOGENIC}\b", regex=True
     )
 
@@ -329,7 +331,7 @@ def _select(entries: pd.DataFrame, year: int, method: str, node_id: str, root: s
     if method not in ("location", "market"):
         raise InventoryError(f"method must be 'location' or 'market', not {method!r}")
     e = entries[_years(entries["period_start"]) == year]
-    e = e[e["kind"].isin(_INVENTORY_KINDS) & e["method"].isin([method, "n/a"])]
+    e = e[e["kind"].isin((*_INVENTORY_KINDS, "memo")) & e["method"].isin([method, "n/a"])]
     return e[_in_node(e, node_id, root)]
 
 

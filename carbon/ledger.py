@@ -47,6 +47,7 @@ from carbon.snapshot import ENTRY_COLUMNS, Snapshot, publish_ledger
 from carbon.valuation import (
     FACTOR,
     ROUNDING,
+    biogenic_memo,
     dq_activity_sql,
     factor_segments,
     grade_synthetic,
@@ -456,8 +457,11 @@ def build_ledger(
     # GPC III.4: the wastewater of the metered water (IPCC 2006 Vol. 5 Ch. 6), in entry order.
     wastewater, more = wastewater_from_water(entries, factors, twin)
     warnings += more
-    if len(wastewater):
-        entries = pd.concat([entries, wastewater], ignore_index=True)
+    # GPC v1.1 Ch. 8: biogenic CO2 as memo entries, in no total.
+    memo, more = biogenic_memo(pd.concat([entries, wastewater]), factors, twin)
+    warnings += more
+    if len(wastewater) or len(memo):
+        entries = pd.concat([entries, wastewater, memo], ignore_index=True)
         entries = entries.sort_values("entry_id", kind="stable").reset_index(drop=True)
     synthetic = set(synthetic_batches)
     if synthetic:  # after the SQL, so that DuckDB and Spark give the same entries

@@ -4,6 +4,8 @@ Whole-facility measurement and verification for the meters behind an interventio
 model of daily usage against heating and cooling degree days is fitted on the 365 days before
 the intervention, projected into the reporting period with that period's weather, and the
 avoided energy is the prediction minus the metered use (IPMVP Option C; CalTRACK 2.0 §3.6.1).
+Monthly or bimonthly bills use the CalTRACK billing method of :mod:`carbon.mv_billing`, which
+shares this module's grid search, metrics, uncertainty and result; docs/mv.md describes both.
 
 Layers, as in pvlib and eemeter:
 
@@ -35,7 +37,9 @@ CalTRACK Methods 2.0 (``openeemeter/caltrack``, ``docs/methods.rst``):
   10 days with non-zero degree days per year; §3.2.2.2.2 at least 20 degF-days (11.1 K-days)
   per year;
 * §3.3 design matrix (daily mean temperature, daily degree days); §3.3.3.5 days split at local
-  midnight;
+  midnight of the meter's time zone, and §2.3.3 meter and weather on one zone: hourly
+  temperatures are averaged over true local days (23 and 25 hours at DST changes), and a
+  UTC-indexed series without a meter zone gets the warning ``mv.temperature.utc_day_boundary``;
 * §3.4.1 OLS for daily data; §3.4.3.1 candidates HDD+CDD, HDD-only, CDD-only, intercept-only;
   §3.4.3.2 qualification: every estimate positive (beta_H > 0, beta_C > 0, mu > 0). CalTRACK
   2.0 *removed* the p-value screen of 1.0 (methodological appendix §3.4.3.2, issue #76); it is
@@ -50,8 +54,10 @@ ASHRAE Guideline 14-2014:
 * CV(RMSE) and NMBE with ``n - p`` degrees of freedom (Annex B; G14-2002 eqs 5.4-5.5 in the
   common R helpers; docs/research/climate.md §6, medium-high);
 * whole-building prescriptive path: baseline CV(RMSE) <= 20 % (energy) with less than 12 months
-  of post-retrofit data, 25 % for 12-60 months, 30 % beyond; fractional savings uncertainty
-  < 50 % of the reported savings at 68 % confidence (climate.md §6, medium-high and medium);
+  of post-retrofit data, 25 % for 12-60 months, 30 % beyond, the months counted by the
+  calendar (:func:`calendar_months`: a 365-day year from 1 January is 12 months); fractional
+  savings uncertainty < 50 % of the reported savings at 68 % confidence (climate.md §6,
+  medium-high and medium);
 * fractional savings uncertainty, Annex B (Reddy & Claridge 2000 form), with the empirical 1.26
   replaced for daily data by the Sun & Baltazar (2013, ASHRAE Trans. 119(1)) polynomial in the
   reporting length, as implemented in eemeter ``_compute_fsu_error`` (see
@@ -86,6 +92,7 @@ from carbon.warnings import QualityError, QualityWarning
 
 if TYPE_CHECKING:
     from carbon.factors import FactorSet
+    from carbon.mv_billing import BillingModel
     from carbon.store import Store
 
 __all__ = [
@@ -104,13 +111,19 @@ __all__ = [
     "SavingsResult",
     "SegmentFit",
     "TemperatureFileError",
+    "attached_warnings",
+    "balance_point_grid",
+    "calendar_months",
     "check_sufficiency",
     "cvrmse",
     "daily_temperature",
     "daily_usage",
     "design_matrix",
     "fit_baseline",
+    "g14_checks",
+    "grid_search",
     "load_temperature",
+    "monthly_sums",
     "nmbe",
     "realisation_rate",
     "savings",
@@ -194,20 +207,32 @@ class InsufficientDataError(QualityError):
     """
 
     def __init__(
-        self, warnings: list[QualityWarning], baseline_start: dt.date, baseline_end: dt.date
+        self,
+        warnings: list[QualityWarning],
+        baseline_start: dt.date,
+        baseline_end: dt.date,
+        method: Literal["daily", "billing"] = "daily",
     ) -> None:
         self.baseline_start = baseline_start
         self.baseline_end = baseline_end
+        self.method = method
         super().__init__(warnings)
 
     def __str__(self) -> str:
         serious = [w for w in self.warnings if w.code in SERIOUS_CODES] or self.warnings
         lines = "; ".join(str(w) for w in serious)
+        if self.method == "billing":
+            where = "BillingModel.warnings). See CalTRACK 2.0 §2.2.1, §2.2.3 and " + (
+                "carbon.mv_billing.check_billing_sufficiency."
+            )
+        else:
+            where = "BaselineModel.warnings). See CalTRACK 2.0 §2.2.1 and " + (
+                "carbon.mv.check_sufficiency."
+            )
         return (
             f"Baseline {self.baseline_start}..{self.baseline_end} is not sufficient for a "
-            f"CalTRACK 2.0 daily model: {lines}. Fix the data, or pass strict=False to fit "
-            "anyway (the warnings are then attached to BaselineModel.warnings). See CalTRACK "
-            "2.0 §2.2.1 and carbon.mv.check_sufficiency."
+            f"CalTRACK 2.0 {self.method} model: {lines}. Fix the data, or pass strict=False to "
+            f"fit anyway (the warnings are then attached to {where}"
         )
 
 
@@ -254,7 +279,53 @@ def _check_temperature(temperature: pd.Series, what: str = "temperature") -> pd.
             f"{finite.max():.1f}, outside -60..50 degC (degF or K?). Convert first: "
             "degC = (degF - 32) / 1.8."
         )
+    found = attached_warnings(temperature)
+    if found:
+        temps.attrs = {**temps.attrs, "warnings": found}
     return temps
+
+
+def attached_warnings(series: Any) -> list[QualityWarning]:
+    """The :class:`QualityWarning` list a Series carries in ``attrs["warnings"]``.
+
+    :func:`daily_temperature` (and so :func:`load_temperature`) attach their warnings there,
+    e.g. ``mv.temperature.utc_day_boundary``; :func:`fit_baseline`, :func:`savings` and the
+    billing functions copy them into the model's or the result's warnings.
+    """
+    found = getattr(series, "attrs", {}).get("warnings", [])
+    return [w for w in found if isinstance(w, QualityWarning)]
+
+
+def _in_zone(stamps: pd.Series, tz: str, what: str) -> pd.Series:
+    """Instants in zone ``tz``: aware stamps converted, naive ones read as local wall time."""
+    if stamps.dt.tz is not None:
+        return stamps.dt.tz_convert(tz)
+    try:
+        return stamps.dt.tz_localize(tz)
+    except ValueError as exc:  # an ambiguous or nonexistent local time at a DST change
+        raise MvError(
+            f"{what} holds naive local times that are ambiguous or nonexistent in {tz} ({exc}); "
+            "pass timezone-aware timestamps (e.g. UTC) so that DST days keep their 23 or 25 "
+            "hours"
+        ) from None
+
+
+def _local_midnights(dates: pd.DatetimeIndex, tz: Any) -> pd.DatetimeIndex:
+    """The instants at which local dates begin in zone ``tz`` (DST-safe)."""
+    return dates.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
+
+
+def _is_utc(tz: Any) -> bool:
+    """True when ``tz`` is UTC itself (an alias or a fixed +00:00), not a zone that is at
+    UTC+0 only part of the year or by geography (Europe/London, Africa/Abidjan)."""
+    if isinstance(tz, dt.timezone):
+        return tz.utcoffset(None) == dt.timedelta(0)
+    return str(tz).upper().removeprefix("ETC/") in _UTC_NAMES
+
+
+_UTC_NAMES = frozenset(
+    {"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Z", "ZULU", "UNIVERSAL", "GREENWICH"}
+)
 
 
 def _day_range(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
@@ -330,9 +401,7 @@ def daily_usage(
         parts = [store_or_frame.readings(m) for m in ids]
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     frame = frame.copy()
-    stamps = pd.to_datetime(frame["ts_start"])
-    stamps = stamps.dt.tz_localize(tz) if stamps.dt.tz is None else stamps.dt.tz_convert(tz)
-    frame["ts_start"] = stamps
+    frame["ts_start"] = _in_zone(pd.to_datetime(frame["ts_start"]), tz, "ts_start")
     if frame.duplicated(["meter_id", "ts_start"]).any():
         row = frame[frame.duplicated(["meter_id", "ts_start"])].iloc[0]
         raise MvError(
@@ -342,8 +411,7 @@ def daily_usage(
     if interval is not None:
         step = pd.Timedelta(interval)
     elif "ts_end" in frame and len(frame):
-        ends = pd.to_datetime(frame["ts_end"])
-        ends = ends.dt.tz_localize(tz) if ends.dt.tz is None else ends.dt.tz_convert(tz)
+        ends = _in_zone(pd.to_datetime(frame["ts_end"]), tz, "ts_end")
         step = pd.Timedelta((ends - frame["ts_start"]).median())
     else:
         step = pd.Timedelta("1h")
@@ -413,57 +481,130 @@ def daily_temperature(
     min_hour_fraction: float = 0.5,
     tz: str | None = None,
 ) -> pd.Series:
-    """Daily mean temperature from hourly values.
+    """Daily mean temperature from hourly values, over the meter's local days.
+
+    Days run from local midnight to local midnight of the meter's time zone (CalTRACK 2.0
+    §3.3.3.5; meter and weather data on one zone, §2.3.3). With a timezone-aware index the
+    days are true days: the day clocks go forward has 23 hours and the day they go back 25,
+    each hour counted once. A naive index is read as the meter's local wall time, 24 hours a
+    day (right for zones without summer time, like Asia/Shanghai since 1991).
 
     Parameters
     ----------
-    hourly : hourly temperature [degC] on a DatetimeIndex (interval start; tz-aware or local).
+    hourly : hourly temperature [degC] on a DatetimeIndex (interval start; tz-aware or local
+        wall time).
     max_gap_hours : longest run of missing hours filled by linear interpolation [h]
         (CalTRACK 2.0 §2.2.4.1: six).
     min_hour_fraction : share of a day's hours that must be present after interpolation
         [dimensionless] (CalTRACK 2.0 §2.2.2.3 / §3.5.1.2: at most 50 % missing).
-    tz : convert a tz-aware index to this time zone before splitting days; default: keep
-        the index's own local time.
+    tz : the meter's IANA time zone, e.g. ``"Asia/Shanghai"``; a tz-aware index is converted
+        to it, a naive one is read as its local time (an ambiguous or nonexistent DST hour
+        is then an error: pass aware stamps). Default: the index's own zone, or wall time
+        for a naive index.
 
     Returns
     -------
     pandas.Series
-        Daily mean [degC], name ``temperature_degC``, naive daily index ``date``; NaN where
-        too many hours are missing.
+        Daily mean [degC], name ``temperature_degC``, naive daily index ``date`` (local
+        dates); NaN where too many hours are missing. ``attrs["warnings"]`` holds
+        ``mv.temperature.utc_day_boundary`` when the index is in UTC and no ``tz`` was given:
+        the days then run from UTC midnight, which is not the meter's day anywhere but at
+        UTC+0 (Shanghai's day starts at 16:00 UTC). Fitting and savings functions copy the
+        warning into their results.
+
+    Raises
+    ------
+    MvError
+        For an empty or non-datetime series, or naive stamps that are ambiguous in ``tz``.
     """
     if not isinstance(hourly, pd.Series) or not isinstance(hourly.index, pd.DatetimeIndex):
         raise MvError("hourly temperature must be a Series on a DatetimeIndex")
     values = pd.to_numeric(hourly, errors="coerce").astype(float).sort_index()
-    index = values.index
-    if index.tz is not None and tz is not None:
-        index = index.tz_convert(tz)
-    values.index = index.tz_localize(None) if index.tz is not None else index
     if len(values) == 0:
         raise MvError("hourly temperature is empty")
-    full = pd.date_range(
-        values.index.min().floor("D"),
-        values.index.max().floor("D") + pd.Timedelta(hours=23),
-        freq="h",
-    )
-    values = values[~values.index.duplicated()].reindex(full)
+    warnings: list[QualityWarning] = []
+    index = pd.DatetimeIndex(values.index)
+    if index.tz is None and tz is not None:
+        values.index = pd.DatetimeIndex(_in_zone(index.to_series(), tz, "hourly temperature"))
+    elif index.tz is not None and tz is None and _is_utc(index.tz):
+        warnings.append(
+            QualityWarning(
+                "mv.temperature.utc_day_boundary",
+                f"hourly temperature is indexed in {index.tz} and no meter time zone was "
+                "given: daily means run from UTC midnight, not from the meter's local "
+                "midnight; pass tz (e.g. tz='Asia/Shanghai', whose day starts at 16:00 UTC)",
+                {"index_tz": str(index.tz), "clause": "CalTRACK 2.0 §3.3.3.5, §2.3.3"},
+            )
+        )
+    if values.index.tz is None:
+        out = _wall_clock_daily_means(values, max_gap_hours, min_hour_fraction)
+    else:
+        out = _local_daily_means(values, tz or values.index.tz, max_gap_hours, min_hour_fraction)
+    out = _check_temperature(out)
+    if warnings:
+        out.attrs = {**out.attrs, "warnings": warnings}
+    return out
+
+
+def _fill_short_gaps(values: pd.Series, max_gap_hours: int) -> pd.Series:
+    """Linear interpolation of runs of at most ``max_gap_hours`` missing hours (§2.2.4.1)."""
     gaps = values.isna()
     run_id = (gaps != gaps.shift()).cumsum()
     run_length = gaps.groupby(run_id).transform("size")
     interpolated = values.interpolate(method="time", limit_area="inside")
-    values = values.where(~gaps, interpolated.where(run_length <= max_gap_hours))
-    day = values.index.normalize()
+    return values.where(~gaps, interpolated.where(run_length <= max_gap_hours))
+
+
+def _mean_per_day(values: pd.Series, day: pd.DatetimeIndex, min_hour_fraction: float) -> pd.Series:
     grouped = values.groupby(day)
     mean = grouped.mean()
     share = grouped.count() / grouped.size()
     out = mean.where(share >= min_hour_fraction).rename("temperature_degC")
     out.index = pd.DatetimeIndex(out.index, name="date")
-    return _check_temperature(out)
+    return out
+
+
+def _wall_clock_daily_means(
+    values: pd.Series, max_gap_hours: int, min_hour_fraction: float
+) -> pd.Series:
+    """Naive (wall-clock) hours: every day has 24."""
+    full = pd.date_range(
+        values.index.min().floor("D"),
+        values.index.max().floor("D") + pd.Timedelta(hours=23),
+        freq="h",
+    )
+    values = _fill_short_gaps(values[~values.index.duplicated()].reindex(full), max_gap_hours)
+    return _mean_per_day(values, values.index.normalize(), min_hour_fraction)
+
+
+def _local_daily_means(
+    values: pd.Series, tz: Any, max_gap_hours: int, min_hour_fraction: float
+) -> pd.Series:
+    """Aware hours on an absolute hourly grid, grouped by the local date of each instant: a
+    DST day has 23 or 25 hours. The grid keeps the data's own minutes past the hour (zones
+    at UTC+5:30 or +5:45) and runs from the first local midnight to the last."""
+    values = values.tz_convert(tz)
+    values = values[~values.index.duplicated()]
+    step = pd.Timedelta(hours=1)
+    first, last = values.index.min(), values.index.max()
+    local_days = pd.DatetimeIndex([first, last]).tz_localize(None).normalize()
+    bounds = _local_midnights(
+        pd.DatetimeIndex([local_days[0], local_days[1] + pd.Timedelta(days=1)]), tz
+    )
+    grid_start = first - ((first - bounds[0]) // step) * step
+    grid_end = last + (-((last - bounds[1]) // step) - 1) * step
+    full = pd.date_range(grid_start, grid_end, freq=step)
+    values = _fill_short_gaps(values.reindex(full), max_gap_hours)
+    day = pd.DatetimeIndex(values.index.tz_localize(None)).normalize()
+    return _mean_per_day(values, day, min_hour_fraction)
 
 
 def load_temperature(
     source: str | Path | pd.Series,
     *,
     coerce_year: int | None = None,
+    tz: str | None = None,
+    column: str | None = None,
 ) -> pd.Series:
     """Daily mean outdoor temperature from a user file or a Series, validated.
 
@@ -476,10 +617,19 @@ def load_temperature(
           from the cited normals) or ``SynthResult.temperature``;
         * a CSV with columns ``date,temperature_degC`` (daily means; the format of
           ``synthetic_temperature_daily.csv``), or ``timestamp,temperature_degC`` (hourly,
-          averaged with :func:`daily_temperature`);
+          averaged with :func:`daily_temperature`; ISO 8601 stamps with offsets, e.g.
+          ``2024-11-03T01:00-05:00``, are read as instants, also across a DST change);
         * an EnergyPlus weather file (``.epw``), read with :func:`pvlib.iotools.read_epw`; its
-          hourly ``temp_air`` (99.9 = missing) is averaged per local day.
+          hourly ``temp_air`` (99.9 = missing) is averaged per local day (the file's standard
+          time, or ``tz``'s true days when given).
     coerce_year : for EPW typical-year files, the year to give every row (pvlib's argument).
+    tz : the meter's IANA time zone for hourly files, passed to :func:`daily_temperature`:
+        days then run from the meter's local midnight. Hourly stamps in UTC without ``tz``
+        give the warning ``mv.temperature.utc_day_boundary``.
+    column : the CSV's temperature column [degC]; default: ``temperature_degC``, else the
+        first of :data:`carbon.climate.TEMPERATURE_COLUMNS` found (``temperature``,
+        ``tavg``, ``日平均气温``, ``气温(℃)``...). The date column may also be named ``日期``
+        (``时间`` for hourly stamps).
 
     Returns
     -------
@@ -507,27 +657,45 @@ def load_temperature(
             raise TemperatureFileError(path, f"not a readable EPW file: {exc}") from None
         temps = data["temp_air"].astype(float).mask(data["temp_air"] >= 99.9)
         # pvlib's index is the interval start in the file's own fixed offset (local time).
-        return daily_temperature(temps.rename("temperature_degC"))
+        return daily_temperature(temps.rename("temperature_degC"), tz=tz)
     try:
         frame = pd.read_csv(path, encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TemperatureFileError(path, f"not a readable UTF-8 CSV: {exc}") from None
-    if "temperature_degC" not in frame.columns or not ({"date", "timestamp"} & set(frame)):
+    from carbon.climate import temperature_column
+
+    # the date column under the names weather exports use (日期 in Chinese stations' files)
+    frame = frame.rename(columns={c: "date" for c in ("日期", "Date", "DATE")})
+    frame = frame.rename(columns={c: "timestamp" for c in ("时间", "Timestamp", "time")})
+    temperature = temperature_column([str(c) for c in frame.columns], column)
+    if temperature is None or not ({"date", "timestamp"} & set(frame)):
+        wanted = repr(column) if column else "temperature_degC"
         raise TemperatureFileError(
             path,
-            f"columns {list(frame.columns)}; expected date,temperature_degC (daily means) or "
-            "timestamp,temperature_degC (hourly), in degC",
+            f"columns {list(frame.columns)}; expected date,{wanted} (daily means) or "
+            f"timestamp,{wanted} (hourly), in degC",
             field="header",
         )
     key = "date" if "date" in frame.columns else "timestamp"
     try:
-        stamps = pd.to_datetime(frame[key], format="ISO8601")
+        stamps = _read_stamps(frame[key], mixed_offsets_as_utc=key == "timestamp")
     except (ValueError, TypeError) as exc:
         raise TemperatureFileError(path, f"unreadable {key}: {exc}", field=key) from None
-    series = pd.Series(frame["temperature_degC"].to_numpy(dtype=float), index=stamps)
+    series = pd.Series(frame[temperature].to_numpy(dtype=float), index=stamps)
     if key == "timestamp":
-        return daily_temperature(series)
+        return daily_temperature(series, tz=tz)
     return _check_temperature(series.rename("temperature_degC"))
+
+
+def _read_stamps(column: pd.Series, *, mixed_offsets_as_utc: bool) -> pd.DatetimeIndex:
+    """ISO 8601 stamps; offsets that change within the file (summer time) are read as UTC
+    instants, which :func:`daily_temperature` then splits on the meter's local days."""
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(column, format="ISO8601"))
+    except ValueError:
+        if not mixed_offsets_as_utc:
+            raise
+        return pd.DatetimeIndex(pd.to_datetime(column, format="ISO8601", utc=True))
 
 
 # --- design matrix and metrics -----------------------------------------------------------------
@@ -650,6 +818,8 @@ def savings_uncertainty(
     n_reporting: int,
     autocorrelation: float = 0.0,
     confidence: float = 0.90,
+    reporting_months: float | None = None,
+    coefficients: tuple[float, float, float] = SUN_BALTAZAR_DAILY,
 ) -> float:
     """Half-width of the confidence interval of metered savings over a reporting period.
 
@@ -672,12 +842,18 @@ def savings_uncertainty(
         the result has the same unit).
     n_baseline : n, baseline days used in the fit [day].
     n_parameters : p, parameters of the baseline model [dimensionless].
-    n_reporting : m, reporting days with both prediction and metered use [day].
+    n_reporting : m, reporting observations with both prediction and metered use: days
+        (daily method) or billing periods (billing method) [dimensionless].
     autocorrelation : rho, lag-1 autocorrelation of the baseline residuals [dimensionless].
         Negative values are taken as 0, so that n' <= n (conservative; G14's adjustment is
         for positive autocorrelation).
     confidence : two-sided confidence level [dimensionless], e.g. 0.68 or 0.90; t is
         Student's t at ``1 - (1 - confidence)/2`` with n - p degrees of freedom.
+    reporting_months : M, the reporting length in the polynomial [month]; default
+        ``n_reporting / 30`` (daily data, as eemeter). The billing method passes the calendar
+        months its counted bills span.
+    coefficients : (a, b, c) of ``Y(M) = a M^2 + b M + c``; default
+        :data:`SUN_BALTAZAR_DAILY`, :data:`carbon.mv_billing.SUN_BALTAZAR_MONTHLY` for bills.
 
     Returns
     -------
@@ -700,8 +876,8 @@ def savings_uncertainty(
         )
     rho = min(max(float(autocorrelation), 0.0), 0.99)
     n_effective = n_baseline * (1.0 - rho) / (1.0 + rho)
-    months = n_reporting / 30.0
-    a, b, c = SUN_BALTAZAR_DAILY
+    months = n_reporting / 30.0 if reporting_months is None else float(reporting_months)
+    a, b, c = coefficients
     correction = a * months**2 + b * months + c
     t_stat = _t_statistic(confidence, n_baseline - n_parameters)
     return float(
@@ -894,20 +1070,66 @@ def _fit_segment(
     years: float,
     max_p_value: float | None,
 ) -> tuple[SegmentFit, pd.DataFrame]:
-    """CalTRACK grid search of one segment: fit, qualify, select (§3.2-3.4)."""
+    """CalTRACK grid search of one segment of daily data: fit, qualify, select (§3.2-3.4)."""
     n = len(y)
     if n < _MIN_DAYS_TO_FIT:
         raise MvError(
             f"only {n} '{day_type}' days with usage and temperature; a baseline needs at least "
             f"{_MIN_DAYS_TO_FIT} per day type"
         )
-    sst = float(np.sum((y - y.mean()) ** 2))
     hdd = np.maximum(heating_points[None, :] - temps[:, None], 0.0)  # [day, bp]
     cdd = np.maximum(temps[:, None] - cooling_points[None, :], 0.0)
     min_days = MIN_NONZERO_DAYS_PER_YEAR * years
     min_dd = MIN_DEGREE_DAYS_PER_YEAR * years
     h_ok = ((hdd > 0).sum(axis=0) >= min_days) & (hdd.sum(axis=0) >= min_dd)
     c_ok = ((cdd > 0).sum(axis=0) >= min_days) & (cdd.sum(axis=0) >= min_dd)
+    return grid_search(
+        day_type, y, hdd, cdd, heating_points, cooling_points, h_ok, c_ok, max_p_value
+    )
+
+
+def grid_search(
+    day_type: str,
+    y: np.ndarray,
+    hdd: np.ndarray,
+    cdd: np.ndarray,
+    heating_points: np.ndarray,
+    cooling_points: np.ndarray,
+    h_ok: np.ndarray,
+    c_ok: np.ndarray,
+    max_p_value: float | None,
+    weights: np.ndarray | None = None,
+) -> tuple[SegmentFit, pd.DataFrame]:
+    """Fit every CalTRACK candidate, qualify it and select the best (§3.4.3).
+
+    Shared by the daily method (OLS, §3.4.1) and the billing method
+    (:mod:`carbon.mv_billing`: WLS weighted by the days of each period, §3.4.2).
+
+    Parameters
+    ----------
+    day_type : the segment's label (``all``, ``weekday``, ``weekend`` or ``billing``).
+    y : usage per day of each observation (day or billing period) [kWh / day].
+    hdd, cdd : degree days per day of each observation at each balance point
+        [delta_degC * day / day], shape (observations, balance points).
+    heating_points, cooling_points : the balance-point grids [degC].
+    h_ok, c_ok : which balance points pass the degree-day sufficiency rules (§3.2.2.2).
+    max_p_value : optional p-value screen of the slopes (off in CalTRACK 2.0).
+    weights : WLS weights, e.g. days per billing period [day]; None for OLS. R^2 and
+        adjusted R^2 are then the weighted ones (as statsmodels' WLS reports them).
+
+    Returns
+    -------
+    (SegmentFit, pandas.DataFrame)
+        The selected candidate and the table of every candidate.
+    """
+    n = len(y)
+    if weights is None:
+        root_w = None
+        sst = float(np.sum((y - y.mean()) ** 2))
+    else:
+        w = np.asarray(weights, dtype=float)
+        root_w = np.sqrt(w)
+        sst = float(w @ (y - float(w @ y) / float(w.sum())) ** 2)
     rows: list[dict[str, Any]] = []
 
     def fit(model_type: str, i_h: int | None, i_c: int | None) -> None:
@@ -917,9 +1139,16 @@ def _fit_segment(
         if i_c is not None:
             columns.append(cdd[:, i_c])
         x = np.column_stack(columns)
-        beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-        resid = y - x @ beta
-        ssr = float(resid @ resid)
+        if root_w is None:
+            xw = x
+            beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+            resid = y - x @ beta
+            ssr = float(resid @ resid)
+        else:
+            xw = x * root_w[:, None]
+            beta, *_ = np.linalg.lstsq(xw, y * root_w, rcond=None)
+            resid = (y - x @ beta) * root_w
+            ssr = float(resid @ resid)
         slopes = x.shape[1] - 1
         r2 = 1.0 - ssr / sst if sst > 0 else 0.0
         r2_adj = 1.0 - (ssr / (n - slopes - 1)) / (sst / (n - 1)) if sst > 0 else 0.0
@@ -934,7 +1163,7 @@ def _fit_segment(
             from scipy.stats import t
 
             sigma2 = ssr / (n - slopes - 1)
-            cov = sigma2 * np.linalg.pinv(x.T @ x)
+            cov = sigma2 * np.linalg.pinv(xw.T @ xw)
             se = np.sqrt(np.maximum(np.diag(cov)[1:], 1e-300))
             p_values = 2.0 * t.sf(np.abs(beta[1:]) / se, n - slopes - 1)
             if (p_values > max_p_value).any():
@@ -994,8 +1223,9 @@ def _fit_segment(
     table = pd.DataFrame(rows)
     qualified = table[table["qualified"]]
     if qualified.empty:
+        what = "the billing periods" if day_type == "billing" else f"'{day_type}' days"
         raise MvError(
-            f"no CalTRACK candidate qualifies for '{day_type}' days (mean usage "
+            f"no CalTRACK candidate qualifies for {what} (mean usage "
             f"{y.mean():,.3f}): every estimate must be positive (CalTRACK 2.0 §3.4.3.2). "
             "Negative or zero usage suggests net metering."
         )
@@ -1181,18 +1411,10 @@ def fit_baseline(
         if baseline_end is not None
         else (use.index.max() + pd.Timedelta(days=1)).date()
     )
-    heating = np.asarray(sorted(set(float(x) for x in heating_balance_points)), dtype=float)
-    cooling = np.asarray(sorted(set(float(x) for x in cooling_balance_points)), dtype=float)
-    for name, grid in (("heating", heating), ("cooling", cooling)):
-        if len(grid) == 0:
-            raise MvError(f"the {name} balance-point grid is empty")
-        if len(grid) > 1 and np.diff(grid).max() > 3.0 / 1.8 + 1e-9:
-            raise MvError(
-                f"the {name} balance-point grid has a step of {np.diff(grid).max():.2f} K; "
-                "CalTRACK 2.0 §3.2.3 allows at most 3 degF = 1.67 K"
-            )
+    heating = balance_point_grid(heating_balance_points, "heating")
+    cooling = balance_point_grid(cooling_balance_points, "cooling")
 
-    warnings = check_sufficiency(use, temps, first, last)
+    warnings = attached_warnings(temperature) + check_sufficiency(use, temps, first, last)
     serious = [w for w in warnings if w.code in SERIOUS_CODES]
     if serious and strict:
         raise InsufficientDataError(warnings, first, last)
@@ -1255,6 +1477,25 @@ def fit_baseline(
     )
 
 
+def balance_point_grid(points: Iterable[float], name: str) -> np.ndarray:
+    """A sorted balance-point grid [degC], checked against CalTRACK 2.0 §3.2.3.
+
+    Raises
+    ------
+    MvError
+        When the grid is empty or has a step above 3 degF = 1.67 K.
+    """
+    grid = np.asarray(sorted(set(float(x) for x in points)), dtype=float)
+    if len(grid) == 0:
+        raise MvError(f"the {name} balance-point grid is empty")
+    if len(grid) > 1 and np.diff(grid).max() > 3.0 / 1.8 + 1e-9:
+        raise MvError(
+            f"the {name} balance-point grid has a step of {np.diff(grid).max():.2f} K; "
+            "CalTRACK 2.0 §3.2.3 allows at most 3 degF = 1.67 K"
+        )
+    return grid
+
+
 def _model_warnings(
     segments: dict[str, SegmentFit],
     heating: np.ndarray,
@@ -1265,26 +1506,27 @@ def _model_warnings(
 ) -> list[QualityWarning]:
     out = []
     for label, s in segments.items():
+        what = "billing periods" if label == "billing" else f"'{label}' days"
         if s.model_type == "intercept_only":
             out.append(
                 QualityWarning(
                     "mv.model.intercept_only",
-                    f"'{label}' days: no degree-day candidate qualified or beat the mean "
+                    f"{what}: no degree-day candidate qualified or beat the mean "
                     "(adjusted R^2 <= 0); the baseline is a constant. See "
                     "BaselineModel.candidates for why each candidate failed",
                     {"day_type": label, "clause": "CalTRACK 2.0 §3.4.3.2-3.4.3.3"},
                 )
             )
         edges = []
-        if s.heating_balance_point in (heating.min(), heating.max()) and len(heating) > 1:
+        if len(heating) > 1 and s.heating_balance_point in (heating.min(), heating.max()):
             edges.append(("heating", s.heating_balance_point))
-        if s.cooling_balance_point in (cooling.min(), cooling.max()) and len(cooling) > 1:
+        if len(cooling) > 1 and s.cooling_balance_point in (cooling.min(), cooling.max()):
             edges.append(("cooling", s.cooling_balance_point))
         for kind, value in edges:
             out.append(
                 QualityWarning(
                     "mv.model.balance_point_at_edge",
-                    f"'{label}' days: the {kind} balance point {value} degC is at the edge of "
+                    f"{what}: the {kind} balance point {value} degC is at the edge of "
                     "the search grid; widen the grid (constrained searches pile up at edges)",
                     {
                         "day_type": label,
@@ -1331,6 +1573,35 @@ def _model_warnings(
 # --- savings ---------------------------------------------------------------------------------
 
 
+def calendar_months(start: Any, end: Any) -> float:
+    """Length of ``[start, end)`` in calendar months [month].
+
+    Whole months are counted by the calendar (2023-01-01..2024-01-01 is 12, not
+    365 / 30.44 = 11.99), and the rest as a fraction of the next month's days
+    (2023-03-01..2024-02-29 is 11 + 28/29). A month step from the 31st lands on the month's
+    last day (pandas ``DateOffset``).
+
+    Parameters
+    ----------
+    start, end : first day and the day after the last [local date].
+
+    Returns
+    -------
+    float
+        Months [month]; 0 when ``end <= start``.
+    """
+    first = pd.Timestamp(_as_date(start, "start"))
+    last = pd.Timestamp(_as_date(end, "end"))
+    if last <= first:
+        return 0.0
+    whole = (last.year - first.year) * 12 + (last.month - first.month)
+    while whole > 0 and first + pd.DateOffset(months=whole) > last:
+        whole -= 1
+    step_start = first + pd.DateOffset(months=whole)
+    step_end = first + pd.DateOffset(months=whole + 1)
+    return whole + (last - step_start) / (step_end - step_start)
+
+
 def _g14_cvrmse_limit(months: float) -> float:
     """G14 prescriptive-path CV(RMSE) limit for a reporting length [month]."""
     (short, short_limit), (long, mid_limit), (_, long_limit) = G14_CVRMSE_LIMITS
@@ -1339,21 +1610,96 @@ def _g14_cvrmse_limit(months: float) -> float:
     return mid_limit if months <= long else long_limit
 
 
+def g14_checks(
+    baseline_cvrmse: float, fsu_68: float, reporting_months: float
+) -> tuple[dict[str, Any], list[QualityWarning]]:
+    """The ASHRAE G14 whole-building checks of a savings claim, and their warnings.
+
+    Parameters
+    ----------
+    baseline_cvrmse : CV(RMSE) of the baseline model [dimensionless].
+    fsu_68 : fractional savings uncertainty at 68 % confidence [dimensionless].
+    reporting_months : reporting length in calendar months (:func:`calendar_months`)
+        [month]; it picks the CV(RMSE) limit of :data:`G14_CVRMSE_LIMITS`.
+
+    Returns
+    -------
+    (dict, list of QualityWarning)
+        ``cvrmse``, ``cvrmse_limit``, ``cvrmse_ok``, ``fsu_68``, ``fsu_limit``, ``fsu_ok``,
+        ``reporting_months``, ``clause``; and ``mv.g14.cvrmse_exceeded`` /
+        ``mv.g14.fsu_exceeded`` for the checks that fail.
+    """
+    limit = _g14_cvrmse_limit(reporting_months)
+    g14: dict[str, Any] = {
+        "cvrmse": baseline_cvrmse,
+        "cvrmse_limit": limit,
+        "cvrmse_ok": baseline_cvrmse <= limit,
+        "fsu_68": fsu_68,
+        "fsu_limit": G14_FSU_LIMIT,
+        "fsu_ok": fsu_68 < G14_FSU_LIMIT,
+        "reporting_months": reporting_months,
+        "clause": "ASHRAE G14 whole-building prescriptive path (climate.md §6)",
+    }
+    warnings = []
+    if not g14["cvrmse_ok"]:
+        warnings.append(
+            QualityWarning(
+                "mv.g14.cvrmse_exceeded",
+                f"baseline CV(RMSE) {baseline_cvrmse:.1%} exceeds the G14 limit {limit:.0%} for "
+                f"{reporting_months:.0f} months of reporting data",
+                {"cvrmse": baseline_cvrmse, "limit": limit, "clause": g14["clause"]},
+            )
+        )
+    if not g14["fsu_ok"]:
+        warnings.append(
+            QualityWarning(
+                "mv.g14.fsu_exceeded",
+                f"fractional savings uncertainty {fsu_68:.0%} at 68 % confidence is not below "
+                f"the G14 limit {G14_FSU_LIMIT:.0%}: the savings are not distinguishable from "
+                "baseline noise",
+                {"fsu_68": fsu_68, "limit": G14_FSU_LIMIT, "clause": g14["clause"]},
+            )
+        )
+    return g14, warnings
+
+
+def monthly_sums(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month sums of a ``SavingsResult.daily`` frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period_start`` [date], ``days`` (days counted), ``observed_kwh``,
+        ``predicted_kwh``, ``avoided_kwh`` [kWh].
+    """
+    month = pd.DatetimeIndex(daily.index).to_period("M")
+    monthly = daily.groupby(month).agg(
+        days=("avoided_kwh", "count"),
+        observed_kwh=("observed_kwh", "sum"),
+        predicted_kwh=("predicted_kwh", "sum"),
+        avoided_kwh=("avoided_kwh", "sum"),
+    )
+    monthly.insert(0, "period_start", [p.start_time.date() for p in monthly.index])
+    return monthly.reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class SavingsResult:
     """Metered savings over a reporting period, with their uncertainty.
 
     Attributes
     ----------
-    model : the baseline model used.
+    model : the baseline model used (a :class:`carbon.mv_billing.BillingModel` for bills).
     daily : per day: ``observed_kwh``, ``predicted_kwh``, ``avoided_kwh`` (predicted -
-        observed; NaN where either is missing, CalTRACK 2.0 §3.5.4.1) [kWh / day].
+        observed; NaN where either is missing, CalTRACK 2.0 §3.5.4.1) [kWh / day]. For the
+        billing method a bill's use is spread evenly over its days (see
+        :func:`carbon.mv_billing.billing_savings`).
     monthly : per calendar month: ``period_start`` [date], ``days`` (counted) and the sums
         ``observed_kwh``, ``predicted_kwh``, ``avoided_kwh`` [kWh].
     reporting_start, reporting_end : ``[start, end)`` [local date].
     observed_kwh, predicted_kwh, avoided_kwh : totals over counted days [kWh].
     savings_fraction : avoided / predicted [dimensionless].
-    reporting_days : m, days counted [day].
+    reporting_days : days counted [day] (m of the uncertainty for the daily method).
     confidence : two-sided confidence level of ``uncertainty_kwh`` [dimensionless].
     uncertainty_kwh : half-width of the interval of ``avoided_kwh`` [kWh]
         (:func:`savings_uncertainty`).
@@ -1362,9 +1708,12 @@ class SavingsResult:
     g14 : the ASHRAE G14 checks: ``cvrmse``, ``cvrmse_limit``, ``cvrmse_ok``, ``fsu_68``,
         ``fsu_limit``, ``fsu_ok``, ``reporting_months``.
     warnings : the model's warnings plus the reporting period's.
+    periods : billing method only: one row per reporting bill, counted or not, with its
+        ``status``, ``days``, ``observed_kwh``, ``predicted_kwh``, ``avoided_kwh`` (CalTRACK
+        2.0 §3.6.1 per period) [kWh].
     """
 
-    model: BaselineModel
+    model: BaselineModel | BillingModel
     daily: pd.DataFrame = field(repr=False)
     monthly: pd.DataFrame = field(repr=False)
     reporting_start: dt.date
@@ -1380,6 +1729,7 @@ class SavingsResult:
     fsu_68: float
     g14: dict[str, Any]
     warnings: list[QualityWarning] = field(default_factory=list)
+    periods: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def g14_ok(self) -> bool:
@@ -1464,15 +1814,7 @@ def savings(
     m = int(valid.sum())
     if m == 0:
         raise MvError(f"no reporting day in {first}..{last} has both usage and temperature")
-    month = daily.index.to_period("M")
-    monthly = daily.groupby(month).agg(
-        days=("avoided_kwh", "count"),
-        observed_kwh=("observed_kwh", "sum"),
-        predicted_kwh=("predicted_kwh", "sum"),
-        avoided_kwh=("avoided_kwh", "sum"),
-    )
-    monthly.insert(0, "period_start", [p.start_time.date() for p in monthly.index])
-    monthly = monthly.reset_index(drop=True)
+    monthly = monthly_sums(daily)
 
     observed_total = float(daily["observed_kwh"].sum())
     predicted_total = float(daily["predicted_kwh"].sum())
@@ -1489,19 +1831,9 @@ def savings(
     half_68 = savings_uncertainty(**common, confidence=G14_FSU_CONFIDENCE)
     fsu = half / abs(avoided_total) if avoided_total else math.inf
     fsu_68 = half_68 / abs(avoided_total) if avoided_total else math.inf
-    months = len(days) / (365.25 / 12.0)
-    limit = _g14_cvrmse_limit(months)
-    g14 = {
-        "cvrmse": model.cvrmse,
-        "cvrmse_limit": limit,
-        "cvrmse_ok": model.cvrmse <= limit,
-        "fsu_68": fsu_68,
-        "fsu_limit": G14_FSU_LIMIT,
-        "fsu_ok": fsu_68 < G14_FSU_LIMIT,
-        "reporting_months": months,
-        "clause": "ASHRAE G14 whole-building prescriptive path (climate.md §6)",
-    }
+    g14, g14_warnings = g14_checks(model.cvrmse, fsu_68, calendar_months(first, last))
     warnings = list(model.warnings)
+    warnings += [w for w in attached_warnings(temperature_reporting) if w not in warnings]
     if first < model.baseline_end and last > model.baseline_start:
         warnings.append(
             QualityWarning(
@@ -1520,25 +1852,7 @@ def savings(
                 {"days": len(days) - m, "clause": "CalTRACK 2.0 §3.5.3.1, §3.5.4.1"},
             )
         )
-    if not g14["cvrmse_ok"]:
-        warnings.append(
-            QualityWarning(
-                "mv.g14.cvrmse_exceeded",
-                f"baseline CV(RMSE) {model.cvrmse:.1%} exceeds the G14 limit {limit:.0%} for "
-                f"{months:.0f} months of reporting data",
-                {"cvrmse": model.cvrmse, "limit": limit, "clause": g14["clause"]},
-            )
-        )
-    if not g14["fsu_ok"]:
-        warnings.append(
-            QualityWarning(
-                "mv.g14.fsu_exceeded",
-                f"fractional savings uncertainty {fsu_68:.0%} at 68 % confidence is not below "
-                f"the G14 limit {G14_FSU_LIMIT:.0%}: the savings are not distinguishable from "
-                "baseline noise",
-                {"fsu_68": fsu_68, "limit": G14_FSU_LIMIT, "clause": g14["clause"]},
-            )
-        )
+    warnings += g14_warnings
     return SavingsResult(
         model=model,
         daily=daily,

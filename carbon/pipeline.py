@@ -13,6 +13,7 @@ Example script::
     store = "shimen.duckdb"        # relative paths are relative to the script's folder
     twin = "shimen_erlu"           # a packaged twin, or a folder next to the script
     profile = "shanghai-2022"      # a packaged profile, or a profile TOML path
+    units = "units.txt"            # optional: unit definitions loaded first (lbCO2, MMBtu ...)
     start = 2024-01-01
     end = 2025-01-01
     ne_threshold = 0.5
@@ -53,6 +54,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +66,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from carbon.errors import CarbonError
+from carbon.warnings import QualityWarning
 
 if TYPE_CHECKING:
     from carbon.factors import FactorSet
@@ -147,6 +150,7 @@ class LedgerSettings(_Model):
     readings: str | list[str] | None = None
     activities: str | list[str] | None = None
     spark_config: dict[str, str] = Field(default_factory=dict)
+    units: Path | None = None  # unit definitions (carbon.units.load_unit_file), loaded first
 
     @model_validator(mode="after")
     def _whole_months(self) -> LedgerSettings:
@@ -186,12 +190,19 @@ class VerifySpec(_Model):
         ``weekday_weekend``.
     baseline_days : the baseline before commissioning [day] (CalTRACK 2.0 §2.1.3.1.4: 365).
     confidence : the confidence level of the savings interval.
+    method : ``daily`` (CalTRACK daily, :func:`carbon.mv.verify`) or ``billing`` (CalTRACK
+        billing on the meter's monthly or bimonthly reads,
+        :func:`carbon.mv_billing.verify_billing`).
+    temperature_column : the temperature file's column (default: a known name such as
+        ``temperature_degC``; :func:`carbon.mv.load_temperature`).
     """
 
     intervention: str
     meter: str
     temperature: Path
     temperature_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    temperature_column: str | None = None
+    method: Literal["daily", "billing"] = "daily"
     day_types: Literal["auto", "all", "weekday_weekend"] = "auto"
     baseline_days: int = Field(365, ge=90)
     confidence: float = Field(0.90, gt=0, lt=1)
@@ -477,16 +488,27 @@ def run_models(
         else:
             day_types = spec.day_types
         temp_file = find(spec.temperature, spec.temperature_sha256, "temperature file")
-        temperature = mv.load_temperature(temp_file)
-        usage = mv.daily_usage(store, spec.meter, tz=twin.site.timezone, end=s.end)
-        result = mv.verify(
-            usage,
-            temperature,
-            iv.commissioned,
-            day_types=day_types,
-            baseline_days=spec.baseline_days,
-            confidence=spec.confidence,
-        )
+        temperature = mv.load_temperature(temp_file, column=spec.temperature_column)
+        if spec.method == "billing":
+            from carbon import mv_billing
+
+            result = mv_billing.verify_billing(
+                mv_billing.bills_from_readings(store, spec.meter, tz=twin.site.timezone),
+                temperature,
+                iv.commissioned,
+                baseline_days=spec.baseline_days,
+                confidence=spec.confidence,
+            )
+        else:
+            usage = mv.daily_usage(store, spec.meter, tz=twin.site.timezone, end=s.end)
+            result = mv.verify(
+                usage,
+                temperature,
+                iv.commissioned,
+                day_types=day_types,
+                baseline_days=spec.baseline_days,
+                confidence=spec.confidence,
+            )
         entries = mv.verified_entries(
             spec.intervention,
             meter.node,
@@ -604,6 +626,7 @@ def build(
 
     find = find or _Finder(script)
     s = script.ledger
+    units = _load_units(script, find)  # before the twin and the factors, whose units need it
     twin = load_twin(script.twin_source())
     factors = load_factor_set(script.profile_source())
     store.sync_twin(twin)
@@ -639,6 +662,9 @@ def build(
         origin = provenance(file, sha)
         if origin:
             prov[batch.batch_id] = origin
+    register_batch = _ingest_register(store, twin, now)
+    if register_batch is not None:
+        batches.append(register_batch)
     if progress:
         progress("ledger", n, n)
     if s.fill_gaps:  # the gaps of the named inputs, so that a fresh rebuild fills the same
@@ -673,7 +699,70 @@ def build(
     )
     if script.policy is not None:
         made.meta["policy"] = _policy(script.policy, ledger)
+    if units is not None:
+        made.meta["units"] = units
+    if register_batch is not None:
+        ledger.warnings.extend(_certificates_beside_register(store, register_batch, named))
     return Built(ledger, made, batches, prov, located)
+
+
+def _ingest_register(store: Store, twin: Twin, now: dict[str, Any] | None) -> Batch | None:
+    """Ingest the site's instrument register (``instruments.toml``/``.csv``) as the
+    ``electricity.green_certificate`` rows the market-based view values
+    (:func:`carbon.instruments.activity_rows`; evidenced instruments only)."""
+    from carbon.instruments import load_instruments, write_activity_rows
+    from carbon.snapshot import sha256_file
+
+    register = load_instruments(twin)
+    if register is None:
+        return None
+    folder = store.path.parent / "instruments" if store.path else Path(tempfile.mkdtemp())
+    path = write_activity_rows(register, folder)
+    if path is None:
+        return None
+    sha = sha256_file(path)
+    kwargs: dict[str, Any] = {"now": now[sha]} if now and sha in now else {}
+    return store.ingest(path, **kwargs)
+
+
+def _certificates_beside_register(
+    store: Store, register_batch: Batch, named: list[str] | None
+) -> list[QualityWarning]:
+    """A warning when certificate rows come from inputs other than the register: the same
+    kWh may then be claimed twice in the market-based view."""
+    rows = store.con.execute(
+        "SELECT DISTINCT a.batch_id, b.file_name FROM activities a JOIN batches b USING (batch_id)"
+        " WHERE a.activity = 'electricity.green_certificate' AND a.batch_id <> ?"
+        " AND b.voided_at IS NULL ORDER BY 1",
+        [register_batch.batch_id],
+    ).fetchall()
+    if named is not None:
+        rows = [r for r in rows if r[0] in named]
+    if not rows:
+        return []
+    files = ", ".join(str(f) for _, f in rows)
+    return [
+        QualityWarning(
+            "instruments.double_count",
+            f"green-certificate rows come from {files} as well as from the site's instrument "
+            "register: the same kWh may be claimed twice in the market-based view; keep the "
+            "instruments in the register only",
+            {"batches": [str(b) for b, _ in rows]},
+        )
+    ]
+
+
+def _load_units(
+    script: LedgerScript, find: Callable[[Path, str | None, str], Path]
+) -> dict[str, str] | None:
+    """Load the script's unit-definition file (``[ledger] units``); the manifest's ``units``
+    (the file as the script names it and its SHA-256), or None without one."""
+    from carbon.units import load_unit_file
+
+    if script.ledger.units is None:
+        return None
+    path = find(script.ledger.units, None, "units file")
+    return {"file": script.ledger.units.as_posix(), "sha256": load_unit_file(path)}
 
 
 def _policy(spec: PolicySpec, ledger: Ledger) -> dict[str, Any]:

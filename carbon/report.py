@@ -158,6 +158,12 @@ class _Facts:
     def meters(self) -> pd.DataFrame:
         return self.snapshot.table("meters")
 
+    def site_name(self, lang: str) -> str:
+        """The community's name (its root node's) in ``zh`` or ``en``."""
+        root = self.nodes[self.nodes["id"] == self.root]
+        column = "name_zh" if lang == "zh" else "name_en"
+        return str(root[column].iloc[0]) if len(root) else self.root
+
     @cached_property
     def interventions(self) -> pd.DataFrame:
         if not self.snapshot.has("interventions.csv"):
@@ -622,8 +628,8 @@ def _html(f: _Facts) -> str:
     m = f.manifest
     totals = f.totals
     b = f.boundary
-    title_zh = f"石门二路街道 {f.year} 年温室气体清单报告"
-    title_en = f"Shimen Erlu Subdistrict GHG inventory report {f.year}"
+    title_zh = f"{f.site_name('zh')} {f.year} 年温室气体清单报告"
+    title_en = f"{f.site_name('en')} GHG inventory report {f.year}"
     stamp = f.stamp("html")
     s: list[str] = []
     s.append("<!DOCTYPE html><html lang=\"" + ("zh-CN" if f.lang == "zh" else "en") + "\">"
@@ -1008,6 +1014,21 @@ def _plan(f: _Facts, cards: list[Indicator]) -> list[list[str]]:
     return tasks
 
 
+def _column_widths(table: Any, cm: tuple[float, ...], size: Any) -> None:
+    """Fix a DOCX table's column widths [cm] (Word and LibreOffice read the cell widths) and
+    its font size, so that long evidence texts wrap in wide columns."""
+    from docx.shared import Cm
+
+    for column, width in zip(table.columns, cm, strict=True):
+        column.width = Cm(width)
+    for row in table.rows:
+        for cell, width in zip(row.cells, cm, strict=True):
+            cell.width = Cm(width)
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = size
+
+
 def _write_docx(f: _Facts, path: Path) -> None:
     from docx import Document
     from docx.shared import Pt
@@ -1024,7 +1045,7 @@ def _write_docx(f: _Facts, path: Path) -> None:
     header = doc.sections[0].header.paragraphs[0]
     header.text = f"快照 snapshot {f.id} · {f.year}"
     m = f.manifest
-    doc.add_heading(f"石门二路街道低碳社区创建 自评价报告({f.year} 年)", level=0)
+    doc.add_heading(f"{f.site_name('zh')}低碳社区创建 自评价报告({f.year} 年)", level=0)
     doc.add_paragraph(f"快照编号 Snapshot id: {f.id}")
     doc.add_paragraph(f"核算期:{m['period']['start']} 至 {m['period']['end']};"
                       f"排放因子集:{m.get('factor_set', {}).get('name')}")
@@ -1053,6 +1074,7 @@ def _write_docx(f: _Facts, path: Path) -> None:
     cards = _scorecard(f)
     sc = doc.add_table(rows=1, cols=6)
     sc.style = "Table Grid"
+    sc.autofit = False
     for cell, text in zip(sc.rows[0].cells, ("指标", "数值", "单位", "证据", "依据", "核实"),
                           strict=True):
         cell.text = text
@@ -1066,7 +1088,8 @@ def _write_docx(f: _Facts, path: Path) -> None:
         cells[2].text = c.unit
         cells[3].text = c.evidence
         cells[4].text = c.guidance
-        cells[5].text = "confirmed" if c.confirmed else "UNCONFIRMED"
+        cells[5].text = "已核实 confirmed" if c.confirmed else "未核实 UNCONFIRMED"
+    _column_widths(sc, (2.6, 1.5, 1.9, 4.6, 3.8, 2.1), Pt(8))
     doc.add_heading("三、减排项目与碳汇(备忘项,不计入清单)", level=1)
     for _, r in f.memo.iterrows():
         if r["method"] in ("location", "n/a"):
@@ -1086,6 +1109,8 @@ def _write_docx(f: _Facts, path: Path) -> None:
         cells[0].text = str(i)
         for cell, text in zip(cells[1:], task, strict=True):
             cell.text = text
+    plan.autofit = False
+    _column_widths(plan, (1.2, 6.0, 4.6, 2.6, 2.1), Pt(9))
     props = doc.core_properties
     props.author = "carbon-twin"
     props.last_modified_by = "carbon-twin"

@@ -85,7 +85,7 @@ FORMAT = "carbon-twin/snapshot/2"
 
 ENTRY_COLUMNS: dict[str, str] = {
     "entry_id": "deterministic id: 'E' + 20 hex digits of SHA-256 over the entry's key",
-    "kind": "emission | removal | avoided | adjustment",
+    "kind": "emission | removal | avoided | adjustment | memo (biogenic CO2, in no total)",
     "period_start": "first local day of the month [date]",
     "period_end": "first local day of the next month [date], exclusive",
     "node_id": "twin node the entry belongs to",

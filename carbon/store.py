@@ -17,6 +17,9 @@ Tables
 ``activities``      non-metered activity data (waste tonnage, fuel, green-power certificates)
 ``rejects``         every rejected input row: batch, row number, raw row, reason code, message
 ``ledger_entries``  entries of closed periods as published (append-only, see carbon.ledger)
+``messages``        (v3) every message a gateway pushed to the collector: gateway, idempotency
+                    key, body SHA-256, its batch and rows, counts (see :mod:`carbon.collect`)
+``changes``         (v3) readings accepted per collector commit, by meter and local month
 
 Views
 -----
@@ -63,7 +66,15 @@ if TYPE_CHECKING:
     from carbon.ingest import Batch, Mapping
     from carbon.twin import Twin
 
-__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "current_relations", "sql_list"]
+__all__ = [
+    "DATA_SUFFIXES",
+    "SCHEMA_VERSION",
+    "Store",
+    "StoreError",
+    "check_store_path",
+    "current_relations",
+    "sql_list",
+]
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +221,28 @@ _MIGRATIONS: list[tuple[int, str, list[_Step]]] = [
                  ON v.batch_id = e.batch_id""",
         ],
     ),
+    (
+        3,
+        "pushed messages and the changes of each collector commit (carbon.collect)",
+        [
+            # One row per message a gateway pushed, committed with its readings: the
+            # idempotency key and body hash, and the batch rows it holds
+            # [first_row, first_row + rows_read).
+            """CREATE TABLE messages (
+                gateway_id VARCHAR NOT NULL, message_key VARCHAR NOT NULL,
+                body_sha256 VARCHAR NOT NULL, channel VARCHAR NOT NULL,
+                batch_id VARCHAR NOT NULL, first_row BIGINT NOT NULL, rows_read BIGINT NOT NULL,
+                rows_accepted BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
+                reasons VARCHAR NOT NULL, received_at TIMESTAMPTZ NOT NULL,
+                committed_at TIMESTAMPTZ NOT NULL)""",
+            # Readings accepted per commit of the collector, by meter and local month: what
+            # an incremental ledger re-values (carbon.collect.changes_since).
+            """CREATE TABLE changes (
+                seq BIGINT NOT NULL, batch_id VARCHAR NOT NULL, meter_id VARCHAR NOT NULL,
+                month DATE NOT NULL, readings BIGINT NOT NULL,
+                committed_at TIMESTAMPTZ NOT NULL)""",
+        ],
+    ),
 ]
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 """The schema version this release writes."""
@@ -242,6 +275,9 @@ class Store:
         memory_limit: str | None = None,
     ) -> None:
         self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None:
+            _refuse_non_store(self.path)
+        self.memory_limit = memory_limit
         config: dict[str, Any] = {}
         if threads is not None:
             config["threads"] = threads
@@ -250,7 +286,11 @@ class Store:
         try:
             self.con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:
-            raise StoreError(f"Cannot open store {path}: {exc}") from None
+            from carbon.collect import held_by  # a running collector is the store's writer
+
+            holder = held_by(path) if self.path is not None and not read_only else None
+            why = holder or str(exc)
+            raise StoreError(f"Cannot open store {path}: {why}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         self.read_only = read_only
         try:
@@ -520,6 +560,61 @@ class Store:
         from carbon.ingest import fill_gaps
 
         return fill_gaps(self, start, end, meter_ids=meter_ids)
+
+
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xlsm", ".xls", ".json", ".epw")
+"""Suffixes of data files, never opened as a store (DuckDB would open a CSV as a database)."""
+
+_DUCKDB_MAGIC = b"DUCK"
+"""Bytes 8-11 of a DuckDB database file."""
+
+
+def _refuse_non_store(path: Path) -> None:
+    """Raise :class:`StoreError` for a path that is not a store: an existing file that is no
+    DuckDB database, a folder, or a new path named like a data file."""
+    usage = "the store comes first: carbon ingest STORE.duckdb FILE..."
+    if path.is_dir():
+        raise StoreError(f"Store {path} is a folder, not a DuckDB file; {usage}")
+    if path.is_file():
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+        if head and head[8:12] != _DUCKDB_MAGIC:
+            kind = f"a {path.suffix} file" if path.suffix else "not a DuckDB file"
+            raise StoreError(f"{path} is not a store (a DuckDB file): it is {kind}; {usage}")
+    elif path.suffix.lower() in DATA_SUFFIXES:
+        raise StoreError(
+            f"Store {path} does not exist and is named like a data file ({path.suffix}); {usage}"
+        )
+
+
+def check_store_path(path: str | Path) -> Path:
+    """Check the store argument of a command that writes: an existing store, or a new path
+    ending in ``.duckdb``.
+
+    Parameters
+    ----------
+    path : the store path as given.
+
+    Returns
+    -------
+    Path
+        The path.
+
+    Raises
+    ------
+    StoreError
+        For an existing file that is not a DuckDB database, a folder, or a new path that does
+        not end in ``.duckdb`` (``carbon ingest a.csv b.csv`` forgot the store: a.csv is
+        never opened as a database).
+    """
+    path = Path(path)
+    _refuse_non_store(path)
+    if not path.exists() and path.suffix.lower() != ".duckdb":
+        raise StoreError(
+            f"Store {path} does not exist; a new store is a file ending in .duckdb "
+            "(carbon ingest STORE.duckdb FILE...)"
+        )
+    return path
 
 
 def _fingerprint(meters: pd.DataFrame, nodes: pd.DataFrame, timezone: str) -> str:

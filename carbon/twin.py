@@ -14,18 +14,25 @@ A community folder (``sites/<name>/``) holds:
     what interventions act on (``[[asset]]``): light fixtures, toilets, roofs, wall areas,
     green spaces, e-bike chargers, elevators.
 ``geometry.geojson``
-    optional shapes, one Feature per node id (``properties.id``).
+    optional shapes, one Feature per node id (``properties.id``), in WGS84 longitude/latitude;
+    context features (``properties.context``: ``street`` or ``water``, with ``name_zh`` and
+    ``name_en``) are drawn under the nodes and name no node.
 
 :func:`load_twin` validates everything once: an unknown parent, a duplicate id, a meter on no
-node or an attribute with the wrong unit is an error naming the file and the id.
+node, an attribute with the wrong unit, a time zone ``zoneinfo`` does not know, a fact source
+that names no fact or no source, an estimate of an attribute the entry lacks is an error naming
+the file, the id and the field. :mod:`carbon.site` builds such a folder from a spreadsheet.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import functools
 import hashlib
 import json
 import tomllib
+import zoneinfo
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,12 +41,20 @@ from typing import Any, Literal
 
 import pandas as pd
 import pint
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from carbon.activities import ACTIVITIES, get_activity
 from carbon.data import packaged_dir
 from carbon.errors import TwinError, UnknownUnitError
 from carbon.gpc import REFS, sector_use_type
+from carbon.regions import REGION_CODE
 from carbon.units import Q_, parse_quantity, parse_unit
 
 __all__ = [
@@ -51,6 +66,7 @@ __all__ = [
     "Node",
     "Site",
     "Twin",
+    "check_timezone",
     "list_sites",
     "load_twin",
     "sites_dir",
@@ -162,6 +178,22 @@ class _Entity(BaseModel):
     def _attrs(cls, v: dict[str, Any]) -> dict[str, Any]:
         return _check_attributes(v)
 
+    @field_validator("estimated")
+    @classmethod
+    def _estimates(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        attributes = info.data.get("attributes")
+        if attributes is None:  # the attributes failed; that error is reported
+            return v
+        for name, basis in v.items():
+            if name not in attributes:
+                raise ValueError(
+                    f"estimate basis for {name!r}, which is not an attribute here "
+                    f"(attributes: {', '.join(attributes) or 'none'})"
+                )
+            if not basis.strip():
+                raise ValueError(f"the estimate of {name!r} needs its basis, not an empty text")
+        return v
+
     def quantity(self, name: str) -> pint.Quantity:
         """An attribute as a Quantity (counts are dimensionless)."""
         value = self.attributes[name]
@@ -197,7 +229,7 @@ class Node(_Entity):
     parent: str | None = None
     kind: NodeKind
     use_type: Literal["residential", "office", "retail", "public", "mixed"] | None = None
-    region: str | None = None
+    region: str | None = Field(None, pattern=REGION_CODE)
 
 
 class Meter(BaseModel):
@@ -226,6 +258,16 @@ class Meter(BaseModel):
     use_type: str | None = None
     installed: str | None = None
     notes: str | None = None
+
+    @field_validator("installed")
+    @classmethod
+    def _date(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError("expected a date YYYY-MM-DD") from None
+        return v
 
     @property
     def activity_id(self) -> str:
@@ -284,13 +326,38 @@ class Site(BaseModel):
     id: str
     name_zh: str
     name_en: str
-    region: str
+    region: str = Field(pattern=REGION_CODE)
     timezone: str = "Asia/Shanghai"
     root: str
     facts: dict[str, Any] = Field(default_factory=dict)
     fact_sources: dict[str, str] = Field(default_factory=dict)
     sources: list[SourceRef] = Field(default_factory=list)
     notes: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return check_timezone(v)
+
+
+def check_timezone(name: str) -> str:
+    """Return ``name`` when it is an IANA time zone that :mod:`zoneinfo` can load.
+
+    Raises
+    ------
+    ValueError
+        Saying so, with the closest zone names (a misspelt ``Asia/Shangai`` would otherwise
+        load and fail only when meter readings are ingested).
+    """
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"not an IANA time zone (such as 'Asia/Shanghai'){hint}"
+        ) from None
+    return name
 
 
 class BoundaryItem(BaseModel):
@@ -447,6 +514,33 @@ class Twin:
         except KeyError:
             close = [n for n in self.nodes if node_id.split(".")[-1] in n][:5]
             raise KeyError(f"No node {node_id!r} in twin {self.name!r}; close: {close}") from None
+
+    def node_ids(self, kind: str | None = None, under: str | None = None) -> list[str]:
+        """Node ids, depth first from the root (or from ``under``, itself included).
+
+        Parameters
+        ----------
+        kind : only nodes of this kind (one of :data:`NODE_KINDS`).
+        under : only this node and the nodes below it.
+        """
+        if kind is not None and kind not in NODE_KINDS:
+            raise ValueError(f"unknown node kind {kind!r}; known: {', '.join(NODE_KINDS)}")
+        if under is None:
+            ids = [nid for _, nid in self._order()]
+        else:
+            ids = [self.node(under).id, *(n.id for n in self.descendants(under))]
+        return [i for i in ids if kind is None or self.nodes[i].kind == kind]
+
+    def meter_ids(self, node: str | None = None, measure: str | None = None) -> list[str]:
+        """Meter ids, in file order: all, or those on ``node`` and below it.
+
+        Parameters
+        ----------
+        node : only meters on this node or a node below it.
+        measure : only ``electricity``, ``gas``, ``water`` or ``heat`` meters.
+        """
+        meters = self.meters_of(node) if node is not None else list(self.meters.values())
+        return [m.id for m in meters if measure is None or m.measure == measure]
 
     def children(self, node_id: str) -> list[Node]:
         """The direct children of a node, in file order."""
@@ -681,11 +775,15 @@ def _model(cls: type[BaseModel], raw: dict[str, Any], path: Path, entry: str | N
 
 def _resolve(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
+    if path.name == "site.toml" and path.is_file():
+        return path.parent
     if (path / "site.toml").exists():
         return path
     packaged = sites_dir() / str(name_or_path)
     if (packaged / "site.toml").exists():
         return packaged
+    if path.is_dir():
+        raise TwinError(path / "site.toml", "file not found: this folder is no community twin")
     raise TwinError(
         path,
         f"no community folder with a site.toml here or among the packaged sites "
@@ -696,6 +794,23 @@ def _resolve(name_or_path: str | Path) -> Path:
 @functools.lru_cache(maxsize=8)
 def _load_cached(folder: Path, stamp: tuple[tuple[str, float], ...]) -> Twin:
     return _load(folder)
+
+
+CONTEXT_KINDS = ("street", "water")
+"""Kinds of the context features of ``geometry.geojson`` (drawn for orientation only)."""
+
+
+def _context_problem(props: dict[str, Any], names_a_node: bool) -> str | None:
+    """What is wrong with a context feature's properties, or None."""
+    if props["context"] not in CONTEXT_KINDS:
+        return (f"has context {props['context']!r}; expected one of "
+                f"{', '.join(CONTEXT_KINDS)}")
+    if names_a_node:
+        return f"is a context feature but names node {props.get('id')!r}"
+    for key in ("name_zh", "name_en"):
+        if not isinstance(props.get(key), str) or not props[key].strip():
+            return f"is a context feature ({props['context']}) without {key}"
+    return None
 
 
 def load_twin(name_or_path: str | Path = "shimen_erlu") -> Twin:
@@ -714,8 +829,9 @@ def load_twin(name_or_path: str | Path = "shimen_erlu") -> Twin:
     TwinError
         Naming the file, the id and the field: bad TOML, a duplicate id, an unknown parent or a
         parent of the wrong kind, a cycle, a meter or asset on no node, an attribute with the
-        wrong unit, a meter unit that does not fit its activity, or a geometry feature for an
-        unknown node or asset.
+        wrong unit, an estimate of a missing attribute, a meter unit that does not fit its
+        activity, a bad installation date, a geometry feature for an unknown node or asset, an
+        unknown time zone, or a fact source naming no fact or no source.
     """
     folder = _resolve(name_or_path).resolve()
     stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.iterdir()) if p.is_file())
@@ -741,6 +857,7 @@ def _load(folder: Path) -> Twin:
         if "boundary" in site_raw
         else None
     )
+    _check_fact_sources(site_path, site)
 
     nodes: dict[str, Node] = {}
     node_path = folder / "nodes.toml"
@@ -811,8 +928,14 @@ def _load(folder: Path) -> Twin:
         if geometry.get("type") != "FeatureCollection":
             raise TwinError(geo_path, "expected a GeoJSON FeatureCollection", field="type")
         for i, feat in enumerate(geometry.get("features", [])):
-            fid = (feat.get("properties") or {}).get("id")
-            if fid not in nodes and fid not in assets:
+            props = feat.get("properties") or {}
+            fid = props.get("id")
+            if "context" in props:  # a street or a river drawn for orientation, not a node
+                problem = _context_problem(props, fid in nodes or fid in assets)
+                if problem:
+                    raise TwinError(geo_path, f"feature #{i} {problem}", entry=str(fid),
+                                    field="properties")
+            elif fid not in nodes and fid not in assets:
                 raise TwinError(
                     geo_path,
                     f"feature #{i} names unknown node {fid!r}",
@@ -834,6 +957,27 @@ def _load(folder: Path) -> Twin:
         files=files,
         boundary=boundary,
     )
+
+
+def _check_fact_sources(path: Path, site: Site) -> None:
+    """Every ``[site.fact_sources]`` entry names a fact and one of the ``[[site.sources]]``."""
+    ids = [s.id for s in site.sources]
+    for fact, source in site.fact_sources.items():
+        if fact not in site.facts:
+            raise TwinError(
+                path,
+                f"a source for {fact!r}, which is not in [site.facts]",
+                entry=site.id,
+                field=f"fact_sources.{fact}",
+            )
+        if source not in ids:
+            raise TwinError(
+                path,
+                f"unknown source {source!r}; the [[site.sources]] ids are: "
+                f"{', '.join(ids) or 'none'}",
+                entry=site.id,
+                field=f"fact_sources.{fact}",
+            )
 
 
 def _check_tree(path: Path, site: Site, nodes: dict[str, Node]) -> None:

@@ -14,22 +14,35 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import functools
+import hashlib
+import logging
+import math
 import re
+import unicodedata
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pint
 
-from carbon.errors import UnitConversionError, UnknownUnitError
+from carbon.errors import UnitConversionError, UnitFileError, UnknownUnitError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Q_",
+    "UNIT_ALIASES",
     "conversion_factor",
+    "load_unit_file",
     "parse_quantity",
     "parse_unit",
     "registry",
+    "resolve_unit",
+    "suggest_units",
     "to_canonical",
+    "unit_key",
 ]
 
 # Units written the way Chinese utility exports and factor tables write them: "m3", "m2",
@@ -173,3 +186,228 @@ def to_canonical(quantity: pint.Quantity | str, activity: str) -> pint.Quantity:
     if q.units.dimensionality != parse_unit(canonical).dimensionality:
         raise UnitConversionError(f"{q.units:~P}", canonical, context=f"activity {activity!r}")
     return q.to(parse_unit(canonical))
+
+
+# ------------------------------------------------------------------- user unit definitions
+_DIRECTIVE = re.compile(r"^\s*@")
+_NAME = re.compile(r"^[^\W\d]\w*$")
+
+
+def _same_unit(ureg: pint.UnitRegistry, name: str, expression: str) -> bool:
+    """True when ``name`` already names exactly the unit ``expression`` defines."""
+    if expression.startswith("["):  # a base dimension of its own, e.g. "[co2]"
+        return bool(ureg.get_dimensionality(name) == ureg.get_dimensionality(expression))
+    try:
+        known = ureg.Quantity(1, name).to_base_units()
+        parsed = ureg.parse_expression(expression)
+        new: Any = ureg.Quantity(parsed).to_base_units()
+    except (pint.PintError, ValueError, TypeError, AttributeError):
+        return False
+    return bool(
+        known.units == new.units and math.isclose(known.magnitude, new.magnitude, rel_tol=1e-12)
+    )
+
+
+def _base(ureg: pint.UnitRegistry, name: str) -> str:
+    """What ``name`` means, in base units (for messages)."""
+    try:
+        return f"1 {name} = {ureg.Quantity(1, name).to_base_units():~P}"
+    except Exception:  # a unit that does not reduce still has a name to show
+        return f"{name} is defined"
+
+
+def _known(ureg: pint.UnitRegistry, name: str) -> bool:
+    try:
+        ureg.Unit(name)
+    except (pint.PintError, AttributeError, TypeError, ValueError):
+        return False
+    return True
+
+
+def load_unit_file(path: str | Path) -> str:
+    """Add the unit definitions of a user file to the one registry; return its SHA-256.
+
+    The file has pint's definition syntax, one definition per line (``#`` starts a comment)::
+
+        pound_CO2 = 0.45359237 * kilogram_CO2 = lbCO2
+        million_Btu = 1e6 * Btu = MMBtu = mmBtu
+
+    A units file *adds* units: a name that the registry already has is accepted only when it
+    means exactly the same unit (so loading a file twice, or two files that agree, is
+    harmless); any other redefinition is refused, because it would silently change every
+    number already expressed in that unit. Directives (``@group``, ``@context``, ``@system``)
+    are refused too. A profile (``units = "units.txt"``) and a ledger script (``[ledger]
+    units``) name such a file; the factor set's content hash and the snapshot manifest record
+    its SHA-256, so ``carbon ledger build`` and ``verify`` load the same definitions.
+
+    Parameters
+    ----------
+    path : the definitions file (UTF-8).
+
+    Returns
+    -------
+    str
+        The file's SHA-256 [hex].
+
+    Raises
+    ------
+    UnitFileError
+        Naming the file, the unit and the line: a missing file, a directive, a line that is not
+        ``name = definition [= symbol] [= alias ...]``, a definition pint cannot read, or a
+        name the registry already has with another meaning.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnitFileError(path, "units file not found") from None
+    except IsADirectoryError:
+        raise UnitFileError(path, "is a folder, not a units file") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnitFileError(path, f"not UTF-8 text: {exc}") from None
+    ureg = registry()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"line {number}"
+        if _DIRECTIVE.match(line):
+            raise UnitFileError(
+                path,
+                f"directive {line.split()[0]!r}: a units file holds one definition per line",
+                field=where,
+            )
+        parts = [p.strip() for p in line.split("=")]
+        if len(parts) < 2 or not all(parts[:2]) or not _NAME.match(parts[0]):
+            raise UnitFileError(
+                path,
+                f"expected 'name = definition [= symbol] [= alias ...]', got {line!r}",
+                field=where,
+            )
+        name, expression, aliases = parts[0], parts[1], [a for a in parts[2:] if a != "_"]
+        new: list[str] = []
+        for each in (name, *aliases):
+            if not _known(ureg, each):
+                new.append(each)
+            elif not _same_unit(ureg, each, expression):
+                raise UnitFileError(
+                    path,
+                    f"{each!r} is already a unit ({_base(ureg, each)}); a units file adds "
+                    "units, it never redefines one: pick another name",
+                    entry=each,
+                    field=where,
+                )
+        if name not in new:  # the name is already this very unit: nothing to add
+            if new:
+                log.info("%s %s: %s already defined; aliases %s not added", path, where, name, new)
+            continue
+        definition = " = ".join([name, expression, *[a for a in new if a != name]])
+        try:
+            if not expression.startswith("["):  # refuse before defining anything
+                ureg.parse_expression(expression)
+            ureg.define(definition)
+        except Exception as exc:  # pint raises many kinds of parse errors
+            raise UnitFileError(
+                path, f"cannot define {name!r}: {exc}", entry=name, field=where
+            ) from None
+        log.debug("%s %s: defined %s", path, where, definition)
+    return hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------- spellings in exports
+UNIT_ALIASES: dict[str, str] = {
+    # energy
+    "kwh": "kWh",
+    "千瓦时": "kWh",
+    "度": "kWh",
+    "mwh": "MWh",
+    "兆瓦时": "MWh",
+    "gwh": "GWh",
+    "wh": "Wh",
+    "万kwh": "万kWh",
+    "万千瓦时": "万kWh",
+    "万度": "万kWh",
+    "gj": "GJ",
+    "吉焦": "GJ",
+    "mj": "MJ",
+    "tce": "tce",
+    "吨标准煤": "tce",
+    "kgce": "kgce",
+    # volume
+    "m3": "m3",
+    "立方米": "m3",
+    "立方": "m3",
+    "方": "m3",
+    "nm3": "Nm3",
+    "标方": "Nm3",
+    "标立方米": "Nm3",
+    "万m3": "万立方米",
+    "万立方米": "万立方米",
+    "万方": "万立方米",
+    "l": "L",
+    "升": "L",
+    # mass, area, length
+    "t": "t",
+    "吨": "t",
+    "kg": "kg",
+    "公斤": "kg",
+    "千克": "kg",
+    "m2": "m2",
+    "平方米": "m2",
+    "km": "km",
+    "公里": "km",
+}
+"""Unit spellings of utility exports -> the registry's unit, keyed by :func:`unit_key`.
+
+Exports write ``kwh``, ``KWH``, ``kW·h``, ``千瓦时``, ``度``, ``m³``, ``nm3`` for units the
+registry spells ``kWh``, ``m3``, ``Nm3``. A spelling in this table wins over pint's own
+reading of the text, on purpose: pint reads ``nm3`` as cubic nanometres (10^-27 m3) and
+``mWh`` as milliwatt-hours (10^-9 MWh), units no utility bills in: silent errors. So ``mwh``
+in any case is MWh and ``nm3`` is a normal cubic metre.
+"""
+
+_KEY_DROP = re.compile(r"[\s·⋅•.*_]")
+
+
+def unit_key(text: str) -> str:
+    """The lookup key of a unit spelling.
+
+    Its NFKC form (full-width letters and ``³`` become ASCII), case-folded, without spaces and
+    the dots or stars written between ``kW`` and ``h``.
+    """
+    return _KEY_DROP.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def resolve_unit(text: str) -> str:
+    """The registry's spelling of a unit as an export writes it (:data:`UNIT_ALIASES`).
+
+    Parameters
+    ----------
+    text : the unit as written, e.g. ``"kwh"``, ``"KW·H"``, ``"千瓦时"``.
+
+    Returns
+    -------
+    str
+        The registry unit for a known spelling (``"kWh"``), else ``text`` unchanged (for
+        pint to read, or to reject).
+    """
+    return UNIT_ALIASES.get(unit_key(text), text)
+
+
+def suggest_units(text: str, n: int = 3) -> list[str]:
+    """Registry units whose export spellings are close to an unknown unit ("did you mean").
+
+    Parameters
+    ----------
+    text : an unknown unit, e.g. ``"kwhr"``.
+    n : at most this many suggestions.
+
+    Returns
+    -------
+    list of str
+        Registry spellings, closest first (``["kWh"]``); empty when nothing is close.
+    """
+    close = difflib.get_close_matches(unit_key(text), list(UNIT_ALIASES), n=n * 3, cutoff=0.6)
+    return list(dict.fromkeys(UNIT_ALIASES[c] for c in close))[:n]

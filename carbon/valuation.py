@@ -12,7 +12,9 @@ The rules
 * **Factor in force.** :meth:`carbon.factors.FactorSet.lookup` on the day valued, along the
   region's fallback chain. A market-based lookup that finds no market factor takes the
   location factor (flag ``market_fallback_location``); a factor used past its validity is
-  flagged ``carried_forward``; a proxy ``proxy_factor``; a negative factor ``net_credit``.
+  flagged ``carried_forward`` (the vintage rule: a day past every published factor takes the
+  newest vintage along the region chain, never an older one of a nearer level); a proxy
+  ``proxy_factor``; a negative factor ``net_credit``.
 * **Rounding.** Masses are rounded to the gram, half away from zero (:data:`ROUNDING`):
   ``Decimal.quantize(GRAM, ROUND_HALF_UP)`` in Python, which is what ``round(x, 3)`` does to
   a DECIMAL in DuckDB and Spark (HALF_UP). Amounts carry 6 decimals, factors 9.
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from carbon.activities import ACTIVITIES
 from carbon.errors import FactorNotFoundError
 from carbon.gpc import REFS, classify
 from carbon.snapshot import ENTRY_COLUMNS
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AMOUNT_COLUMNS",
+    "BIOGENIC_SUFFIX",
     "DIRECT",
     "DQ_HIGH",
     "DQ_MEDIUM",
@@ -62,6 +66,7 @@ __all__ = [
     "ROUNDING",
     "UNVALUED",
     "Valued",
+    "biogenic_memo",
     "dq_activity",
     "dq_factor",
     "entry_id",
@@ -344,8 +349,9 @@ def factor_segments(
                     warnings.append(
                         QualityWarning(
                             "factor.carried_forward",
-                            f"{f.id} (valid to {f.valid_to}) carried forward to {a}..{b} for "
-                            f"{activity} in {region}",
+                            f"{f.id} ({f.region}, valid to {f.valid_to}) carried forward to "
+                            f"{a}..{b} for {activity} in {region}: the newest vintage along "
+                            "the region chain (docs/factors.md, 'The vintage rule')",
                             {"factor_id": f.id, "from": str(a), "to": str(b)},
                         )
                     )
@@ -617,6 +623,90 @@ def wastewater_from_water(
                 "source_batches": ",".join(batches),
                 "adjusts": None,
                 "notes": notes,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(ENTRY_COLUMNS))
+    if len(frame):
+        frame = frame.astype(entries.dtypes.to_dict())
+    return frame, warnings
+
+
+BIOGENIC_SUFFIX = ".biogenic_co2"
+"""An activity ``A + BIOGENIC_SUFFIX`` is the memo item of ``A``: its biogenic CO2."""
+
+
+def biogenic_memo(
+    entries: pd.DataFrame, factors: FactorSet, twin: Twin
+) -> tuple[pd.DataFrame, list[QualityWarning]]:
+    """Biogenic-CO2 memo entries beside the emission entries of activities that have one.
+
+    GPC v1.1 reports the CO2 of burning biomass and the biogenic share of waste apart from the
+    inventory, never in a total (Ch. 8; the separate biogenic-CO2 column of its reporting
+    tables). For each ``emission`` entry whose activity ``A`` has a catalogue activity
+    ``A.biogenic_co2`` (e.g. ``waste.msw.incineration.biogenic_co2``, IPCC 2006 Vol. 5 Eq. 5.2
+    with ``1 - FCF``), this books an entry of kind ``memo`` with the same amount, node, month,
+    GPC row, readings and batches, valued with the memo activity's factor in force on the
+    month's first day. Every total of the library sums only ``emission`` and ``adjustment``
+    entries, so a memo entry is in none; :func:`carbon.inventory.gpc_inventory` shows it in the
+    ``biogenic_co2_t`` column.
+
+    Parameters
+    ----------
+    entries : the ``emission`` entries of a build (:data:`carbon.snapshot.ENTRY_COLUMNS`).
+    factors : the factor set.
+    twin : the twin, for regions.
+
+    Returns
+    -------
+    (DataFrame, warnings)
+        The memo entries (:data:`carbon.snapshot.ENTRY_COLUMNS`) and a ``biogenic.no_factor``
+        warning per memo activity and region without a factor (its biogenic CO2 is then NE).
+    """
+    emissions = entries[entries.kind == "emission"]
+    memo_of = {
+        a: a + BIOGENIC_SUFFIX for a in set(emissions.activity) if a + BIOGENIC_SUFFIX in ACTIVITIES
+    }
+    parents = emissions[emissions.activity.isin(list(memo_of))]
+    rows: list[dict[str, Any]] = []
+    warnings: list[QualityWarning] = []
+    missing: set[tuple[str, str]] = set()
+    for r in parents.to_dict("records"):
+        memo = memo_of[r["activity"]]
+        period = r["period_start"]
+        day = period.date() if isinstance(period, pd.Timestamp | dt.datetime) else period
+        region = twin.region_of(r["node_id"])
+        try:
+            v = value_factor(factors, memo, region, day)
+        except FactorNotFoundError:
+            if (memo, region) not in missing:
+                missing.add((memo, region))
+                warnings.append(
+                    QualityWarning(
+                        "biogenic.no_factor",
+                        f"no {memo} factor in force in {region} on {day}: the biogenic CO2 of "
+                        f"{r['activity']} is not estimated (NE) in profile {factors.name!r}",
+                        {"activity": memo, "region": region, "on": str(day)},
+                    )
+                )
+            continue
+        amount = Decimal(r["amount"])
+        co2 = round_kg(amount * v.co2) if v.co2 is not None else round_kg(amount * v.co2e)
+        rows.append(
+            {
+                **r,
+                "entry_id": entry_id("memo", r["entry_id"], v.factor_id),
+                "kind": "memo",
+                "method": "n/a",
+                "activity": memo,
+                "factor_id": v.factor_id,
+                "factor_co2e": v.co2e,
+                "co2_kg": co2,
+                "ch4_kg": None,
+                "n2o_kg": None,
+                "co2e_kg": co2,
+                "dq_factor": v.dq,
+                "adjusts": None,
+                "notes": ",".join(["biogenic_co2", "memo: in no total", *v.notes]),
             }
         )
     frame = pd.DataFrame(rows, columns=list(ENTRY_COLUMNS))

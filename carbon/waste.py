@@ -253,12 +253,16 @@ def factors_from_parameters(parameters: Mapping[str, Any]) -> dict[str, dict[str
                 return _dec(p[name], f"{key}.{name}")
 
             if method == "incineration":
+                composition = _composition(p["composition"], f"{key}.composition")
                 out[factor] = incineration_factor(
-                    _composition(p["composition"], f"{key}.composition"),
+                    composition,
                     num("oxidation_factor"),
                     num("ch4_kg_per_gg_wet"),
                     num("n2o_g_per_t_wet"),
                 )
+                if "biogenic_factor" in p:  # the memo factor: biogenic CO2, in no total
+                    _, biogenic = incineration_co2(composition, num("oxidation_factor"))
+                    out[p["biogenic_factor"]] = {"CO2": _round(biogenic)}
             elif method == "biological":
                 out[factor] = biological_factor(num("ch4_g_per_kg_wet"), num("n2o_g_per_kg_wet"))
             elif method == "wastewater":

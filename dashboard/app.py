@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import math
 import threading
@@ -39,6 +40,7 @@ from dash import (
     html,
     no_update,
 )
+from dash._utils import to_json
 
 from carbon.dashboard import figures
 from carbon.dashboard.data import (
@@ -58,6 +60,7 @@ from carbon.dashboard.i18n import (
     fmt_percent,
     fmt_tonnes,
     name_of,
+    plural,
     t,
 )
 
@@ -181,9 +184,9 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
     kpis = html.Div([_kpi_tile(k) for k in KPI_KEYS], className="kpis")
     left = html.Div([
         _panel("ranking", html.Div(id="ranking-note", className="note"),
-               _graph("ranking-graph"), extra_class="grow-5"),
+               _graph("ranking-graph"), extra_class="grow-48"),
         _panel("quality", html.Div(id="quality-body", className="quality"),
-               extra_class="grow-5"),
+               extra_class="grow-52"),
     ], className="col")
     centre = html.Div([
         _panel("map", html.Div(id="crumbs", className="crumbs"), _graph("map-graph"),
@@ -195,9 +198,9 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
     right = html.Div([
         _panel("interventions", html.Div(id="interventions-note", className="note"),
                html.Div(id="interventions-body", className="interventions"),
-               extra_class="grow-55"),
+               extra_class="grow-62"),
         _panel("suggest", html.Div(id="suggest-body", className="suggest"),
-               extra_class="grow-45"),
+               extra_class="grow-38"),
     ], className="col")
     overlay = html.Div([
         html.Div([
@@ -256,14 +259,36 @@ def _value(number: str, unit: str) -> list[Any]:
     return [html.Span(number, className=size), html.Span(unit, className="unit")]
 
 
+def _none_text(reason: str | None, lang: str, year: int | None) -> str:
+    """Why a node has no intervention result (a key of :data:`carbon.summary.NONE_REASONS`)."""
+    return t(f"av_{reason or 'none_in_snapshot'}", lang, year=year or "")
+
+
+def _estimated_text(share: float | None, lang: str) -> str:
+    """The share of estimated (gap-filled) readings, never as '0.000%'."""
+    if not share:
+        return t("kpi_no_estimated", lang)
+    if share < 0.001:
+        return t("kpi_estimated_share", lang, share="<" + fmt_percent(0.001, lang, 1))
+    return t("kpi_estimated_share", lang, share=fmt_percent(share, lang, 1))
+
+
 def kpi_texts(k: Kpis, snap: WallSnapshot, lang: str) -> dict[str, tuple[Any, Any, Any, Any]]:
-    """Label, value, sub-line and status footer of every KPI tile of one node."""
+    """Label, value, sub-line and status footer of every KPI tile of one node.
+
+    The numbers the CLI also prints come from the node's :class:`carbon.summary.Summary`
+    (``k.summary``), the same object the interventions panel draws, so tile and panel agree.
+    """
     view = t("v_location" if k.method == "location" else "v_market", lang)
+    s = k.summary if k.summary is not None else snap.summary(k.node_id, k.method)
     out: dict[str, tuple[Any, Any, Any, Any]] = {}
-    # emissions
+    # emissions, with the Approach 1 uncertainty beside the number
     if k.emissions_t is not None:
         f = fmt_tonnes(k.emissions_t, lang)
         value = _value(f.value, f.unit)
+        if k.uncertainty_pct is not None:
+            value.append(html.Span(t("kpi_uncertainty", lang, pct=fmt_number(
+                k.uncertainty_pct, lang, 2)), className="unc"))
         if k.change is not None and k.last_year is not None:
             arrow = "▲" if k.change > 0 else "▼"
             cls = "up" if k.change > 0 else "down"
@@ -275,7 +300,9 @@ def kpi_texts(k: Kpis, snap: WallSnapshot, lang: str) -> dict[str, tuple[Any, An
             sub = t("kpi_no_last", lang)
         foot = " · ".join(x for x in (view, k.factor_note) if x)
     else:
-        value, sub, foot = _dash_value(lang), t("no_data", lang), view
+        problem = s.problems[0] if s.problems else ""
+        value, foot = _dash_value(lang), view
+        sub = (html.Span(problem[:120], className="warn") if problem else t("no_data", lang))
     title = t("kpi_emissions", lang, year=k.year or "")
     if k.basic_complete is False:  # a BASIC row is NE: the total is labelled incomplete
         title = t("kpi_emissions_incomplete", lang, year=k.year or "")
@@ -288,46 +315,62 @@ def kpi_texts(k: Kpis, snap: WallSnapshot, lang: str) -> dict[str, tuple[Any, An
     else:
         value, sub = _dash_value(lang), t("kpi_no_residents", lang)
     out["per_capita"] = (t("kpi_per_capita", lang), value, sub, view)
-    # avoided
-    if k.avoided_estimated_t is not None or k.avoided_verified_t is not None:
-        e = fmt_tonnes(k.avoided_estimated_t, lang)
-        v = fmt_tonnes(k.avoided_verified_t, lang) if k.avoided_verified_t is not None else None
+    # avoided: the summary's totals, the realisation over the same interventions and months
+    a = s.avoided
+    period = (t("av_year", lang, year=a.year) if a.period == "year"
+              else t("av_whole_period", lang))
+    if a.none is None and (a.estimated_t is not None or a.verified_t is not None):
+        e = fmt_tonnes(a.estimated_t, lang)
+        v = fmt_tonnes(a.verified_t, lang) if a.verified_t is not None else None
         value = _value(f"{e.value} / {v.value if v else '—'}", e.unit)
-        bits = []
-        if k.avoided_realisation is not None:
-            bits.append(t("kpi_realisation", lang,
-                          rate=fmt_percent(k.avoided_realisation, lang, 0)))
-        if k.avoided_low_t is not None and k.avoided_high_t is not None:
-            bits.append(t("kpi_range", lang, low=fmt_number(k.avoided_low_t, lang),
-                          high=fmt_number(k.avoided_high_t, lang)))
-        sub, foot = " · ".join(bits), f"{t('estimated', lang)} / {t('verified', lang)}"
+        if a.realisation is not None:
+            rate = t("av_realisation", lang, rate=fmt_percent(a.realisation, lang, 0))
+            sub = ([rate, html.Span(" · " + t("av_exceeds", lang), className="warn")]
+                   if a.verified_exceeds_estimate else rate)
+        else:
+            sub = t("av_not_verified", lang)
+        bits = [period]
+        if a.low_t is not None and a.high_t is not None and a.low_t != a.high_t:
+            bits.append(t("kpi_range", lang, low=fmt_number(a.low_t, lang),
+                          high=fmt_number(a.high_t, lang)))
+        foot = " · ".join(bits)
     else:
-        value, sub, foot = _dash_value(lang), t("no_interventions", lang), ""
+        value, foot = _dash_value(lang), ""
+        sub = (t("av_only_removals", lang) if a.none is None and a.removals_t is not None
+               else _none_text(a.none, lang, a.year))
     out["avoided"] = (t("kpi_avoided", lang), value, sub, foot)
     # removals
-    if k.removals_t is not None:
-        f = fmt_tonnes(k.removals_t, lang)
+    if a.removals_t is not None:
+        f = fmt_tonnes(a.removals_t, lang)
         value, sub = _value(f.value, f.unit), ""
     else:
-        value, sub = _dash_value(lang), t("no_removals", lang)
-    out["removals"] = (t("kpi_removals", lang), value, sub, "")
+        anywhere = snap.summary(snap.root, k.method).avoided.removals_t is not None
+        value = _dash_value(lang)
+        sub = t("no_removals_here" if anywhere else "no_removals", lang)
+    out["removals"] = (t("kpi_removals", lang), value, sub, period if a.removals_t else "")
     # PV
     if k.pv_kwh is not None:
         f = fmt_energy(k.pv_kwh, lang)
         value, sub = _value(f.value, f.unit), ""
     else:
-        value, sub = _dash_value(lang), t("no_pv", lang)
+        anywhere = snap.kpis(snap.root, k.method).pv_kwh is not None
+        value, sub = _dash_value(lang), t("no_pv_here" if anywhere else "no_pv", lang)
     out["pv"] = (t("kpi_pv", lang), value, sub, "")
-    # target
-    target = k.target
+    # target: the change against the base year's same months, beside the cut aimed at
+    target, tg = k.target, s.target
     if target is None:
         value, sub = _dash_value(lang), t("no_target", lang)
     else:
         reduction = fmt_percent(float(target.get("reduction", math.nan)), lang, 0)
         sub = t("kpi_target_text", lang, base=target.get("base_year", "?"),
                 reduction=reduction, year=target.get("target_year", "?"))
-        if k.target_progress is not None:
-            value = _value(fmt_percent(k.target_progress, lang, 0), "")
+        if tg is not None and tg.change is not None:
+            cls = "num up" if tg.change > 0 else "num down"
+            value = [html.Span(fmt_percent(tg.change, lang, 1, signed=True), className=cls),
+                     html.Span(t("kpi_target_vs_base", lang, base=tg.base_year),
+                               className="unit")]
+        elif s.node_id != s.root:
+            value, sub = _dash_value(lang), t("kpi_target_root_only", lang)
         else:
             value = _dash_value(lang)
             if k.target_base_missing:
@@ -339,11 +382,47 @@ def kpi_texts(k: Kpis, snap: WallSnapshot, lang: str) -> dict[str, tuple[Any, An
     if k.completeness is not None:
         value = _value(fmt_percent(k.completeness, lang, 1), "")
         sub = t("kpi_meters", lang, n=fmt_count(k.meters, lang))
-        foot = t("kpi_estimated_share", lang, share=fmt_percent(k.estimated_share or 0.0, lang,
-                                                                   3))
+        foot = _estimated_text(k.estimated_share, lang)
     else:
         value, sub, foot = _dash_value(lang), t("no_data", lang), ""
     out["completeness"] = (t("kpi_completeness", lang), value, sub, foot)
+    return out
+
+
+def scope2_children(snap: WallSnapshot, node: str, method: str, lang: str) -> list[Any]:
+    """The emissions tile's detail: BASIC with its uncertainty, scope 2 in both views and, for
+    the whole community, the Shanghai 89号 view and the sensitivity of the grid factor
+    (:class:`carbon.summary.Summary`, as the CLI prints them)."""
+    s = snap.summary(node, method)
+    out: list[Any] = [html.Div(t("s2_title", lang), className="sub-title")]
+    if s.totals is not None:
+        unc = (t("s2_uncertainty", lang, pct=fmt_number(s.totals.uncertainty_pct, lang, 2))
+               if s.totals.uncertainty_pct is not None else "")
+        label = "BASIC" if s.totals.complete else t("s2_basic_incomplete", lang)
+        out.append(html.Div(f"{label} {fmt_tonnes(s.totals.basic_t, lang)}{unc}",
+                            className="row"))
+    views = {m: s.scope2_t.get(m) for m in METHODS}
+    for m, value in views.items():  # below the root, the other view is its own summary
+        if value is None:
+            other = snap.summary(node, m).totals
+            views[m] = None if other is None else other.scope2_t
+    loc, mkt = views["location"], views["market"]
+    out.append(html.Div(t("s2_views", lang, location=str(fmt_tonnes(loc, lang)),
+                          market=str(fmt_tonnes(mkt, lang))), className="row"))
+    d = s.scope2
+    if d is None:
+        out.append(html.Div(t("s2_root_only", lang), className="row muted"))
+        return out
+    out.append(html.Div(t("s2_shanghai", lang, t=str(fmt_tonnes(d.shanghai_t, lang)),
+                          kwh=str(fmt_energy(d.zero_rated_kwh, lang)), rule=d.rule),
+                        className="row"))
+    if d.grid_kwh is not None:
+        out.append(html.Div(t(
+            "s2_sensitivity", lang, kwh=str(fmt_energy(d.grid_kwh, lang)),
+            f1=d.headline_kg_per_kwh, t1=str(fmt_tonnes(d.headline_t, lang)),
+            f2=d.alternative_kg_per_kwh, t2=str(fmt_tonnes(d.alternative_t, lang)),
+            change=fmt_percent((d.change_pct or 0.0) / 100, lang, 1, signed=True)),
+            className="row"))
     return out
 
 
@@ -352,63 +431,119 @@ def _rows(items: list[Any], empty: str) -> list[Any]:
     return items if items else [html.Div(empty, className="row muted")]
 
 
+def _warning_row(w: dict[str, Any], lang: str) -> html.Div:
+    """One ledger warning: its label and a one-line meaning in the reader's language, from the
+    warning's code; the ledger's own (English, detailed) message is on hover. An unknown code
+    shows itself, with the message in the English view."""
+    code = str(w.get("code", ""))
+    message = str(w.get("message", ""))
+    try:
+        label = t(f"cw_{code}", lang)
+    except KeyError:
+        label = t("cw_unknown", lang, code=code)
+    try:
+        detail = t(f"cwd_{code}", lang)
+    except KeyError:
+        detail = message if lang == "en" and message else t("cwd_unknown", lang)
+    return html.Div([html.Span("⚠ " + label, className="warn"),
+                     html.Span(detail, className="small muted")],
+                    className="row", title=message or None)
+
+
+def _notation_rows(notation: pd.DataFrame, lang: str) -> list[Any]:
+    """Notation keys of a GPC table, one row per key: how many rows carry it and in which
+    sectors (names, with the row codes and names on hover), not a wall of raw codes."""
+    rows: list[Any] = []
+    if notation.empty:
+        return rows
+    frame = notation.drop_duplicates(subset=["notation_key", "gpc_ref"])
+    for key, g in sorted(frame.groupby("notation_key"), key=lambda kv: str(kv[0])):
+        try:
+            label = t(f"nk_{key}", lang)
+        except KeyError:
+            label = str(key)
+        chips = []
+        sectors = g["gpc_ref"].astype(str).str.split(".").str[0]
+        for sector, refs in g.groupby(sectors, sort=False):
+            try:
+                name = t(f"sector_{sector}", lang)
+            except KeyError:
+                name = str(sector)
+            hover = "\n".join(f"{r['gpc_ref']} {name_of(r, lang)}"
+                              for r in refs.to_dict("records"))
+            chips.append(html.Span([name, html.Span(fmt_count(len(refs), lang), className="n")],
+                                   className="sector-chip", title=hover))
+        rows.append(html.Div([html.Span(label, className="nk"),
+                              html.Span(plural("nk_rows", len(g), lang), className="muted"),
+                              html.Div(chips, className="chip-row")], className="row wrap"))
+    return rows
+
+
+QUALITY_ROWS = 2
+"""Rows of each data-quality list; the panel counts the rest ('另有 3 项')."""
+
+
 def quality_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
-    """The data-quality panel: completeness by month, meters with gaps, rejected rows,
-    notation keys and ledger warnings."""
+    """The data-quality panel: readings missing by month, meters with gaps, rejected rows,
+    notation keys by sector and the ledger's warnings, all in the reader's language; a list
+    longer than the panel holds says how many more there are."""
     q = snap.quality(node)
-    gaps = [html.Div([html.Span(r.meter_id, className="mono"),
-                      html.Span(t("dq_missing", lang, n=fmt_count(r.missing, lang)),
-                                className="right warn")], className="row")
-            for r in q["gaps"].head(4).itertuples()]
-    rejects = []
-    for r in q["rejects"].head(4).itertuples():
+    gap_frame, reject_frame = q["gaps"], q["rejects"]
+    gaps: list[Any] = [html.Div([html.Span(r.meter_id, className="mono"),
+                                 html.Span(t("dq_missing", lang, n=fmt_count(r.missing, lang)),
+                                           className="right warn")], className="row")
+                       for r in gap_frame.head(QUALITY_ROWS).itertuples()]
+    if len(gap_frame) > QUALITY_ROWS:
+        gaps.append(html.Div(plural("dq_more", len(gap_frame) - QUALITY_ROWS, lang),
+                             className="row muted"))
+    rejects: list[Any] = []
+    for r in reject_frame.head(QUALITY_ROWS).itertuples():
         try:
             reason = t(f"reason_{r.reason}", lang)
         except KeyError:
             reason = str(r.reason)
         rejects.append(html.Div([html.Span(reason),
-                                 html.Span(t("dq_rows", lang, n=fmt_count(r.rows, lang)),
+                                 html.Span(plural("dq_rows", int(r.rows), lang),
                                            className="right")], className="row"))
-    keys: dict[str, list[str]] = {}
-    for r in q["notation"].itertuples():
-        keys.setdefault(str(r.notation_key), []).append(str(r.gpc_ref))
-    notation = []
-    for key, refs in sorted(keys.items()):
-        try:
-            label = t(f"nk_{key}", lang)
-        except KeyError:
-            label = key
-        notation.append(html.Div([html.Span(label, className="nk"),
-                                  html.Span(" ".join(refs), className="right mono small")],
-                                 className="row wrap"))
+    if len(reject_frame) > QUALITY_ROWS:
+        rejects.append(html.Div(plural("dq_more", len(reject_frame) - QUALITY_ROWS, lang),
+                                className="row muted"))
     nnode = q["notation_node"]
     note = ("" if nnode in (None, node) else
             t("dq_block_table", lang, name=name_of(snap.node(nnode), lang)))
-    warnings = []
-    for w in q["warnings"][:2]:
-        code = str(w.get("code", ""))
-        try:
-            label = t(f"cw_{code}", lang)
-        except KeyError:
-            label = code
-        warnings.append(html.Div([html.Span(label, className="warn"),
-                                  html.Span(str(w.get("message", ""))[:90],
-                                            className="small muted")], className="row col2"))
+    warnings: list[Any] = [_warning_row(w, lang) for w in q["warnings"][:QUALITY_ROWS]]
+    if len(q["warnings"]) > QUALITY_ROWS:
+        warnings.append(html.Div(plural("dq_more", len(q["warnings"]) - QUALITY_ROWS, lang),
+                                 className="row muted"))
+    spec = figures.completeness_spec(q["monthly"], lang)
+    if spec["data"]:
+        chart: list[Any] = [
+            html.Div(t("dq_missing_fig", lang), className="note"),
+            dcc.Graph(id="quality-graph", config=GRAPH_CONFIG, className="graph-small",
+                      figure=spec)]
+    else:  # all months complete (or none): one sentence says so
+        text = spec["layout"]["annotations"][0]["text"] if spec["layout"].get("annotations") \
+            else t("no_data", lang)
+        chart = [html.Div(("✓ " if q["monthly"] is not None and len(q["monthly"]) else "")
+                          + text, className="row down")]
     return [
-        dcc.Graph(id="quality-graph", config=GRAPH_CONFIG, className="graph-small",
-                  figure=figures.completeness_spec(q["monthly"], lang)),
+        *chart,
         html.Div([
             html.Div([html.Div(t("dq_meters_gaps", lang), className="sub-title"),
                       *_rows(gaps, t("dq_none_gaps", lang)),
                       html.Div(t("dq_rejects", lang), className="sub-title"),
                       *_rows(rejects, t("dq_none_rejects", lang))], className="qcol"),
-            html.Div([html.Div([t("dq_notation", lang), html.Span(note, className="small")],
-                               className="sub-title"),
-                      *_rows(notation, t("no_data", lang)),
-                      *([html.Div(t("dq_warnings", lang), className="sub-title"), *warnings]
-                        if warnings else [])], className="qcol"),
+            html.Div([html.Div(t("dq_warnings", lang), className="sub-title"),
+                      *_rows(warnings, t("dq_none_warnings", lang))], className="qcol"),
         ], className="qgrid"),
+        html.Div([t("dq_notation", lang), html.Span(note, className="small")],
+                 className="sub-title"),
+        *_rows(_notation_rows(q["notation"], lang), t("no_data", lang)),
     ]
+
+
+SUGGEST_ALERTS = 3
+"""Meter alerts the suggestions panel lists (most severe first); it counts the rest."""
 
 
 def suggest_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
@@ -426,7 +561,8 @@ def suggest_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
                         cost=f"{fmt_number(cost, lang)} {t('u_cny_per_t', lang)}"),
                       className="right")], className="row big-row"))
     alerts = []
-    for r in snap.alerts(node, limit=5).to_dict("records"):
+    found = snap.alerts(node, limit=50)
+    for r in found.head(SUGGEST_ALERTS).to_dict("records"):
         month = r["month"].strftime("%Y-%m") if isinstance(r["month"], pd.Timestamp) else ""
         meter = r["meter_id"] or r["node_id"]
         node_name = name_of(snap.node(r["node_id"]), lang) if r["node_id"] in snap.node_ids \
@@ -447,40 +583,98 @@ def suggest_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
             cls = "alert-amber"
         alerts.append(html.Div([html.Span("●", className=f"dot {cls}"), html.Span(text)],
                                className="row alert"))
+    if len(found) > SUGGEST_ALERTS:  # the most severe first; the rest counted, not dropped
+        alerts.append(html.Div(plural("dq_more", len(found) - SUGGEST_ALERTS, lang),
+                               className="row muted"))
     return [html.Div(t("sg_measures", lang), className="sub-title"),
             *_rows(measures, t("sg_none", lang)),
             html.Div(t("al_alerts", lang), className="sub-title"),
             *_rows(alerts, t("al_none", lang))]
 
 
-def interventions_children(snap: WallSnapshot, node: str, lang: str) -> tuple[Any, list[Any]]:
+def interventions_children(snap: WallSnapshot, node: str, lang: str,
+                           method: str = "location") -> tuple[Any, list[Any]]:
     """Estimated vs verified per intervention, the realisation rate, and a MACC when
-    scenarios exist; a calm empty state otherwise."""
-    records = snap.interventions_frame(node)
+    scenarios exist; the reason when there is nothing.
+
+    Totals, rate and per-intervention bars come from the node's
+    :class:`carbon.summary.Summary` (its :class:`carbon.summary.Avoided`), the object the
+    avoided tile shows, so the panel and the tile agree at every node."""
+    a = snap.summary(node, method).avoided
     macc = snap.macc_frame(node)
-    if records.empty:  # a calm line, not an empty chart (one plotly graph fewer to draw)
-        return "", [html.Div(html.Div(t("no_interventions", lang), className="calm-title"),
-                             className="calm")]
-    placed = records[records["in_place"]] if "in_place" in records else records
-    est, ver = placed["estimated_t"].sum(), placed["verified_t"].sum(min_count=1)
-    basis = placed["verified_basis_t"].sum(min_count=1)  # the estimate of the verified months
-    rate = ver / basis if pd.notna(ver) and pd.notna(basis) and basis > 0 else None
-    note = " · ".join([
-        f"{t('estimated', lang)} {fmt_tonnes(est, lang)}",
-        f"{t('verified', lang)} {fmt_tonnes(ver, lang) if pd.notna(ver) else '—'}",
-        f"{t('realisation', lang)} {fmt_percent(rate, lang, 0) if rate is not None else '—'}"])
-    body = [dcc.Graph(id="interventions-graph", config=GRAPH_CONFIG,
-                      className="graph" if macc.empty else "graph-tall",
-                      figure=figures.interventions_spec(records, lang))]
+    rows = a.interventions
+    shown = (rows[rows["estimated_t"].notna() | rows["verified_t"].notna()]
+             if len(rows) else rows)
+    if a.none is not None or shown.empty:  # a calm line, not an empty chart
+        if a.none is None and a.removals_t is not None:
+            message = t("av_only_removals_panel", lang,
+                        t=str(fmt_tonnes(a.removals_t, lang)))
+        else:
+            message = _none_text(a.none, lang, a.year)
+        calm: list[Any] = [html.Div(html.Div(message, className="calm-title"),
+                                    className="calm")]
+        if a.planned:
+            calm.append(html.Div(t("av_planned", lang, n=a.planned), className="row muted"))
+        return "", calm
+    period = (t("av_year", lang, year=a.year) if a.period == "year"
+              else t("av_whole_period", lang))
+    if a.realisation is not None:
+        rate: Any = t("av_rate_over", lang, rate=fmt_percent(a.realisation, lang, 0),
+                      est=str(fmt_tonnes(a.compared_estimated_t, lang)))
+        if a.verified_exceeds_estimate:
+            rate = [rate, html.Span(" · " + t("av_exceeds", lang), className="warn")]
+    else:
+        rate = f"{t('realisation', lang)} —"
+    note: list[Any] = [" · ".join([
+        period,
+        f"{t('estimated', lang)} {fmt_tonnes(a.estimated_t, lang)}",
+        f"{t('verified', lang)} "
+        f"{fmt_tonnes(a.verified_t, lang) if a.verified_t is not None else '—'}", ""])]
+    note.extend(rate if isinstance(rate, list) else [rate])
+    body: list[Any] = [dcc.Graph(id="interventions-graph", config=GRAPH_CONFIG,
+                                 className="graph" if macc.empty else "graph-tall",
+                                 figure=figures.interventions_spec(shown, lang))]
     if not macc.empty:
         body.append(dcc.Graph(id="macc-graph", config=GRAPH_CONFIG, className="graph-half",
                               figure=figures.macc_spec(macc, lang, title=t("macc", lang))))
     return note, body
 
 
+PROVENANCE_PAGE = 8
+"""Rows of a provenance list shown at first; the rest are one click away (never dropped)."""
+
+
+def _paged(rows: list[Any], lang: str, wrap: Callable[[list[Any]], Any]) -> list[Any]:
+    """The first :data:`PROVENANCE_PAGE` rows, then the others inside a ``<details>`` whose
+    summary says how many there are and which (no silent drop: issue 15 item 5)."""
+    if len(rows) <= PROVENANCE_PAGE:
+        return [wrap(rows)]
+    rest = rows[PROVENANCE_PAGE:]
+    summary = t("pv_rest", lang, n=fmt_count(len(rest), lang), first=PROVENANCE_PAGE + 1,
+                last=len(rows))
+    return [wrap(rows[:PROVENANCE_PAGE]),
+            html.Details([html.Summary(summary), wrap(rest)], className="prov-more")]
+
+
+def _confidence(value: object, lang: str) -> str:
+    text = str(value or "")
+    try:
+        return t(f"conf_{text.replace(' ', '_').lower()}", lang)
+    except KeyError:
+        return text
+
+
+def _sub_title(text: str, n: int | None, lang: str) -> html.Div:
+    count = [html.Span(t("pv_shown", lang, n=fmt_count(n, lang)), className="prov-count")] \
+        if n is not None else []
+    return html.Div([text, *count], className="sub-title")
+
+
 def provenance_children(snap: WallSnapshot, key: str, node: str, method: str, lang: str
                         ) -> tuple[str, list[Any]]:
-    """Title and body of the provenance overlay of one KPI of one node."""
+    """Title and body of the provenance overlay of one KPI of one node: every factor (largest
+    share first), every intervention record (largest amount first) and every meter behind the
+    number, with their counts; long lists show their first rows and open the rest in place."""
     p = snap.provenance(key, node, method)
     label_key = {"emissions": "kpi_emissions", "per_capita": "kpi_per_capita",
                  "avoided": "kpi_avoided", "removals": "kpi_removals", "pv": "kpi_pv",
@@ -496,41 +690,70 @@ def provenance_children(snap: WallSnapshot, key: str, node: str, method: str, la
     if p.coverage is not None:
         body.append(html.Div(t("pv_coverage", lang, present=fmt_count(p.coverage[0], lang),
                                expected=fmt_count(p.coverage[1], lang)), className="row"))
-    body.append(html.Div(t("pv_factors", lang), className="sub-title"))
+    body.append(_sub_title(t("pv_factors", lang), len(p.factors), lang))
     if p.factors.empty:
         body.append(html.Div(t("pv_no_factors", lang), className="row muted"))
     else:
-        head = html.Tr([html.Th(x) for x in ("factor_id", t("pv_value", lang),
-                                             t("pv_share", lang), t("pv_confidence", lang),
-                                             t("pv_source", lang))])
+        head = html.Thead(html.Tr([html.Th(x) for x in (
+            t("pv_factor_id", lang), t("pv_value", lang), t("pv_share", lang),
+            t("pv_confidence", lang), t("pv_source", lang))]))
+        factors = p.factors
+        if "share" in factors:
+            factors = factors.sort_values("share", ascending=False, kind="stable")
         rows = []
-        for r in p.factors.head(8).to_dict("records"):
+        for r in factors.to_dict("records"):
             source = [html.Div(str(r.get("citation", "")))]
             if r.get("url"):
                 source.append(html.Div(str(r["url"]), className="small muted mono"))
+            value = r.get("co2e_per_unit")
+            try:  # four significant figures on the wall; the full value on hover
+                shown = fmt_number(float(value), lang, 4)
+            except (TypeError, ValueError):
+                shown = str(value or "")
             rows.append(html.Tr([
                 html.Td(str(r["factor_id"]), className="mono"),
-                html.Td(f"{r.get('co2e_per_unit', '')} {r.get('unit', '')}"),
+                html.Td(f"{shown} {r.get('unit', '')}", title=str(value)),
                 html.Td(fmt_percent(r.get("share"), lang, 1)),
-                html.Td(str(r.get("confidence", ""))),
+                html.Td(_confidence(r.get("confidence"), lang)),
                 html.Td(source)]))
-        body.append(html.Table([html.Thead(head), html.Tbody(rows)], className="prov-table"))
+        body.extend(_paged(rows, lang, lambda part: html.Table(
+            [head, html.Tbody(part)], className="prov-table")))
     if p.records is not None and not p.records.empty:
-        body.append(html.Div(t("pv_interventions", lang), className="sub-title"))
-        for r in p.records.head(8).to_dict("records"):
-            body.append(html.Div(f"{r.get('intervention_id', '')} · {name_of(r, lang)} · "
-                                 f"{fmt_tonnes(r.get('estimated_t'), lang)}", className="row"))
-    body.append(html.Div(t("pv_meters", lang), className="sub-title"))
+        body.append(_sub_title(t("pv_interventions", lang), len(p.records), lang))
+        records = p.records.copy()
+        amount = records["verified_t"] if "verified_t" in records else None
+        size = (amount.fillna(records["estimated_t"]) if amount is not None
+                else records["estimated_t"]).abs()
+        records = records.assign(_size=size.fillna(0.0)).sort_values(
+            "_size", ascending=False, kind="stable")
+        lines = []
+        for r in records.to_dict("records"):
+            ver, est, removal = r.get("verified_t"), r.get("estimated_t"), r.get("removal_t")
+            if (est is None or pd.isna(est)) and removal is not None and pd.notna(removal):
+                amounts = t("pv_record_removal", lang, t=str(fmt_tonnes(removal, lang)))
+            else:
+                amounts = t("pv_record_line", lang, est=str(fmt_tonnes(est, lang)),
+                            ver=str(fmt_tonnes(ver, lang)) if ver is not None and pd.notna(ver)
+                            else "—")
+            lines.append(html.Div([html.Span(name_of(r, lang)),
+                                   html.Span(str(r.get("intervention_id", "")),
+                                             className="small muted mono"),
+                                   html.Span(amounts, className="right")], className="row"))
+        body.extend(_paged(lines, lang, lambda part: html.Div(part)))
+    body.append(_sub_title(t("pv_meters", lang), len(p.meters), lang))
     if p.meters.empty:
         body.append(html.Div(t("pv_no_meters", lang), className="row muted"))
     else:
         ids = list(p.meters["meter_id"])
-        chips = [html.Span(m, className="chip mono") for m in ids[:48]]
+        chips = [html.Span(m, className="chip mono") for m in ids]
+        body.append(html.Div(chips[:48], className="chips"))
         if len(ids) > 48:
-            chips.append(html.Span(t("pv_more_meters", lang, n=len(ids) - 48), className="chip"))
-        body.append(html.Div(chips, className="chips"))
+            body.append(html.Details([
+                html.Summary(t("pv_rest", lang, n=fmt_count(len(ids) - 48, lang), first=49,
+                               last=len(ids))),
+                html.Div(chips[48:], className="chips")], className="prov-more"))
     if not p.inputs.empty:
-        body.append(html.Div(t("pv_inputs", lang), className="sub-title"))
+        body.append(_sub_title(t("pv_inputs", lang), len(p.inputs), lang))
         body.append(html.Div([html.Span(f"{r.file_name} · {r.sha256}", className="chip mono")
                               for r in p.inputs.itertuples()], className="chips"))
     return title, body
@@ -558,7 +781,7 @@ def render_static(snap: WallSnapshot | None, lang: str) -> dict[str, Any]:
     title = t("title", lang, site=site)
     values = [
         title, "title long" if len(title) > 24 else "title", t("lang_button", lang),
-        "⛶ " + t("fullscreen", lang),
+        t("fullscreen", lang),  # its icon is drawn by wall.css
         t("close", lang), t("p_map", lang), t("p_trend", lang), t("p_ranking", lang),
         t("p_interventions", lang), t("p_quality", lang), t("p_suggest", lang),
         opts({"emissions": "m_emissions", "intensity": "m_intensity"}),
@@ -568,27 +791,63 @@ def render_static(snap: WallSnapshot | None, lang: str) -> dict[str, Any]:
     return dict(zip(STATIC_KEYS, values, strict=True))
 
 
+def _banner(kind: str, title: str, detail: str = "") -> html.Div:
+    """A large banner across the screen (dashboard/assets/banners.css): ``kind`` is
+    ``stale``, ``failed``, ``latest`` or ``error``."""
+    parts = [html.Div(title, className="banner-title")]
+    if detail:
+        parts.append(html.Div(detail, className="banner-detail"))
+    return html.Div(parts, className=f"banner banner-{kind}", role="alert")
+
+
 def render_status(source: SnapshotSource, lang: str) -> dict[str, Any]:
-    """The snapshot shown, how fresh its data are, and any problem with a newer one."""
+    """The snapshot shown and how fresh its data are (header line); large banners for stale
+    data, a newer snapshot that failed its checks, an unusable ``LATEST`` and no snapshot at
+    all; the screen's class (``stale`` dims the tiles). A snapshot of synthetic inputs says it
+    is a fixed historical demo instead of counting its age."""
     try:
         snap = source.current()
     except WallDataError as exc:
-        waiting = "no published snapshot" in str(exc)
-        text = (t("waiting", lang) if waiting
-                else f"{t('unavailable', lang)} · {_calm_message(exc, lang)}")
-        return {"snap.data": None, "status.children": html.Span(text, className="badge stale")}
+        waiting = source.problem_kind == "latest" or "no published snapshot" in str(exc)
+        title = t("waiting" if waiting else "banner_no_snapshot", lang)
+        detail = _calm_message(exc, lang)
+        return {"snap.data": None, "screen.className": "screen no-data",
+                "status.children": [html.Span(t("waiting", lang) if waiting
+                                              else t("unavailable", lang),
+                                              className="badge stale"),
+                                    html.Div(_banner("error", title, detail),
+                                             className="banners")]}
     fresh = snap.freshness()
     bits: list[Any] = [html.Span(t("snapshot", lang, id=snap.id), className="snap-id")]
-    if fresh["data_end"] is not None:
+    banners: list[Any] = []
+    stale = False
+    if fresh["demo"]:
+        start, end = fresh["data_start"], fresh["data_end"]
+        bits.append(html.Span(t("demo_fixed", lang,
+                                start=f"{start:%Y-%m}" if start else "?",
+                                end=f"{end:%Y-%m}" if end else "?"),
+                              className="badge demo"))
+    elif fresh["data_end"] is not None:
         bits.append(html.Span(t("data_through", lang, date=fresh["data_end"].isoformat())
                               + " · " + t("age_days", lang, days=fresh["age_days"])))
-    bits.append(html.Span(t(fresh["level"], lang), className=f"badge {fresh['level']}"))
-    if snap.manifest.get("synthetic_inputs"):
-        bits.append(html.Span(t("synthetic", lang), className="badge synthetic"))
-    if source.problem and source.failed_name:
-        bits.append(html.Span(t("still_showing", lang, new=source.failed_name[:32],
-                                old=snap.id[:32]), className="badge ageing"))
-    return {"snap.data": snap.id, "status.children": bits}
+        bits.append(html.Span(t(fresh["level"], lang), className=f"badge {fresh['level']}"))
+        if fresh["level"] == "stale":
+            stale = True
+            banners.append(_banner("stale", t("banner_stale", lang),
+                                   t("banner_stale_detail", lang,
+                                     date=fresh["data_end"].isoformat(),
+                                     days=fresh["age_days"])))
+    if source.problem_kind == "failed" and source.failed_name:
+        banners.append(_banner("failed", t("still_showing", lang, new=source.failed_name[:48],
+                                           old=snap.id[:48]),
+                               _calm_message(WallDataError(source.problem or ""), lang)))
+    elif source.problem_kind == "latest":
+        banners.append(_banner("latest", t("banner_latest", lang, old=snap.id[:48]),
+                               _calm_message(WallDataError(source.problem or ""), lang)))
+    if banners:
+        bits.append(html.Div(banners, className="banners"))
+    return {"snap.data": snap.id, "status.children": bits,
+            "screen.className": "screen stale" if stale else "screen"}
 
 
 def render_kpis(snap: WallSnapshot, node: str, method: str, lang: str) -> dict[str, Any]:
@@ -634,9 +893,10 @@ def render_ranking(snap: WallSnapshot, node: str, method: str, metric: str, lang
     return {"ranking-graph.figure": spec, "ranking-note.children": note}
 
 
-def render_interventions(snap: WallSnapshot, node: str, lang: str) -> dict[str, Any]:
+def render_interventions(snap: WallSnapshot, node: str, method: str, lang: str
+                         ) -> dict[str, Any]:
     """The interventions panel."""
-    note, body = interventions_children(snap, node, lang)
+    note, body = interventions_children(snap, node, lang, method)
     return {"interventions-note.children": note, "interventions-body.children": body}
 
 
@@ -732,7 +992,7 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
         values.update(cached(render_map, snap, root, "emissions", method, lang))
         values.update(cached(render_trend, snap, root, method, "sector", lang))
         values.update(cached(render_ranking, snap, root, method, "emissions", lang))
-        values.update(cached(render_interventions, snap, root, lang))
+        values.update(cached(render_interventions, snap, root, method, lang))
         values.update(cached(render_quality, snap, root, lang))
         values.update(cached(render_suggest, snap, root, lang))
         values["sel.data"] = root
@@ -783,17 +1043,28 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
 
     # ---------------------------------------------------------------- snapshot status
     @app.callback(Output("snap", "data"), Output("status", "children"),
+                  Output("screen", "className"),
                   Input("poll", "n_intervals"), Input("lang", "data"), State("snap", "data"),
+                  State("status", "children"), State("screen", "className"),
                   prevent_initial_call=True)
-    def poll(_n: int | None, lang: str, shown: str | None) -> tuple[Any, Any]:
+    def poll(_n: int | None, lang: str, shown: str | None, status: Any, screen: Any
+             ) -> tuple[Any, Any, Any]:
+        """The header's status and the banners; only what changed is sent (an unchanged
+        status costs the browser nothing)."""
+        lang = _choice(lang, LANGS)
         try:
-            values = render_status(source, _choice(lang, LANGS))
-        except Exception:
-            log.exception("wall: poll failed")
-            return no_update, html.Span(t("unavailable", _choice(lang, LANGS)),
-                                        className="badge stale")
+            values = render_status(source, lang)
+        except Exception as exc:
+            log.error("wall: poll failed: %s: %s", type(exc).__name__, exc)
+            return no_update, html.Div(_banner("error", t("unavailable", lang),
+                                               t("panel_failed", lang)),
+                                       className="banners"), "screen stale"
         new = values["snap.data"]
-        return (new if new != shown else no_update), values["status.children"]
+        children = values["status.children"]
+        same = json.loads(to_json(children)) == status
+        return ((new if new != shown else no_update), no_update if same else children,
+                no_update if values["screen.className"] == screen
+                else values["screen.className"])
 
     # ---------------------------------------------------------------- selection, carousel
     @app.callback(
@@ -852,50 +1123,71 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
         return keep, no_update
 
     # ---------------------------------------------------------------- data panels
-    def panel(keys: tuple[str, ...], render: Callable[..., dict[str, Any]],
-              inputs: list[Input], fallback: Callable[[str, str], list[Any]],
-              prepare: Callable[..., tuple[Any, ...]]) -> None:
-        single = len(keys) == 1  # Dash: one Output takes the value itself, not a list
-
-        @app.callback(*_out(keys), *inputs, prevent_initial_call=True)
-        @guarded(lambda lang, msg: fallback(lang, msg)[0] if single else fallback(lang, msg))
-        def update(*args: Any) -> Any:
-            snap = snapshot(args[0])
-            lang = _choice(args[-1], LANGS)
-            node = snap.valid_node(args[1])
-            values = cached(render, snap, node, *prepare(*args[2:-1]), lang)
-            return values[keys[0]] if single else [values[k] for k in keys]
-
-        update.__name__ = f"update_{render.__name__}"
+    # One callback redraws every panel of a view: one round trip and one render pass in the
+    # browser per click (benchmarks/RESULTS.md, wall click latency); a toggle redraws only
+    # the panels that depend on it; a panel that fails shows its calm message alone.
+    def kpi_fallback(lang: str, msg: str) -> list[Any]:
+        return [t("unavailable", lang) if i % 4 == 0 else (msg if i == 2 else "")
+                for i in range(len(KPI_OUTPUT_KEYS))]
 
     def figure_fallback(n_extra: int) -> Callable[[str, str], list[Any]]:
         return lambda lang, msg: [figures.empty_spec(msg)] + [""] * n_extra
 
-    base = [Input("snap", "data"), Input("sel", "data")]
-    lang_in = Input("lang", "data")
-    panel(KPI_OUTPUT_KEYS, render_kpis, [*base, Input("method", "value"), lang_in],
-          lambda lang, msg: [t("unavailable", lang) if i % 4 == 0 else (msg if i == 2 else "")
-                             for i in range(len(KPI_OUTPUT_KEYS))],
-          lambda method: (_choice(method, METHODS),))
-    panel(("map-graph.figure", "crumbs.children"), render_map,
-          [*base, Input("metric", "value"), Input("method", "value"), lang_in],
-          lambda lang, msg: [figures.empty_spec(msg), no_update],
-          lambda metric, method: (_choice(metric, METRICS), _choice(method, METHODS)))
-    panel(("trend-graph.figure", "trend-note.children"), render_trend,
-          [*base, Input("method", "value"), Input("breakdown", "value"), lang_in],
-          figure_fallback(1),
-          lambda method, by: (_choice(method, METHODS), _choice(by, BREAKDOWNS)))
-    panel(("ranking-graph.figure", "ranking-note.children"), render_ranking,
-          [*base, Input("method", "value"), Input("metric", "value"), lang_in],
-          figure_fallback(1),
-          lambda method, metric: (_choice(method, METHODS), _choice(metric, METRICS)))
-    panel(("interventions-note.children", "interventions-body.children"),
-          render_interventions, [*base, lang_in], lambda lang, msg: ["", _calm(lang, msg)],
-          lambda: ())
-    panel(("quality-body.children",), render_quality, [*base, lang_in],
-          lambda lang, msg: [_calm(lang, msg)], lambda: ())
-    panel(("suggest-body.children",), render_suggest, [*base, lang_in],
-          lambda lang, msg: [_calm(lang, msg)], lambda: ())
+    panels: list[tuple[tuple[str, ...], Callable[..., dict[str, Any]],
+                       Callable[[str, str, str], tuple[Any, ...]], frozenset[str],
+                       Callable[[str, str], list[Any]]]] = [
+        (KPI_OUTPUT_KEYS, render_kpis, lambda method, metric, by: (method,),
+         frozenset({"method"}), kpi_fallback),
+        (("map-graph.figure", "crumbs.children"), render_map,
+         lambda method, metric, by: (metric, method), frozenset({"metric", "method"}),
+         lambda lang, msg: [figures.empty_spec(msg), no_update]),
+        (("trend-graph.figure", "trend-note.children"), render_trend,
+         lambda method, metric, by: (method, by), frozenset({"method", "breakdown"}),
+         figure_fallback(1)),
+        (("ranking-graph.figure", "ranking-note.children"), render_ranking,
+         lambda method, metric, by: (method, metric), frozenset({"method", "metric"}),
+         figure_fallback(1)),
+        (("interventions-note.children", "interventions-body.children"),
+         render_interventions, lambda method, metric, by: (method,), frozenset({"method"}),
+         lambda lang, msg: ["", _calm(lang, msg)]),
+        (("quality-body.children",), render_quality, lambda method, metric, by: (),
+         frozenset(), lambda lang, msg: [_calm(lang, msg)]),
+        (("suggest-body.children",), render_suggest, lambda method, metric, by: (),
+         frozenset(), lambda lang, msg: [_calm(lang, msg)]),
+    ]
+    panel_keys = [k for keys, *_ in panels for k in keys]
+
+    @app.callback(*_out(panel_keys), Input("snap", "data"), Input("sel", "data"),
+                  Input("method", "value"), Input("metric", "value"),
+                  Input("breakdown", "value"), Input("lang", "data"),
+                  prevent_initial_call=True)
+    def update_panels(snap_id: Any, sel: Any, method: Any, metric: Any, by: Any, lang: Any
+                      ) -> list[Any]:
+        lang = _choice(lang, LANGS)
+        args = (_choice(method, METHODS), _choice(metric, METRICS), _choice(by, BREAKDOWNS))
+        changed = {str(p).split(".")[0] for p in ctx.triggered_prop_ids}
+        everything = not changed or bool(changed & {"snap", "sel", "lang"})
+        try:
+            snap: WallSnapshot | None = snapshot(snap_id)
+        except WallDataError as exc:
+            log.warning("wall: panels: %s", exc)
+            snap, message = None, _calm_message(exc, lang)
+        out: list[Any] = []
+        for keys, render, prepare, depends, fallback in panels:
+            if not (everything or changed & depends):
+                out.extend([no_update] * len(keys))
+                continue
+            if snap is None:
+                out.extend(fallback(lang, message))
+                continue
+            try:
+                values = cached(render, snap, snap.valid_node(sel), *prepare(*args), lang)
+                out.extend(values[k] for k in keys)
+            except Exception as exc:  # one panel fails; the others still draw
+                log.error("wall: panel %s failed: %s: %s", render.__name__,
+                          type(exc).__name__, exc)
+                out.extend(fallback(lang, _calm_message(exc, lang)))
+        return out
 
     # ---------------------------------------------------------------- provenance
     @app.callback(Output("prov", "data"),
@@ -921,8 +1213,10 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
         if key not in KPI_KEYS:
             return "prov-overlay hidden", no_update, no_update
         snap = snapshot(snap_id)
-        title, body = provenance_children(snap, key, snap.valid_node(sel),
-                                          _choice(method, METHODS), _choice(lang, LANGS))
+        node, view, lang = snap.valid_node(sel), _choice(method, METHODS), _choice(lang, LANGS)
+        title, body = provenance_children(snap, key, node, view, lang)
+        if key == "emissions":  # scope 2 in both views, the 89号 view, the 0.42 sensitivity
+            body = [*scope2_children(snap, node, view, lang), *body]
         return "prov-overlay", title, body
 
     # ---------------------------------------------------------------- client side

@@ -28,11 +28,14 @@ the snapshot's totals use), so the wall and the CLI print the same annual figure
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import math
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,9 +50,9 @@ import pyarrow.parquet as pq
 
 from carbon.errors import CarbonError
 from carbon.gpc import REFS, in_total
-from carbon.inventory import InventoryContext, InventoryError, intensity, inventory_totals
 from carbon.snapshot import SnapshotError, latest_name
 from carbon.snapshot import load_snapshot as read_snapshot
+from carbon.summary import Memo, Summary, SummaryData
 
 __all__ = [
     "METHODS",
@@ -78,11 +81,11 @@ BREAKDOWNS = ("sector", "scope")
 RANK_KINDS = ("compound", "office_building", "street")
 """Node kinds ranked against each other (buildings join when a compound is selected)."""
 
-_FLOAT_COLUMNS = ("amount", "co2e_kg", "completeness")
+_FLOAT_COLUMNS = ("amount", "co2e_kg", "completeness", "co2_kg", "ch4_kg", "n2o_kg")
 _READ_COLUMNS = ("kind", "period_start", "period_end", "node_id", "node_path", "node_kind",
                  "gpc_ref", "gpc_sector", "scope", "method", "activity", "amount", "unit",
-                 "factor_id", "co2e_kg", "completeness", "meters", "readings", "estimated",
-                 "notes")
+                 "factor_id", "co2_kg", "ch4_kg", "n2o_kg", "co2e_kg", "dq_activity",
+                 "dq_factor", "completeness", "meters", "readings", "estimated", "notes")
 _OPTIONAL_TABLES = ("interventions.csv", "scenarios.csv", "meters.csv")
 _INTERVENTION_COLUMNS = ("intervention_id", "name_zh", "name_en", "node_id", "kind",
                          "estimated_t", "verified_t", "low_t", "high_t", "cost_per_t_cny",
@@ -98,6 +101,13 @@ ALERT_DEPARTURE = 0.3
 [dimensionless]."""
 MEMO_SIZE = 4096
 """Query results kept per loaded snapshot."""
+
+WARM_DELAY_SECONDS = 5.0
+"""A newly shown snapshot's views are warmed in the background after this long [s]."""
+
+RETRY_SECONDS = 30.0
+"""A snapshot that failed to load is tried again after this long [s] (sooner when its files
+change)."""
 
 ALERT_COMPLETENESS = 0.9
 """A meter-month below this completeness raises a gap alert [dimensionless]."""
@@ -177,6 +187,11 @@ def _top_down(nodes: pd.DataFrame, children: dict[str, list[str]], root: str, co
 class Kpis:
     """The headline numbers of one node in one scope-2 view.
 
+    Everything the CLI also prints (BASIC, its uncertainty, the change, the intensities,
+    avoided, removals, realisation, target) is copied from :func:`carbon.summary.summarize`
+    (kept whole in :attr:`summary`); the wall adds what only a screen shows (PV, meters,
+    completeness, the main factor).
+
     Attributes
     ----------
     node_id : the node.
@@ -187,6 +202,7 @@ class Kpis:
         (:func:`carbon.inventory.inventory_totals`: rows keyed NE add nothing).
     basic_complete : False while a BASIC row of ``year`` is keyed NE (BASIC is then labelled
         incomplete); None when there is no year.
+    uncertainty_pct : Approach 1 uncertainty of BASIC [%, half the 95 % interval].
     last_year : the year before, when the snapshot has it.
     last_year_t : BASIC emissions of the same months of ``last_year`` [t CO2e].
     change : emissions_t / last_year_t - 1 [dimensionless].
@@ -202,8 +218,8 @@ class Kpis:
         snapshot holds no intervention results.
     avoided_low_t, avoided_high_t : the range of the estimate, where the records give one
         [t CO2e].
-    avoided_realisation : verified / the estimate over the same months, over the verified
-        records [dimensionless].
+    avoided_realisation : verified / the estimate of the same interventions and months
+        [dimensionless] (:class:`carbon.summary.Avoided`).
     removals_t : removals by green space [t CO2e]; None when the snapshot holds none.
     pv_kwh : rooftop PV generation recorded in the ledger [kWh]; None when there is none.
     target : the manifest's target, or None.
@@ -212,6 +228,7 @@ class Kpis:
     meters : meters behind the node (from the snapshot's meter mapping).
     estimated_share : estimated / present intervals [dimensionless].
     factor_note : the factor behind most of the tonnes, with its short source.
+    summary : the :class:`carbon.summary.Summary` the figures above come from.
     """
 
     node_id: str
@@ -242,6 +259,8 @@ class Kpis:
     meters: int = 0
     estimated_share: float | None = None
     factor_note: str = ""
+    uncertainty_pct: float | None = None
+    summary: Summary | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -256,6 +275,9 @@ class MapData:
         co2e_t`` [t CO2e], ``floor_area_m2`` [m2], ``intensity_kg_m2`` [kg CO2e / m2].
     features : GeoJSON geometry of every drawn node, and of ``focus`` and the root as context.
     root : the root node id.
+    context : the streets and rivers of the twin's geometry (GeoJSON Features whose
+        ``properties`` hold ``context``, ``name_zh``, ``name_en``), drawn for orientation.
+    approximate : True when the twin marks its geometry approximate or schematic.
     """
 
     selected: str
@@ -263,6 +285,8 @@ class MapData:
     items: pd.DataFrame
     features: dict[str, dict[str, Any]]
     root: str
+    context: tuple[dict[str, Any], ...] = ()
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -312,6 +336,8 @@ class WallSnapshot:
         self.id: str = str(manifest["snapshot_id"])
         self.nodes: pd.DataFrame = tables["nodes"]
         self.geometry: dict[str, dict[str, Any]] = tables["geometry"]
+        self.map_context: tuple[dict[str, Any], ...] = tables.get("map_context", ())
+        self.map_approximate: bool = tables.get("map_approximate", False)
         self.coverage: pd.DataFrame = tables["coverage"]
         self.rejects: pd.DataFrame = tables["rejects"]
         self.factors: pd.DataFrame = tables["factors"]
@@ -321,8 +347,7 @@ class WallSnapshot:
         self.meter_map: pd.DataFrame = tables["meter_map"]
         self._node_of_meter: dict[str, str] = dict(zip(self.meter_map["meter_id"],
                                                        self.meter_map["node_id"], strict=True))
-        self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._memo_lock = threading.Lock()
+        self._memo = Memo(MEMO_SIZE)
         self._prepare(tables["entries"])
 
     def __repr__(self) -> str:
@@ -350,10 +375,11 @@ class WallSnapshot:
         self.floor_area, self.floor_area_est = _top_down(nodes, children, self.root,
                                                          "floor_area_m2")
         self.n_entries = len(e)
-        # the inventory rules (carbon.inventory) read the entries themselves
-        self._inventory_entries = e[e["kind"].isin(["emission", "adjustment"])]
-        self._inventory_context = InventoryContext.from_frames(
-            nodes, self.meter_map, self.manifest.get("boundary"))
+        # the headline numbers (carbon.summary: the inventory rules, avoided, realisation)
+        # read the entries themselves; the CLI prints the same
+        self.summary_data = SummaryData(self.id, e, nodes, self.manifest, self.meter_map,
+                                        self.interventions)
+        years = self.summary_data.years
         # credits beside the inventory (carbon.credits: recovered energy) are no intervention's
         # saving; the wall's avoided figures are the interventions'
         e = e[~((e["kind"] == "avoided") & e["notes"].str.startswith("credit "))].copy()
@@ -369,9 +395,10 @@ class WallSnapshot:
         e["estimated"] = e["estimated"].astype("float64")
         e["n"] = 1
         self.months: list[pd.Timestamp] = sorted(e["month"].unique())
-        self.latest_year: int | None = int(e["year"].max()) if len(e) else None
+        self.latest_year: int | None = years[-1] if years else None  # the summary's year
         self.data_end: dt.date | None = (
             (e["period_end"].max() - pd.Timedelta(days=1)).date() if len(e) else None)
+        self.data_start: dt.date | None = e["period_start"].min().date() if len(e) else None
         # one row per (view, entry): n/a rows count in both scope-2 views
         views = [e[e["method"].isin([m, "n/a"])].assign(view=m) for m in METHODS]
         ev = pd.concat(views, ignore_index=True)
@@ -477,32 +504,53 @@ class WallSnapshot:
         return self._cube.take(idx)
 
     def _memoised(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-        """A query's result, computed once per snapshot (least recently used dropped past
-        :data:`MEMO_SIZE` results, so memory stays bounded however many nodes are asked)."""
-        with self._memo_lock:
-            hit = key in self._memo
-            if hit:
-                self._memo.move_to_end(key)
-                value = self._memo[key]
-        if not hit:
-            value = build()
-            with self._memo_lock:
-                self._memo[key] = value
-                while len(self._memo) > MEMO_SIZE:
-                    self._memo.popitem(last=False)
-        return value.copy() if isinstance(value, pd.DataFrame) else value
+        """A query's result, computed once per snapshot (:class:`carbon.summary.Memo`: the
+        least recently used dropped past :data:`MEMO_SIZE` results, stored frozen and handed
+        out as fresh frames, one computation per key, two at a time)."""
+        return self._memo.get(key, build)
+
+    def warm(self, limit: int = 200, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """Compute the answers of the likely first clicks ahead of them: the root, then its
+        children, breadth first, up to ``limit`` nodes (headline numbers, map, ranking, trend,
+        quality, alerts and suggestions, location view), while ``keep_going()`` is true.
+        Returns the nodes done. A node's first answers cost 0.1-0.3 s (the inventory rules of
+        :mod:`carbon.summary`); after this they are memoised."""
+        with contextlib.suppress(AttributeError, OSError):  # lowest CPU priority (Linux)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        done, queue = 0, [self.root]
+        while queue and done < limit and keep_going():
+            node = queue.pop(0)
+            queue.extend(self.children(node))
+            try:
+                self.kpis(node, "location")
+                self.map_data(node, "location")
+                self.ranking(node, "location")
+                self.monthly(node, "location", "sector")
+                self.quality(node)
+                self.alerts(node, limit=5)
+                self.suggestions(node)
+            except Exception as exc:  # warming is best effort; a click will say what fails
+                log.warning("wall: warming %s failed: %s: %s", node, type(exc).__name__, exc)
+            done += 1
+            time.sleep(0.005)  # let request threads in between nodes
+        return done
 
     # ---------------------------------------------------------------- freshness
     def freshness(self, today: dt.date | None = None) -> dict[str, Any]:
-        """How old the data are: ``data_end`` (last day with entries), ``age_days`` [d] and
-        ``level`` (``fresh``, ``ageing``, ``stale``; thresholds :data:`FRESH_DAYS`,
-        :data:`AGEING_DAYS`)."""
+        """How old the data are: ``data_start`` and ``data_end`` (first and last day with
+        entries), ``age_days`` [d], ``level`` (``fresh``, ``ageing``, ``stale``; thresholds
+        :data:`FRESH_DAYS`, :data:`AGEING_DAYS`) and ``demo``: True for a snapshot built from
+        synthetic inputs (``synthetic_inputs`` in its manifest), whose period is fixed history
+        chosen when it was built, so its age says nothing about a feed having stopped."""
+        demo = bool(self.manifest.get("synthetic_inputs"))
         if self.data_end is None:
-            return {"data_end": None, "age_days": None, "level": "stale"}
+            return {"data_start": None, "data_end": None, "age_days": None, "level": "stale",
+                    "demo": demo}
         today = today or dt.date.today()
         age = (today - self.data_end).days
         level = "fresh" if age <= FRESH_DAYS else "ageing" if age <= AGEING_DAYS else "stale"
-        return {"data_end": self.data_end, "age_days": age, "level": level}
+        return {"data_start": self.data_start, "data_end": self.data_end, "age_days": age,
+                "level": level, "demo": demo}
 
     # ---------------------------------------------------------------- KPIs
     def _emission_rows(self, node_id: str, method: str) -> pd.DataFrame:
@@ -533,6 +581,13 @@ class WallSnapshot:
             return self._cov_meter.iloc[0:0]
         return self._cov_meter.reindex(ids).dropna(subset=["expected"])
 
+    def summary(self, node_id: str, method: str = "location") -> Summary:
+        """The node's :class:`carbon.summary.Summary` of the latest year (what the CLI prints;
+        the KPI tiles and the interventions panel show it)."""
+        node_id = self.valid_node(node_id)
+        method = method if method in METHODS else "location"
+        return self.summary_data.summary(node_id, None, method)
+
     def kpis(self, node_id: str, method: str = "location") -> Kpis:
         """The headline numbers of a node (see :class:`Kpis`)."""
         node_id = self.valid_node(node_id)
@@ -540,40 +595,46 @@ class WallSnapshot:
         return self._memoised(("kpis", node_id, method), lambda: self._kpis(node_id, method))
 
     def _kpis(self, node_id: str, method: str) -> Kpis:
-        out: dict[str, Any] = {"node_id": node_id, "method": method}
-        year = self.latest_year
-        rows = self._emission_rows(node_id, method)
-        if year is not None:
-            this = rows[rows["year"] == year]
-            months = sorted(this["month"].unique())
-            out.update(year=year, months=len(months), emissions_t=float(this["co2e_t"].sum()))
-            out.update(self._inventory(node_id, method, year))
-            last = rows[rows["year"] == year - 1]
-            if len(last):
-                same = last[last["month"].dt.month.isin([m.month for m in months])]
-                out.update(last_year=year - 1, last_year_t=float(same["co2e_t"].sum()))
-                if out["last_year_t"]:
-                    out["change"] = out["emissions_t"] / out["last_year_t"] - 1.0
-            if len(this):
-                by_factor = this.groupby("factor_id", observed=True)["co2e_t"].sum()
-                top = str(by_factor.idxmax()) if len(by_factor) else ""
-                out["factor_note"] = self._factor_short(top)
+        s = self.summary(node_id, method)
+        out: dict[str, Any] = {"node_id": node_id, "method": method, "summary": s,
+                               "year": s.year, "months": s.months}
+        if s.totals is not None:
+            out.update(emissions_t=s.totals.basic_t, basic_complete=s.totals.complete,
+                       uncertainty_pct=s.totals.uncertainty_pct, last_year=s.last_year,
+                       last_year_t=s.last_year_t, change=s.change)
+        i = s.intensity
+        if i is not None:
+            out.update(per_capita_t=i.per_resident_t,
+                       per_service_population_t=i.per_service_population_t,
+                       per_m2_kg=i.per_m2_kg)
         residents = self.residents.get(node_id, math.nan)
         if residents and not math.isnan(residents):
             out["residents"] = residents
             out["residents_estimated"] = self.residents_est.get(node_id, False)
-        out.update(self._avoided(node_id, method, year))
+        a = s.avoided
+        out.update(avoided_estimated_t=a.estimated_t, avoided_verified_t=a.verified_t,
+                   avoided_low_t=a.low_t, avoided_high_t=a.high_t,
+                   avoided_realisation=a.realisation, removals_t=a.removals_t)
+        target = self.manifest.get("target")
+        out["target"] = target if isinstance(target, dict) else None
+        if s.target is not None:
+            out["target_progress"] = s.target.progress
+            out["target_base_missing"] = s.target.base_t is None
+        year = s.year
+        if year is not None:
+            this = self._emission_rows(node_id, method)
+            this = this[this["year"] == year]
+            if len(this):
+                by_factor = this.groupby("factor_id", observed=True)["co2e_t"].sum()
+                top = str(by_factor.idxmax()) if len(by_factor) else ""
+                out["factor_note"] = self._factor_short(top)
         r = self._rows(node_id)
         r = r[r["view"] == method]
         if year is not None:
             r = r[r["year"] == year]
-        removal = r[r["kind"] == "removal"]
-        if len(removal):
-            out["removals_t"] = abs(float(removal["co2e_t"].sum()))
         pv = r[r["pv"]]
         if len(pv):
             out["pv_kwh"] = float(pv["amount_pv_kwh"].sum())
-        out.update(self._target(node_id, method))
         cov = self._coverage_months(node_id)
         if cov is not None and len(cov):
             if year is not None:
@@ -583,95 +644,6 @@ class WallSnapshot:
             out["estimated_share"] = float(cov["estimated"].sum()) / present if present else None
             out["meters"] = len(self._coverage_meters(node_id))
         return Kpis(**out)
-
-    def _inventory(self, node_id: str, method: str, year: int) -> dict[str, Any]:
-        """BASIC of the year and the annual intensities by the inventory rules
-        (:mod:`carbon.inventory`, as the CLI prints them); nothing when the entries break a
-        rule (the wall shows the cube's sum rather than a stack trace)."""
-        e, ctx = self._inventory_entries, self._inventory_context
-        threshold = float((self.manifest.get("params") or {}).get("ne_threshold", 0.5))
-        try:
-            totals = inventory_totals(e, ctx, year, method, node_id, threshold)
-            i = intensity(e, ctx, year, method, node_id, threshold)
-        except InventoryError as exc:
-            log.warning("wall: %s %s %s: %s", node_id, method, year, exc)
-            return {}
-        return {"emissions_t": totals.basic_t, "basic_complete": totals.complete,
-                "per_capita_t": i.per_resident_t,
-                "per_service_population_t": i.per_service_population_t,
-                "per_m2_kg": i.per_m2_kg}
-
-    def _avoided(self, node_id: str, method: str, year: int | None) -> dict[str, Any]:
-        """Avoided emissions of ``year`` from the ledger's ``avoided`` entries (ex-ante
-        estimates and ex-post verified values kept apart), with the range and realisation
-        rate from ``interventions.csv``; the table alone when the ledger has no such entries.
-
-        The table's range covers the snapshot's whole period; it is scaled to the year by the
-        ratio of the year's estimate to the period's (a model's relative uncertainty does not
-        depend on the months it covers).
-        """
-        out: dict[str, Any] = {}
-        recs = self._records(node_id, self.interventions)
-        placed = recs[recs["in_place"]] if len(recs) else recs
-        r = self._rows(node_id)
-        r = r[(r["view"] == method) & (r["kind"] == "avoided")]
-        if year is not None:
-            r = r[r["year"] == year]
-        if len(r):
-            est = abs(float(r.loc[~r["est_verified"], "co2e_t"].sum()))
-            ver = abs(float(r.loc[r["est_verified"], "co2e_t"].sum()))
-            out = {"avoided_estimated_t": est, "avoided_verified_t": ver if ver else None}
-            period = placed["estimated_t"].sum() if len(placed) else 0.0
-            low, high = (placed["low_t"].sum(min_count=1), placed["high_t"].sum(min_count=1)
-                         ) if len(placed) else (np.nan, np.nan)
-            if period > 0 and pd.notna(low) and pd.notna(high):
-                out["avoided_low_t"] = float(low) * est / period
-                out["avoided_high_t"] = float(high) * est / period
-        elif len(placed):
-            est_t = placed["estimated_t"].sum(min_count=1)
-            ver_t = placed["verified_t"].sum(min_count=1)
-            low_t = placed["low_t"].sum(min_count=1)
-            high_t = placed["high_t"].sum(min_count=1)
-            out = {"avoided_estimated_t": None if pd.isna(est_t) else float(est_t),
-                   "avoided_verified_t": None if pd.isna(ver_t) else float(ver_t),
-                   "avoided_low_t": None if pd.isna(low_t) else float(low_t),
-                   "avoided_high_t": None if pd.isna(high_t) else float(high_t)}
-        if len(placed):
-            ver_t = placed["verified_t"].sum(min_count=1)
-            basis = placed["verified_basis_t"].sum(min_count=1)
-            if pd.notna(ver_t) and pd.notna(basis) and basis > 0:
-                out["avoided_realisation"] = float(ver_t / basis)
-        return out
-
-    def _target(self, node_id: str, method: str) -> dict[str, Any]:
-        target = self.manifest.get("target")
-        if not isinstance(target, dict) or node_id != self.root:
-            return {"target": target if isinstance(target, dict) else None}
-        try:
-            base_year = int(target["base_year"])
-            reduction = float(target["reduction"])
-        except (KeyError, TypeError, ValueError):
-            return {"target": None}
-        out: dict[str, Any] = {"target": target}
-        rows = self._emission_rows(node_id, method)
-        year = self.latest_year
-        if year is None or reduction <= 0:
-            return out
-        this = rows[rows["year"] == year]
-        months = {m.month for m in this["month"].unique()}
-        base_rows = rows[(rows["year"] == base_year) & rows["month"].dt.month.isin(months)]
-        if len(base_rows):
-            base = float(base_rows["co2e_t"].sum())
-            current = float(this["co2e_t"].sum())
-        elif target.get("base_t") is not None:
-            base = float(target["base_t"])
-            current = float(this["co2e_t"].sum()) * 12.0 / max(len(months), 1)
-        else:
-            out["target_base_missing"] = True
-            return out
-        if base > 0:
-            out["target_progress"] = (base - current) / (base * reduction)
-        return out
 
     def _factor_short(self, factor_id: str) -> str:
         f = self.factors
@@ -751,7 +723,8 @@ class WallSnapshot:
         for ctx in (self.root, focus):
             if ctx in self.geometry:
                 features[ctx] = self.geometry[ctx]
-        return MapData(node_id, focus, items, features, self.root)
+        return MapData(node_id, focus, items, features, self.root, self.map_context,
+                       self.map_approximate)
 
     def ranking(self, node_id: str, method: str = "location", limit: int = 10) -> pd.DataFrame:
         """The highest-emitting compounds, office buildings and street frontages under a node
@@ -1062,7 +1035,8 @@ class WallSnapshot:
             attributes.append({"name": "residents",
                                "value": self.residents.get(node_id, math.nan),
                                "estimated": self.residents_est.get(node_id, False)})
-        records = self.interventions_frame(node_id) if key == "avoided" else None
+        records = (self.summary(node_id, method).avoided.interventions if key == "avoided"
+                   else None)
         coverage = None
         if key == "completeness":
             cov = self._coverage_months(node_id)
@@ -1170,11 +1144,17 @@ def _read_tables(folder: Path, manifest: dict[str, Any], listed: set[str]) -> di
         nodes = nodes.set_index("id", drop=False)
     nodes["parent"] = nodes["parent"].fillna("").astype(str)
     geometry: dict[str, dict[str, Any]] = {}
+    map_context: list[dict[str, Any]] = []  # streets and rivers (carbon.twin, geometry.geojson)
+    map_approximate = False
     if "geometry.geojson" in listed:
         gj = json.loads((folder / "geometry.geojson").read_text(encoding="utf-8"))
         for feat in gj.get("features", []):
-            fid = (feat.get("properties") or {}).get("id")
-            if fid in nodes.index and feat.get("geometry"):
+            props = feat.get("properties") or {}
+            fid = props.get("id")
+            map_approximate |= bool(props.get("approximate") or props.get("schematic"))
+            if props.get("context") and feat.get("geometry"):
+                map_context.append(feat)
+            elif fid in nodes.index and feat.get("geometry"):
                 geometry[str(fid)] = feat["geometry"]
     if "coverage.parquet" in listed:
         coverage = pq.read_table(folder / "coverage.parquet").to_pandas()
@@ -1191,6 +1171,8 @@ def _read_tables(folder: Path, manifest: dict[str, Any], listed: set[str]) -> di
         "entries": entries,
         "nodes": nodes,
         "geometry": geometry,
+        "map_context": tuple(map_context),
+        "map_approximate": map_approximate,
         "coverage": coverage,
         "rejects": optional_csv("rejects.csv", ["batch_id", "file_name", "reason", "rows"]),
         "factors": optional_csv("factors.csv", ["factor_id"]),
@@ -1212,19 +1194,28 @@ class SnapshotSource:
     path : a snapshots folder (followed) or one snapshot folder (pinned).
     cache_size : loaded snapshots kept in memory, keyed by snapshot id.
     verify : check checksums when loading (see :func:`load_snapshot`).
+    retry_seconds : a snapshot that failed to load is tried again after this long [s], and
+        at once when any of its files changes (a snapshot copied in file by file fails until
+        it is complete).
+    warm_nodes : after a snapshot is loaded, a background thread computes the views of this
+        many nodes (root first, breadth first; :meth:`WallSnapshot.warm`); 0 for none.
 
     Notes
     -----
     :meth:`refresh` is cheap when nothing changed (it reads the few bytes of ``LATEST``); a new
     snapshot is loaded completely before :meth:`current` returns it, so a reader sees the old
     one or the new one, never a mixture. A failed load keeps the previous snapshot and records
-    the problem in :attr:`problem`.
+    the problem in :attr:`problem` and its kind in :attr:`problem_kind` (``latest``: ``LATEST``
+    is missing, empty or names no folder; ``failed``: the snapshot it names cannot be shown).
     """
 
-    def __init__(self, path: str | Path, *, cache_size: int = 3, verify: bool = True) -> None:
+    def __init__(self, path: str | Path, *, cache_size: int = 2, verify: bool = True,
+                 retry_seconds: float = RETRY_SECONDS, warm_nodes: int = 0) -> None:
         self.path = Path(path)
+        self.warm_nodes = warm_nodes
         self.verify = verify
         self.cache_size = max(1, cache_size)
+        self.retry_seconds = retry_seconds
         self._cache: OrderedDict[str, WallSnapshot] = OrderedDict()
         self._current: WallSnapshot | None = None
         self._latest_name: str | None = None
@@ -1232,7 +1223,10 @@ class SnapshotSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.problem: str | None = None
+        self.problem_kind: str | None = None
         self.failed_name: str | None = None
+        self._failed_at = 0.0
+        self._failed_signature: tuple[Any, ...] = ()
 
     @property
     def pinned(self) -> bool:
@@ -1249,32 +1243,45 @@ class SnapshotSource:
         except OSError as exc:
             raise WallDataError(f"{self.path}/LATEST cannot be read ({exc})") from None
 
+    def _folder(self, name: str) -> Path:
+        return self.path if self.pinned else self.path / name
+
+    @staticmethod
+    def _signature(folder: Path) -> tuple[Any, ...]:
+        """Names, sizes and modification times of a folder's files (a few stat calls)."""
+        try:
+            return tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.iterdir()
+                                if (st := p.stat())))
+        except OSError:
+            return ()
+
     def refresh(self) -> bool:
         """Load the newest published snapshot if it changed; True when the shown one changed.
 
         Never raises for a bad snapshot: the problem is kept in :attr:`problem` and the
-        previous snapshot stays current.
+        previous snapshot stays current. A snapshot that failed is retried when its files
+        change or :attr:`retry_seconds` have passed.
         """
         with self._lock:
             try:
                 name = self._target_name()
             except WallDataError as exc:
-                self.problem = str(exc)
+                self.problem, self.problem_kind = str(exc), "latest"
                 return False
             if name == self._latest_name:
+                if self.problem_kind == "latest":  # LATEST is back to what is shown
+                    self.problem = self.problem_kind = None
                 return False
+            folder = self._folder(name)
             if name == self.failed_name:
-                return False
+                signature = self._signature(folder)
+                due = time.monotonic() - self._failed_at >= self.retry_seconds
+                if signature == self._failed_signature and not due:
+                    return False
             try:
-                folder = self.path if self.pinned else self.path / name
                 snap = load_snapshot(folder, verify=self.verify)
-            except WallDataError as exc:
-                self.problem, self.failed_name = str(exc), name
-                log.warning("wall: snapshot %s not shown: %s", name, exc)
-                return False
             except Exception as exc:  # a snapshot must never take the wall down
-                self.problem, self.failed_name = f"{type(exc).__name__}: {exc}", name
-                log.exception("wall: snapshot %s could not be loaded", name)
+                self._failed(name, folder, exc)
                 return False
             self._cache[snap.id] = snap
             self._cache.move_to_end(snap.id)
@@ -1282,9 +1289,32 @@ class SnapshotSource:
                 self._cache.popitem(last=False)
             changed = self._current is None or self._current.id != snap.id
             self._current, self._latest_name = snap, name
-            self.problem, self.failed_name = None, None
+            self.problem = self.problem_kind = self.failed_name = None
             log.info("wall: showing snapshot %s", snap.id)
+            if self.warm_nodes > 0:
+                threading.Thread(target=self._warm, args=(snap,), name="wall-warm",
+                                 daemon=True).start()
             return changed
+
+    def _warm(self, snap: WallSnapshot) -> None:
+        """Warm a newly shown snapshot after :data:`WARM_DELAY_SECONDS` (the first page is
+        drawn first), while it is still the one shown."""
+        if self._stop.wait(WARM_DELAY_SECONDS):
+            return
+        snap.warm(self.warm_nodes, lambda: self._current is snap and not self._stop.is_set())
+
+    def _failed(self, name: str, folder: Path, exc: Exception) -> None:
+        first = name != self.failed_name
+        self.problem = str(exc) if isinstance(exc, WallDataError) else (
+            f"{type(exc).__name__}: {exc}")
+        self.problem_kind, self.failed_name = "failed", name
+        self._failed_at = time.monotonic()
+        self._failed_signature = self._signature(folder)
+        if not isinstance(exc, WallDataError):
+            log.error("wall: snapshot %s could not be loaded: %s: %s", name,
+                      type(exc).__name__, exc)
+        elif first:
+            log.warning("wall: snapshot %s not shown: %s", name, exc)
 
     def current(self) -> WallSnapshot:
         """The snapshot to show.

@@ -24,7 +24,9 @@ __all__ = [
     "fmt_number",
     "fmt_percent",
     "fmt_tonnes",
+    "is_placeholder",
     "name_of",
+    "plural",
     "t",
 ]
 
@@ -71,7 +73,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "kpi_target": ("目标进度", "Progress to target"),
     "kpi_completeness": ("数据完整性", "Data completeness"),
     "kpi_range": ("区间 {low}–{high}", "range {low}–{high}"),
-    "kpi_realisation": ("核证/估算 {rate}", "realisation {rate}"),
     "kpi_meters": ("{n} 块表计", "{n} meters"),
     "kpi_estimated_share": ("估算读数 {share}", "estimated readings {share}"),
     "kpi_target_text": ("{base}年基准 减{reduction} → {year}年", "{reduction} below {base} by "
@@ -125,8 +126,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "estimated": ("估算", "estimated"),
     "verified": ("核证", "verified"),
     "realisation": ("实现率", "realisation"),
+    "realisation_of": ("为同期估算 {basis} 的 {rate}", "{rate} of the {basis} estimated for "
+                       "the same months"),
+    "not_verified": ("尚未核证", "not yet verified"),
+    "more_measures": ("另有 {n} 项较小的措施未列出", "{n} smaller measures not listed"),
+    "more_measures_one": ("另有 {n} 项较小的措施未列出", "{n} smaller measure not listed"),
+    "unit_note": ("单位 {unit}", "in {unit}"),
+    "range_whisker": ("细线为区间", "whisker: range"),
+    "realisation_rate": ("实现率 {rate}", "realisation {rate}"),
     "macc": ("边际减排成本曲线", "Marginal abatement cost curve"),
-    "cumulative_t": ("累计减排 吨CO₂e/年", "cumulative abatement t CO₂e / yr"),
+    "u_t_per_yr": ("吨CO₂e/年", "t CO₂e / yr"),
+    "macc_axes": ("宽 吨CO₂e/年 · 高 元/吨CO₂e(对数)", "w: t CO₂e/yr · h: CNY/t (log)"),
+    "no_costed_measures": ("暂无带成本的措施", "No measures with a cost yet"),
     # data quality
     "dq_meters_gaps": ("缺数表计", "Meters with gaps"),
     "dq_none_gaps": ("所有表计数据完整", "no meter has gaps"),
@@ -134,10 +145,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "dq_rejects": ("拒收数据行", "Rejected rows"),
     "dq_none_rejects": ("无拒收数据", "no rejected rows"),
     "dq_rows": ("{n} 行", "{n} rows"),
+    "dq_rows_one": ("{n} 行", "{n} row"),
+    "dq_more": ("另有 {n} 项", "and {n} more"),
+    "dq_more_one": ("另有 {n} 项", "and {n} more"),
+    "dq_missing_fig": ("表计数据缺失率(按月)", "Meter readings missing, by month"),
+    "dq_limit": ("{limit} 限值", "{limit} limit"),
+    "dq_missing_share": ("缺失", "missing"),
+    "dq_all_complete": ("{first}–{last} 共 {n} 个月,表计数据全部完整",
+                        "All {n} months complete, {first} – {last}"),
     "dq_notation": ("注释键", "Notation keys"),
     "dq_warnings": ("账本警告", "Ledger warnings"),
+    "dq_none_warnings": ("无账本警告", "no ledger warnings"),
     "dq_block_table": ("(所属街区 {name} 的GPC表)", "(GPC table of block {name})"),
-    "dq_completeness_fig": ("表计数据完整率(按月)", "Meter completeness by month"),
     "reason_duplicate_row": ("重复行", "duplicate row"),
     "reason_conflicting_duplicate": ("冲突重复", "conflicting duplicate"),
     "reason_spike": ("异常尖峰", "spike"),
@@ -145,7 +164,59 @@ TEXT: dict[str, tuple[str, str]] = {
     "nk_NE": ("NE 未估算", "NE not estimated"),
     "nk_IE": ("IE 计入别处", "IE included elsewhere"),
     "nk_C": ("C 保密", "C confidential"),
+    "nk_rows": ("{n} 项", "{n} rows"),
+    "nk_rows_one": ("{n} 项", "{n} row"),
+    # ledger warnings: a short label (cw_) and, for the Chinese view, what it means (cwd_);
+    # the English view shows the ledger's own message
+    "cw_unknown": ("账本警告 {code}", "ledger warning {code}"),
+    "cwd_unknown": ("详情见审计报告(carbon audit)", "see the audit report (carbon audit)"),
     "cw_factor.carried_forward": ("排放因子沿用", "factor carried forward"),
+    "cwd_factor.carried_forward": ("所用排放因子已过有效期,沿用最近一版计算本期排放",
+                                   "a factor past its validity is carried forward"),
+    "cw_factor.proxy": ("排放因子替代", "proxy factor"),
+    "cwd_factor.proxy": ("本地区无适用因子,采用上级地区的因子", "a wider region's factor is used"),
+    "cw_factor.net_credit": ("负排放因子(含抵扣)", "negative factor (net credit)"),
+    "cwd_factor.net_credit": ("废弃物全链条因子为负值,已净扣能源回收抵扣,会减少排放合计",
+                              "a whole-chain waste factor nets an energy-recovery credit"),
+    "cw_gec.no_factor": ("绿证无适用因子", "certificates without a factor"),
+    "cwd_gec.no_factor": ("部分时段无有效的绿证因子,绿证不能抵扣(基于市场口径)",
+                          "green certificates cannot be claimed in part of the period"),
+    "cw_gec.unused": ("绿证超出用电量", "certificates exceed use"),
+    "cwd_gec.unused": ("部分绿证超出对应的用电量,超出部分不计", "the excess is not claimed"),
+    "cw_instruments.double_count": ("绿证可能重复计入", "certificates may count twice"),
+    "cwd_instruments.double_count": ("绿证同时来自导入文件与登记册,基于市场的结果可能重复抵扣",
+                                     "certificates come from files and the register"),
+    "cw_coverage.low": ("表计覆盖率偏低", "low meter coverage"),
+    "cwd_coverage.low": ("部分表计月份的数据覆盖率低于阈值", "meter-months below the threshold"),
+    "cw_biogenic.no_factor": ("生物源CO₂未估算", "biogenic CO₂ not estimated"),
+    "cwd_biogenic.no_factor": ("无生物源CO₂因子,该项记为未估算(NE)",
+                               "no biogenic CO₂ factor: not estimated (NE)"),
+    "cw_wastewater.no_factor": ("污水排放未估算", "wastewater not estimated"),
+    "cwd_wastewater.no_factor": ("无污水因子,GPC III.4 记为未估算", "no wastewater factor"),
+    "cw_node.no_floor_area": ("缺建筑面积", "no floor area"),
+    "cw_meter.no_synthetic_size": ("表计无法合成", "meter cannot be synthesised"),
+    "cw_mv.billing.combined": ("账单周期合并", "billing periods combined"),
+    "cw_mv.billing.long_period": ("账单周期过长", "long billing period"),
+    "cw_mv.g14.cvrmse_exceeded": ("基线模型误差超限", "baseline CV(RMSE) above Guideline 14"),
+    "cw_mv.g14.fsu_exceeded": ("节能量不确定度超限", "savings uncertainty above Guideline 14"),
+    "cw_mv.model.balance_point_at_edge": ("平衡点温度在搜索边界", "balance point at the edge"),
+    "cw_mv.model.day_type_pattern": ("残差有工作日模式", "day-type pattern in residuals"),
+    "cw_mv.model.intercept_only": ("仅截距模型", "intercept-only model"),
+    "cw_mv.model.low_r2": ("模型拟合度低", "low R²"),
+    "cw_mv.reporting.missing": ("报告期数据缺失", "reporting data missing"),
+    "cw_mv.reporting.overlaps_baseline": ("报告期与基线期重叠", "reporting overlaps baseline"),
+    "cw_mv.sufficiency.too_many_missing": ("基线数据缺失过多", "baseline has too many gaps"),
+    "cw_mv.sufficiency.too_short": ("基线期过短", "baseline too short"),
+    "cw_mv.temperature.missing": ("气温数据缺失", "temperature data missing"),
+    "cw_mv.temperature.utc_day_boundary": ("气温按UTC分日", "temperature days in UTC"),
+    "cw_mv.usage.extreme": ("用量异常", "extreme usage"),
+    "cw_mv.usage.negative": ("出现负用量", "negative usage"),
+    "cw_pv.clearsky_clipped": ("光伏辐照按晴空截断", "PV clipped to clear sky"),
+    "cw_pv.fao_default_coefficients": ("光伏采用默认系数", "PV default coefficients"),
+    "cw_pv.model_estimate": ("光伏为模型估算", "PV modelled, not metered"),
+    "cw_scenario.base_partial_year": ("情景基准年不完整", "scenario base year partial"),
+    "cw_scenario.macc_no_cost": ("措施缺成本", "measure without a cost"),
+    "cw_scenario.negative_emissions": ("情景出现负排放", "negative scenario emissions"),
     # suggestions and alerts
     "sg_measures": ("建议措施(每元减排量最高,尚未实施)", "Suggested (most t per yuan, not yet "
                     "in place)"),
@@ -169,6 +240,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "pv_meters": ("表计", "Meters"),
     "pv_entries": ("账本条目 {n} 条 · 快照 {id}", "{n} ledger entries · snapshot {id}"),
     "pv_share": ("占比", "share"),
+    "pv_factor_id": ("因子编号", "factor"),
+    "pv_shown": ("共 {n} 条", "{n} in all"),
+    "pv_rest": ("显示其余 {n} 条(第 {first}–{last} 条)", "show the other {n} ({first}–{last})"),
+    "pv_record_line": ("估算 {est} · 核证 {ver}", "estimated {est} · verified {ver}"),
+    "pv_record_removal": ("碳汇 {t}", "removals {t}"),
+    "conf_high": ("高", "high"),
+    "conf_medium": ("中", "medium"),
+    "conf_low": ("低", "low"),
+    "conf_very_low": ("很低", "very low"),
     "pv_value": ("因子值", "value"),
     "pv_confidence": ("可信度", "confidence"),
     "pv_source": ("来源", "source"),
@@ -181,6 +261,52 @@ TEXT: dict[str, tuple[str, str]] = {
     "pv_interventions": ("减排措施记录", "Intervention records"),
     "pv_coverage": ("{present} / {expected} 个时段有数据", "{present} of {expected} intervals "
                     "present"),
+    # one truth per number (carbon.summary): avoided, realisation, why there is nothing
+    "av_none_in_snapshot": ("本快照暂无减排措施结果", "No intervention results in this snapshot"),
+    "av_none_at_node": ("此处及下级无减排措施", "No interventions here or below"),
+    "av_planned_only": ("此处措施均在规划中,尚未实施", "Measures here are planned, not yet in "
+                        "place"),
+    "av_none_in_year": ("此处措施在{year}年无记录", "No entries for these measures in {year}"),
+    "av_year": ("{year}年", "{year}"),
+    "av_whole_period": ("快照全期", "whole snapshot period"),
+    "av_realisation": ("实现率 {rate}", "realisation {rate}"),
+    "av_rate_over": ("实现率 {rate}(对比同期估算 {est})", "realisation {rate} (against the "
+                     "estimate of the same months, {est})"),
+    "av_exceeds": ("核证高于估算", "verified above estimate"),
+    "av_not_verified": ("尚未核证", "not verified yet"),
+    "av_only_removals": ("此处只有碳汇措施", "only removals here"),
+    "av_only_removals_panel": ("此处只有绿化碳汇 {t},见碳汇指标", "Only removals by greening "
+                               "here ({t}); see the removals tile"),
+    "av_planned": ("另有 {n} 项规划中措施", "{n} more measures planned"),
+    "no_removals_here": ("此处无碳汇记录", "No removals here"),
+    "no_pv_here": ("此处无光伏", "No PV here"),
+    "kpi_uncertainty": ("±{pct}%", "±{pct}%"),
+    "kpi_no_estimated": ("无估算读数", "no estimated readings"),
+    "kpi_target_vs_base": ("较{base}年同期", "vs {base}"),
+    "kpi_target_root_only": ("目标针对街道整体", "the target is for the whole community"),
+    # scope-2 detail of the emissions tile
+    "s2_title": ("排放总量与范围二口径", "Totals and scope-2 views"),
+    "s2_uncertainty": (" ±{pct}%(IPCC方法1,95%区间)", " ±{pct}% (IPCC Approach 1, 95 % "
+                       "interval)"),
+    "s2_basic_incomplete": ("BASIC(不完整)", "BASIC (incomplete)"),
+    "s2_views": ("范围二:基于位置 {location}(主口径)· 基于市场 {market}",
+                 "Scope 2: location-based {location} (headline) · market-based {market}"),
+    "s2_root_only": ("上海89号口径与电网因子敏感性只针对街道整体给出",
+                     "The Shanghai 89号 view and the grid-factor sensitivity are given for the "
+                     "whole community only"),
+    "s2_shanghai": ("上海89号口径:{t}(绿电零排放 {kwh};{rule})",
+                    "Shanghai 89号 view: {t} ({kwh} green power zero-rated; {rule})"),
+    "s2_sensitivity": ("电网电量 {kwh}:× {f1} = {t1};× {f2} = {t2}({change})",
+                       "Grid electricity {kwh}: × {f1} = {t1}; × {f2} = {t2} ({change})"),
+    # status banners
+    "demo_fixed": ("演示数据(合成)· 固定历史时段 {start} 至 {end} · 非实时",
+                   "Demo (synthetic data) · fixed historical period {start} to {end} · not live"),
+    "banner_stale": ("数据已过期,请检查数据接入", "Data are stale: check the data feed"),
+    "banner_stale_detail": ("最新数据截至 {date}({days} 天前)",
+                            "latest data through {date} ({days} days ago)"),
+    "banner_latest": ("快照目录的 LATEST 无法使用,继续显示 {old}",
+                      "The snapshots folder's LATEST is unusable; still showing {old}"),
+    "banner_no_snapshot": ("没有可显示的账本快照", "No ledger snapshot can be shown"),
 }
 """Every label of the screen: key -> (Chinese, English)."""
 
@@ -219,6 +345,30 @@ def name_of(row: object, lang: str) -> str:
         if isinstance(name, str) and name:
             return name
     return str(get("id", get("node_id", "?")))
+
+
+def plural(key: str, n: float, lang: str = "zh", **fields: object) -> str:
+    """The label ``key`` for a count ``n``: ``key_one`` when ``n`` is 1 and that key exists
+    (English "1 row", "2 rows"; Chinese has one form), with ``n`` formatted as a count."""
+    one = f"{key}_one"
+    chosen = one if n == 1 and one in TEXT else key
+    return t(chosen, lang, n=fmt_count(n, lang), **fields)
+
+
+PLACEHOLDER_MARKS = ("(名称未知)", "（名称未知）", "未具名", "name unknown", "unnamed")
+"""How the twin marks a name it does not know (sites/shimen_erlu/nodes.toml)."""
+
+
+def is_placeholder(row: object, lang: str = "zh") -> bool:
+    """True when a node's shown name is a stand-in (``名称未知``, ``未具名…``, ``Unnamed …``):
+    the wall shows it muted, as what it is (issue 15 item 4). A ``name_placeholder`` field,
+    when the row has one, decides."""
+    get = row.get if hasattr(row, "get") else (lambda k, d=None: getattr(row, k, d))
+    flag = get("name_placeholder", None)
+    if isinstance(flag, bool):
+        return flag
+    name = name_of(row, lang).lower()
+    return any(mark.lower() in name for mark in PLACEHOLDER_MARKS)
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,8 @@ def test_publish_writes_every_file_and_a_manifest(
     assert m["factor_set"]["files"] == shanghai.files
     assert m["twin"]["content_hash"] == twin.content_hash
     assert m["period"] == {"start": "2024-01-01", "end": "2024-03-01"}
-    assert m["counts"] == {"emission": 8}  # electricity 3 node-months x 2 views, gas, waste
+    # electricity 3 node-months x 2 views, gas, waste; the waste's biogenic CO2 as a memo
+    assert m["counts"] == {"emission": 8, "memo": 1}
     assert m["totals_t"]["2024"]["BASIC_location"] == round(ledger.total(), 6)
     # BASIC = 217.410 (gas, 100.25 m3) + 1457.250 (2 t incinerated) = 1674.660 kg; the
     # electricity rows (131.355 + 16.800 + 51.828 kg) are below 50 % coverage, NE, out of BASIC.

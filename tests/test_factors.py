@@ -32,6 +32,8 @@ from carbon.factors import (
     load_factor_set,
     load_gwp_tables,
 )
+from carbon.regions import UnknownRegionError
+from carbon.valuation import factor_segments, value_factor
 
 try:  # optional: validate with jsonschema when it happens to be installed
     import jsonschema
@@ -338,6 +340,122 @@ def test_catalogue_lookup_with_series(catalogue):
     assert fossil.per_canonical("CO2") == Decimal("0.8273")
 
 
+# --- the vintage rule (docs/factors.md, 'The vintage rule') ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("on", "factor_id", "value", "in_force"),
+    [
+        ("2021-06-01", "mee-nbs.2021.cn-sh", "0.5834", True),
+        ("2022-06-01", "mee-nbs.2022.cn-sh", "0.5849", True),
+        ("2023-06-01", "mee-nbs.2023.cn-east-grid", "0.5500", True),  # no Shanghai 2023 value
+        # 2024 has no factor at any level: the newest vintage of the chain (East China 2023),
+        # never the older Shanghai 2022 one of the nearer level (0.5849).
+        ("2024-06-01", "mee-nbs.2023.cn-east-grid", "0.5500", False),
+        ("2025-12-31", "mee-nbs.2023.cn-east-grid", "0.5500", False),
+    ],
+)
+def test_vintage_rule_shanghai_series_never_steps_back(cn_mee, on, factor_id, value, in_force):
+    factor = cn_mee.lookup("electricity.grid", "CN-SH", on)
+    assert (factor.id, factor.per_canonical("CO2")) == (factor_id, Decimal(value))
+    assert factor.valid_on(dt.date.fromisoformat(on)) is in_force
+
+
+def test_vintage_rule_stops_at_carry_forward_until(cn_mee):
+    assert cn_mee.profile.carry_forward_until == dt.date(2026, 1, 1)
+    with pytest.raises(FactorNotFoundError, match="on 2026-01-01"):
+        cn_mee.lookup("electricity.grid", "CN-SH", "2026-01-01")
+
+
+def _vintage_profile(tmp_path: Path, carry: str = "carry_forward_until = 2030-01-01\n") -> Path:
+    # CN-SH published 2022, the East China grid 2023, the nation 2021: three vintages, three
+    # levels; and a tie in 2025 (CN-SH and CN both end 2026-01-01).
+    _write(
+        tmp_path,
+        GOOD_SOURCE
+        + _factor(
+            "t.sh22",
+            region="CN-SH",
+            valid_from="2022-01-01",
+            valid_to="2023-01-01",
+            gases='{ CO2 = "0.6 kgCO2/kWh" }',
+        )
+        + _factor(
+            "t.east23",
+            region="CN-EAST-GRID",
+            valid_from="2023-01-01",
+            valid_to="2024-01-01",
+            gases='{ CO2 = "0.5 kgCO2/kWh" }',
+        )
+        + _factor(
+            "t.cn21",
+            region="CN",
+            valid_from="2021-01-01",
+            valid_to="2022-01-01",
+            gases='{ CO2 = "0.7 kgCO2/kWh" }',
+        )
+        + _factor(
+            "t.sh25",
+            region="CN-SH",
+            valid_from="2025-01-01",
+            valid_to="2026-01-01",
+            gases='{ CO2 = "0.4 kgCO2/kWh" }',
+        )
+        + _factor(
+            "t.cn25",
+            region="CN",
+            valid_from="2025-01-01",
+            valid_to="2026-01-01",
+            gases='{ CO2 = "0.45 kgCO2/kWh" }',
+        ),
+        name="vintages.toml",
+    )
+    return _write_profile(tmp_path, carry + '[[include]]\nfile = "vintages.toml"\n')
+
+
+@pytest.mark.parametrize(
+    ("on", "factor_id"),
+    [
+        ("2022-06-01", "t.sh22"),  # in force at the nearest level
+        ("2023-06-01", "t.east23"),  # in force one level up
+        ("2024-06-01", "t.east23"),  # carried: newest vintage (2023), not CN-SH's 2022
+        ("2026-03-01", "t.sh25"),  # tie of vintages: what answered on the last day covered
+    ],
+)
+def test_vintage_rule_takes_the_newest_vintage_along_the_chain(tmp_path, on, factor_id):
+    factors = load_factor_set(_vintage_profile(tmp_path))
+    assert factors.lookup("electricity.grid", "CN-SH", on).id == factor_id
+
+
+def test_no_vintage_is_carried_without_carry_forward_until(tmp_path):
+    factors = load_factor_set(_vintage_profile(tmp_path, carry=""))
+    with pytest.raises(FactorNotFoundError, match="on 2024-06-01"):
+        factors.lookup("electricity.grid", "CN-SH", "2024-06-01")
+
+
+def test_vintage_rule_is_flagged_by_valuation(cn_mee):
+    v = value_factor(cn_mee, "electricity.grid", "CN-SH", dt.date(2024, 6, 1))
+    assert v.factor_id == "mee-nbs.2023.cn-east-grid" and "carried_forward" in v.notes
+    segments, warnings = factor_segments(
+        cn_mee, [("electricity.grid", "CN-SH")], dt.date(2023, 12, 1), dt.date(2024, 2, 1)
+    )
+    location = segments[segments.method == "location"]
+    # One factor across the year boundary: December in force, January carried.
+    assert list(location.factor_id) == ["mee-nbs.2023.cn-east-grid"] * 2
+    assert list(location.notes) == ["", "carried_forward"]
+    # One warning per method: the market view carries the national residual-like factor.
+    carried = {w.data["factor_id"]: w for w in warnings if w.code == "factor.carried_forward"}
+    assert sorted(carried) == ["mee-nbs-excl-market.2023.cn", "mee-nbs.2023.cn-east-grid"]
+    grid = carried["mee-nbs.2023.cn-east-grid"]
+    assert grid.data == {
+        "factor_id": "mee-nbs.2023.cn-east-grid",
+        "from": "2024-01-01",
+        "to": "2024-02-01",
+    }
+    assert grid.message.startswith("mee-nbs.2023.cn-east-grid (CN-EAST-GRID, valid to 2024-01-01)")
+    assert "newest vintage along the region chain" in grid.message
+
+
 # --- profiles --------------------------------------------------------------------------------
 
 
@@ -478,7 +596,7 @@ BAD_FILES = {
         GOOD_SOURCE + _factor(region="CN-ATLANTIS"),
         "t.a",
         "region",
-        r"unknown region 'CN-ATLANTIS'; known: CN, CN-CENTRAL-GRID",
+        r"Unknown region 'CN-ATLANTIS': not an ISO 3166-1/-2 code",
     ),
     "valid_to before valid_from": (
         GOOD_SOURCE + _factor(valid_to="2021-01-01"),
@@ -793,3 +911,168 @@ def test_schema_requires_full_file_source_but_partial_factor_source():
         == []
     )
     assert _validate({"source": {"publisher": "P"}, "factor": [factor]}, schema) != []
+
+
+# --- profiles and factor files in any folder (docs/factors.md) ----------------------------------
+
+
+def _profile_at(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        'name = "user"\ntitle_zh = "用户"\ntitle_en = "User"\ndescription = "test"\n'
+        'gwp = "AR5"\n' + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_profile_beside_edited_factor_files_takes_them(tmp_path):
+    # The bug of issue 14: includes resolved to the profile's grandparent, so a profile placed
+    # beside an edited copy of a packaged file silently used the packaged one.
+    original = (factors_dir() / "sh-eeb-2022.toml").read_text(encoding="utf-8")
+    assert 'CO2 = "4.2 tCO2/万kWh"' in original
+    folder = tmp_path / "city"
+    folder.mkdir()
+    (folder / "sh-eeb-2022.toml").write_text(
+        original.replace('CO2 = "4.2 tCO2/万kWh"', 'CO2 = "4.0 tCO2/万kWh"'), encoding="utf-8"
+    )
+    (tmp_path / "sh-eeb-2022.toml").write_text(original, encoding="utf-8")  # the grandparent
+    profile = _profile_at(folder / "p.toml", '[[include]]\nfile = "sh-eeb-2022.toml"\n')
+    factors = load_factor_set(profile)
+    assert factors.lookup("electricity.grid", "CN-SH", "2024-01-01").per_canonical(
+        "CO2"
+    ) == Decimal("0.4")
+    assert factors.paths["sh-eeb-2022.toml"] == str((folder / "sh-eeb-2022.toml").resolve())
+
+
+def test_includes_are_relative_to_the_profile(tmp_path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "city" / "grid").mkdir(parents=True)
+    _write(tmp_path / "shared", GOOD_SOURCE + _factor("t.up", region="CN"), name="up.toml")
+    _write(
+        tmp_path / "city" / "grid", GOOD_SOURCE + _factor("t.sub", region="CN-SH"), name="sub.toml"
+    )
+    profile = _profile_at(
+        tmp_path / "city" / "p.toml",
+        '[[include]]\nfile = "grid/sub.toml"\n\n[[include]]\nfile = "../shared/up.toml"\n\n'
+        '[[include]]\nfile = "water.toml"\n',  # a bare name not beside it: the packaged file
+    )
+    factors = load_factor_set(profile)
+    assert {"t.up", "t.sub", "defra-2025.water_supply"} <= {f.id for f in factors}
+    assert factors.paths["water.toml"] == str((factors_dir() / "water.toml").resolve())
+    assert set(factors.files) == {"grid/sub.toml", "../shared/up.toml", "water.toml"}
+
+
+def test_a_missing_include_names_every_place_looked_in(tmp_path):
+    profile = _profile_at(tmp_path / "profiles" / "p.toml", '[[include]]\nfile = "nope.toml"\n')
+    with pytest.raises(FactorFileError, match=r"file 'nope\.toml' not found; looked in") as info:
+        load_factor_set(profile)
+    message = str(info.value)
+    assert str(tmp_path / "profiles") in message and str(factors_dir()) in message
+    assert info.value.field == "include.file"
+
+
+@pytest.mark.parametrize(
+    ("region", "chain"),
+    [
+        ("US-CA", ["US-CA", "US", "GLOBAL"]),  # ISO 3166-2 -> its country
+        ("US", ["US", "GLOBAL"]),  # ISO 3166-1
+        ("FR-75C", ["FR-75C", "FR-IDF", "FR", "GLOBAL"]),  # ISO parent subdivision first
+        ("CN-BJ", ["CN-BJ", "CN", "GLOBAL"]),  # ISO, not packaged: straight to the nation
+        ("CN-SH", ["CN-SH", "CN-EAST-GRID", "CN", "GLOBAL"]),  # packaged chain wins
+    ],
+)
+def test_iso_3166_regions_need_no_declaration(cn_mee, region, chain):
+    assert cn_mee.region_chain(region) == chain
+
+
+def test_a_factor_file_may_use_iso_codes_and_declare_regions(tmp_path):
+    text = (
+        GOOD_SOURCE
+        + '[[region]]\nid = "US-EGRID-CAMX"\nname_en = "eGRID CAMX"\nparent = "US"\n\n'
+        + _factor("t.camx", region="US-EGRID-CAMX", gases='{ CO2 = "0.2 kgCO2/kWh" }')
+        + _factor("t.us", region="US", gases='{ CO2 = "0.3 kgCO2/kWh" }')
+    )
+    _write(tmp_path, text, name="us.toml")
+    profile = _profile_at(
+        tmp_path / "p.toml",
+        '[[region]]\nid = "US-CA"\nname_en = "California"\nparent = "US-EGRID-CAMX"\n\n'
+        '[[include]]\nfile = "us.toml"\n',
+    )
+    factors = load_factor_set(profile)
+    assert factors.region_chain("US-CA") == ["US-CA", "US-EGRID-CAMX", "US", "GLOBAL"]
+    assert factors.lookup("electricity.grid", "US-CA", "2024-01-01").id == "t.camx"
+    assert factors.lookup("electricity.grid", "US-NY", "2024-01-01").id == "t.us"
+    # Standalone, the file knows its own declaration and ISO codes.
+    assert {f.region for f in load_factor_file(tmp_path / "us.toml")} == {"US-EGRID-CAMX", "US"}
+
+
+@pytest.mark.parametrize(
+    ("regions", "field", "message"),
+    [
+        (
+            '[[region]]\nid = "CN-SH"\nname_en = "Shanghai"\nparent = "CN"\n',
+            "parent",
+            r"region 'CN-SH' is already declared with parent 'CN-EAST-GRID'; this declaration "
+            r"gives 'CN'",
+        ),
+        (
+            '[[region]]\nid = "US-X1"\nname_en = "x"\nparent = "US-NOWHERE"\n',
+            "region.parent",
+            r"Unknown region 'US-NOWHERE' \(parent in the chain of 'US-X1'\)",
+        ),
+        ('[[region]]\nid = "US-X1"\nparent = "US"\n', None, r"a region needs name_en or name_zh"),
+        (
+            '[[region]]\nid = "us-x1"\nname_en = "x"\n',
+            "region.0.id",
+            r"String should match pattern",
+        ),
+    ],
+    ids=["changes a packaged region", "unknown parent", "no name", "lower case"],
+)
+def test_bad_region_declarations(tmp_path, regions, field, message):
+    profile = _profile_at(tmp_path / "p.toml", regions + '\n[[include]]\nfile = "water.toml"\n')
+    with pytest.raises(FactorFileError, match=message) as info:
+        load_factor_set(profile)
+    assert info.value.field == field
+
+
+def test_two_declarations_of_a_region_must_agree(tmp_path):
+    text = (
+        GOOD_SOURCE
+        + '[[region]]\nid = "US-ZONE1"\nname_en = "z"\nparent = "US"\n\n'
+        + _factor("t.z", region="US-ZONE1")
+    )
+    _write(tmp_path, text, name="z.toml")
+    profile = _profile_at(
+        tmp_path / "p.toml",
+        '[[region]]\nid = "US-ZONE1"\nname_en = "z"\nparent = "US-CA"\n\n'
+        '[[include]]\nfile = "z.toml"\n',
+    )
+    with pytest.raises(
+        FactorFileError,
+        match=r"'US-ZONE1' is already declared with parent "
+        r"'US-CA'; this declaration gives 'US'",
+    ) as info:
+        load_factor_set(profile)
+    assert info.value.path == tmp_path / "z.toml"
+
+
+@pytest.mark.parametrize("region", ["US-XX", "CN-SHH", "ATLANTIS"])
+def test_lookup_in_an_unknown_region_is_an_error_never_global(cn_mee, region):
+    with pytest.raises(
+        UnknownRegionError,
+        match=f"Unknown region '{region}' "
+        r"\(factor set 'cn-mee-2023'\): not an ISO 3166-1/-2 code",
+    ) as info:
+        cn_mee.lookup("water.supply", region, "2023-06-01")
+    assert isinstance(info.value, LookupError)
+
+
+def test_a_profile_never_includes_itself(tmp_path):
+    # profiles/x.toml including "x.toml" means the factor file x.toml of the folder above.
+    _write(tmp_path, GOOD_SOURCE + _factor("t.x", region="CN"), name="x.toml")
+    profile = _profile_at(tmp_path / "profiles" / "x.toml", '[[include]]\nfile = "x.toml"\n')
+    factors = load_factor_set(profile)
+    assert [f.id for f in factors] == ["t.x"]
+    assert factors.paths["x.toml"] == str((tmp_path / "x.toml").resolve())

@@ -149,6 +149,7 @@ CLASSIFY = [
     ("electricity.pv_exported", "residential", "I.4.4"),
     ("waste.msw.landfill", None, "III.1.2"),
     ("waste.msw.incineration", None, "III.3.2"),
+    ("waste.msw.incineration.biogenic_co2", None, "III.3.2"),  # its memo item (GPC Ch. 8)
     ("waste.msw.biological", None, "III.2.2"),  # sorted wet waste digested outside
     ("wastewater.treatment", None, "III.4.2"),
     ("water.supply", "residential", "VI.1"),

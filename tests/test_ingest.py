@@ -524,15 +524,9 @@ def test_unit_column_converts_exactly_to_kwh(
     # 500 kWh among 1.5 kWh readings would be a spike: the check is off for this file.
     batch = ingest(store, path, {"kind": "interval", "spike_factor": None})
     assert (batch.read, batch.accepted) == (120, 120)
-    # One conversion per pair of a unit a row can carry (the file's, the meters') and a
-    # canonical unit of the meters, never one per row (120 rows here).
-    meter_units = {u for (u,) in store.con.execute("SELECT DISTINCT unit FROM meters").fetchall()}
-    canonicals = {
-        c for (c,) in store.con.execute("SELECT DISTINCT canonical_unit FROM meters").fetchall()
-    }
-    assert len(calls) == len(set(calls))
-    assert set(calls) == {(u, c) for u in set(units) | meter_units for c in canonicals}
-    assert len(calls) < len(lines) / 4
+    # One conversion per unit the rows carry, as the registry spells it (度 is kWh), and the
+    # canonical unit of their meter, never one per row (120 rows here).
+    assert sorted(calls) == [("MWh", "kWh"), ("kWh", "kWh"), ("万kWh", "kWh")]
     amounts = [str(a) for _, a in readings(store)[:4]]
     # 0.5 MWh = 500 kWh; 0.0002 万kWh = 2 kWh; 1 度 = 1 kWh.
     assert amounts == ["1.500000", "500.000000", "2.000000", "7.000000"]
@@ -1135,7 +1129,7 @@ def test_a_batch_failing_midway_changes_nothing(
     def boom(*args: Any) -> None:
         raise RuntimeError("boom in the middle of the batch")
 
-    monkeypatch.setattr(ingest_module, "_against_stored", boom)
+    monkeypatch.setattr(ingest_module, "_stored_span", boom)
     path = write(tmp_path, "e.csv", HEADER + "E-KAIDIKE,2024-01-01 01:00,2,kWh\n")
     with pytest.raises(RuntimeError, match="boom in the middle"):
         store.ingest(path, now=NOW)
@@ -1199,7 +1193,7 @@ def test_sigkill_mid_ingest_leaves_no_partial_batch(tmp_path: Path, twin: Twin) 
     t_killed = time.perf_counter()
     assert not done.exists()  # killed inside the ingest, before it returned
     with Store(db) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == 3
         # Only the earlier batch: nothing of the killed one survived.
         assert rows(s, "SELECT batch_id FROM batches") == [(small.batch_id,)]
         assert counts(s) == {
@@ -1718,7 +1712,7 @@ def test_migration_of_a_v1_store_keeps_batch_ids(tmp_path: Path, twin: Twin) -> 
     )
     con.close()
     with Store(db) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == 3
         (row,) = s.batches().itertuples()
         assert (row.batch_id, row.sha256, bool(row.voided)) == (old_id, sha, False)
         assert json.loads(row.options) == {**v1_mapping, "delimiter": ",", "supersede": False}
@@ -1734,4 +1728,4 @@ def test_migration_of_a_v1_store_keeps_batch_ids(tmp_path: Path, twin: Twin) -> 
         assert readings(s) == [(utc(2024, 1, 1, 0), Decimal("1.5"))]
         assert s.batches().set_index("batch_id").loc[old_id].voided_by == other.batch_id
     with Store(db) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == 3

@@ -254,20 +254,25 @@ def test_green_space_80_m2_removal(factors: FactorSet) -> None:
     assert year.monthly.removal_high_kg.sum() == pytest.approx(80 * 0.75 * 0.28 * 44 / 12)
 
 
-def test_green_roof_removal_and_cooling(factors: FactorSet) -> None:
+def test_green_roof_uptake_is_shown_not_booked_and_cooling_is_avoided(
+    factors: FactorSet,
+) -> None:
     # Cai et al. 2019 (Wuxi): 1.79 kgCO2/m2/yr uptake and 11.53 kWh/m2/yr saved.
-    # 100 m2 over 2023: 179 kg removed, 1,153 kWh saved -> x 0.42 = 484.26 kg avoided.
+    # 100 m2 over 2023: 179 kg taken up (an annual uptake, not a lasting store: booked at 0 kg
+    # and noted), 1,153 kWh saved -> x 0.42 = 484.26 kg avoided.
     roof = Greening(id="roof", kind="green_roof", node="x", area="100 m2", **COMMON)
     est = roof.estimate(factors, "2023-01-01", "2024-01-01", region="CN-SH")
-    assert est.monthly.removal_co2e_kg.sum() == pytest.approx(179.0)
+    assert est.monthly.removal_co2e_kg.sum() == 0.0
+    uptake = est.entries[est.entries.kind == "removal"]
+    assert float(sum(uptake.amount)) == pytest.approx(179.0, abs=0.01)
+    assert (uptake.co2e_kg == 0).all() and uptake.notes.str.contains("green-roof").all()
     assert est.monthly.electricity_saved_kwh.sum() == pytest.approx(1153.0)
     assert est.avoided_t == pytest.approx(1153.0 * 0.42 / 1000)
     # The cooling saving falls in the cooling-degree-day months only (CDD26: Jun-Sep).
     saved = est.monthly.set_index(pd.to_datetime(est.monthly.period_start).dt.month)
     assert (saved.loc[[1, 2, 3, 4, 5, 10, 11, 12], "electricity_saved_kwh"] == 0).all()
     assert saved.loc[7, "electricity_saved_kwh"] > saved.loc[6, "electricity_saved_kwh"]
-    # Removal range: 1.79 (Cai) to 2.3 (living-wall vendor value).
-    assert est.monthly.removal_high_kg.sum() == pytest.approx(230.0)
+    assert est.monthly.removal_high_kg.sum() == 0.0  # no range of a removal not booked
 
 
 def test_vertical_greening_cooling_is_derived_and_may_be_zero(factors: FactorSet) -> None:

@@ -349,6 +349,123 @@ def test_daily_usage_splits_days_at_local_midnight() -> None:
     assert usage.iloc[0] == 24.0
 
 
+def test_daily_usage_counts_true_dst_days() -> None:
+    # America/Chicago: 2024-03-10 has 23 hours (clocks forward), 2024-11-03 has 25 (back).
+    # One kWh an hour, read as UTC instants: the days sum 23 and 25 kWh, complete, not filled
+    # up to 24 hours or cut to 24.
+    for day, hours in (("2024-03-10", 23), ("2024-11-03", 25)):
+        start = pd.Timestamp(day, tz="America/Chicago")
+        stamps = pd.date_range(start, periods=hours, freq="h").tz_convert("UTC")
+        frame = pd.DataFrame({"meter_id": "E-1", "ts_start": stamps, "amount": 1.0})
+        usage = mv.daily_usage(frame, "E-1", tz="America/Chicago")
+        assert usage.index.tolist() == [pd.Timestamp(day)]
+        assert usage.iloc[0] == float(hours) and usage.attrs["filled_days"] == 0
+    # Naive local stamps are ambiguous in the repeated hour: refused, with the way out.
+    naive = pd.DataFrame(
+        {
+            "meter_id": "E-1",
+            "ts_start": pd.to_datetime(
+                ["2024-11-03 00:00", "2024-11-03 01:00", "2024-11-03 01:00"]
+            ),
+            "amount": 1.0,
+        }
+    )
+    with pytest.raises(mv.MvError, match=r"ts_start holds naive local times .* America/Chicago"):
+        mv.daily_usage(naive, "E-1", tz="America/Chicago")
+
+
+def test_daily_temperature_dst_days_have_23_and_25_hours() -> None:
+    # Hourly temperatures rising 1 degC per hour from 0 at local midnight (UTC-indexed). Over
+    # a 25-hour day (2024-11-03, America/Chicago) the hours are 0..24: mean 12.0. Splitting
+    # on wall-clock hours instead drops the repeated 01:00 (mean of 0, 1, 3..24 = 12.42).
+    # Over a 23-hour day (2024-03-10) the hours are 0..22: mean 11.0 (a wall-clock split
+    # invents a 02:00 hour by interpolation).
+    for day, hours, mean in (("2024-11-03", 25, 12.0), ("2024-03-10", 23, 11.0)):
+        start = pd.Timestamp(day, tz="America/Chicago")
+        stamps = pd.date_range(start, periods=hours, freq="h").tz_convert("UTC")
+        hourly_t = pd.Series(np.arange(float(hours)), index=stamps)
+        daily = mv.daily_temperature(hourly_t, tz="America/Chicago")
+        assert daily.index.tolist() == [pd.Timestamp(day)]
+        assert daily.iloc[0] == pytest.approx(mean)
+        assert mv.attached_warnings(daily) == []
+
+
+def test_utc_index_warns_and_the_meter_zone_splits_at_local_midnight() -> None:
+    # Each UTC day has one value: 2024-01-01 (UTC) = 0 degC, 2024-01-02 = 24, 2024-01-03 = 48
+    # (a hand pattern, not weather). Split at UTC midnight the means are 0, 24, 48, with the
+    # warning. Shanghai's 2024-01-02 runs from 16:00 UTC on 1 January: 8 hours at 0 and 16 at
+    # 24 -> mean 16; its 2024-01-03: 8 h at 24, 16 h at 48 -> 40 (CalTRACK 2.0 §3.3.3.5).
+    stamps = pd.date_range("2024-01-01", periods=72, freq="h", tz="UTC")
+    values = pd.Series(np.repeat([0.0, 24.0, 48.0], 24), index=stamps)
+    split_utc = mv.daily_temperature(values)
+    assert split_utc.tolist() == [0.0, 24.0, 48.0]
+    (warning,) = mv.attached_warnings(split_utc)
+    assert warning.code == "mv.temperature.utc_day_boundary"
+    assert warning.data["clause"] == "CalTRACK 2.0 §3.3.3.5, §2.3.3"
+    local = mv.daily_temperature(values, tz="Asia/Shanghai")
+    assert local.loc["2024-01-02"] == pytest.approx(16.0)
+    assert local.loc["2024-01-03"] == pytest.approx(40.0)
+    assert mv.attached_warnings(local) == []
+    # Shanghai's first and last local days are partial: 2024-01-01 has its last 16 hours
+    # (from 08:00, i.e. 00:00 UTC) at 0 -> 0; 2024-01-04 only its first 8 -> below the 50 %
+    # rule, missing (CalTRACK 2.0 §2.2.2.3).
+    assert local.loc["2024-01-01"] == 0.0 and np.isnan(local.loc["2024-01-04"])
+    # Europe/London is at UTC+0 in winter but is a place, not UTC: no warning.
+    assert mv.attached_warnings(mv.daily_temperature(values.tz_convert("Europe/London"))) == []
+
+
+def test_fit_and_savings_carry_the_utc_warning(weather: pd.Series) -> None:
+    temps = weather["2023-01-01":"2024-12-31"]
+    hourly_utc = pd.Series(
+        np.repeat(temps.to_numpy(), 24),
+        index=pd.date_range("2023-01-01", periods=24 * len(temps), freq="h", tz="UTC"),
+    )
+    daily = mv.load_temperature(mv.daily_temperature(hourly_utc))
+    usage = truth_usage(daily["2023-01-01":"2023-12-31"], 500.0, 25.0, 50.0, 12.0, 26.0)
+    model = mv.fit_baseline(usage, daily)
+    assert "mv.temperature.utc_day_boundary" in codes(model.warnings)
+    result = mv.savings(model, usage.set_axis(usage.index + pd.DateOffset(years=1)), daily)
+    assert [w.code for w in result.warnings].count("mv.temperature.utc_day_boundary") == 1
+
+
+def test_load_temperature_reads_changing_offsets_as_instants(tmp_path: Path) -> None:
+    # An hourly CSV across the Chicago fall-back with ISO 8601 offsets (-05:00, then -06:00):
+    # read as instants and split on true local days with tz: 2024-11-03 has 25 hours.
+    start = pd.Timestamp("2024-11-03", tz="America/Chicago")
+    stamps = pd.date_range(start, periods=25, freq="h")
+    path = tmp_path / "chicago.csv"
+    pd.DataFrame(
+        {"timestamp": [t.isoformat() for t in stamps], "temperature_degC": np.arange(25.0)}
+    ).to_csv(path, index=False)
+    assert mv.load_temperature(path, tz="America/Chicago").tolist() == [12.0]
+    assert "mv.temperature.utc_day_boundary" in codes(
+        mv.attached_warnings(mv.load_temperature(path))
+    )
+
+
+def test_calendar_months() -> None:
+    assert mv.calendar_months("2023-01-01", "2024-01-01") == 12.0  # 365 days
+    assert mv.calendar_months("2024-01-01", "2025-01-01") == 12.0  # 366 days
+    assert mv.calendar_months("2023-03-01", "2024-02-29") == pytest.approx(11 + 28 / 29)
+    assert mv.calendar_months("2024-01-31", "2024-02-29") == 1.0  # month-end step
+    assert mv.calendar_months("2024-01-16", "2024-02-01") == pytest.approx(16 / 31)
+    assert mv.calendar_months("2024-02-01", "2024-01-01") == 0.0
+
+
+def test_a_365_day_reporting_year_is_twelve_months_for_g14() -> None:
+    # ASHRAE G14: CV(RMSE) <= 20 % with under 12 months of reporting data, 25 % for 12-60.
+    # 2023 (365 days) is 12 calendar months, not 365 / 30.44 = 11.99: the limit is 25 %.
+    temps = synthetic_daily_temperature("2022-01-01", "2024-01-01", seed=4)
+    usage = truth_usage(temps, 500.0, 25.0, 50.0, 12.0, 26.0)
+    result = mv.verify(usage, temps, "2023-01-01")
+    assert result.reporting_days == 365
+    assert result.g14["reporting_months"] == 12.0 and result.g14["cvrmse_limit"] == 0.25
+    short = mv.savings(
+        result.model, usage, temps, reporting_start="2023-01-01", reporting_end="2023-12-31"
+    )
+    assert short.g14["cvrmse_limit"] == 0.20  # 11 months and 30 days
+
+
 def test_daily_usage_errors() -> None:
     frame = hourly("E-1", "2024-01-01", 24)
     with pytest.raises(mv.MvError, match=r"lacks columns \['amount'\]"):

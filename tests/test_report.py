@@ -120,7 +120,9 @@ def test_acceptance_pack_holds_the_scorecard(snap, tmp_path):
     assert len(table.rows) == len(cards) + 1
     names = [r.cells[0].text.split("\n")[0] for r in table.rows[1:]]
     assert "人均碳排放(居住建筑)" in names and "生活垃圾分类(湿垃圾分出率)" in names
-    assert all(r.cells[5].text in ("confirmed", "UNCONFIRMED") for r in table.rows[1:])
+    assert all(
+        r.cells[5].text in ("已核实 confirmed", "未核实 UNCONFIRMED") for r in table.rows[1:]
+    )
     waste = next(c for c in cards if c.name_zh.startswith("生活垃圾"))
     assert isinstance(waste.value, float) and 0 < waste.value < 1
     assert len(doc.tables[2].rows) > 1  # the work plan has tasks

@@ -301,9 +301,27 @@ def test_other_flows_ignore_the_grid_and_removals_stay_apart(
     # Toilets on the Zhangjiazhai WCs (300 flushes/d, 9 L -> 5 L, GB 25502-2017 grade 2):
     # 300 x 4 L x 365 d = 438 m3 of water and of wastewater a year, x (0.1913 + 0.166989685)
     # kgCO2e/m3 = 0.156930882 t, not valued with the grid factor, so not scaled by it.
-    # Green roof, Hengfeng roof 600 m2: removal 600 x 1.79 = 1.074 t/yr; cooling 600 x 11.53 =
-    # 6,918 kWh x 0.42 = 2.90556 t/yr, scaled by the grid (Cai et al. 2019, Wuxi).
+    # Green roof, Hengfeng roof 600 m2: cooling 600 x 11.53 = 6,918 kWh x 0.42 = 2.90556 t/yr,
+    # scaled by the grid (Cai et al. 2019, Wuxi); its plant uptake is no lasting removal (0).
+    # Pocket park, 200 m2, half under trees: 200 x 0.5 x 0.28 kg C x 44/12 = 0.1026667 t/yr
+    # removed (Nowak et al. 2013), apart from the avoided flows.
     extra = """
+[[measure]]
+id = "park"
+kind = "green_space"
+name_zh = "口袋公园"
+name_en = "Pocket park"
+assets = ["hengfeng_road.xiaoshiliu_park"]
+lifetime_years = 20
+capex = "50000 CNY"
+opex_per_year = "0 CNY/yr"
+adoption = { 2024 = 1.0 }
+[measure.assumptions]
+lifetime_years = "test"
+capex = "test"
+opex_per_year = "test"
+adoption = "test"
+
 [[measure]]
 id = "wc"
 kind = "water_saving_toilets"
@@ -337,18 +355,21 @@ adoption = "test"
     for year in (2024, 2033):
         assert at(w, year, "avoided_t", measure_id="wc") == pytest.approx(0.156930882)
     assert at(w, 2033, "avoided_t", measure_id="roof") == pytest.approx(2.90556 * 0.5)
-    assert at(w, 2033, "removal_t", measure_id="roof") == pytest.approx(1.074)
+    assert at(w, 2033, "removal_t", measure_id="roof") == 0
+    park = 200 * 0.5 * 0.28 * 44 / 12 / 1000
+    assert at(w, 2033, "removal_t", measure_id="park") == pytest.approx(park)
     t = result.trajectory
-    assert at(t, 2033, "removal_t") == pytest.approx(1.074)
-    assert at(t, 2033, "net_t") == pytest.approx(at(t, 2033, "scenario_t") - 1.074)
+    assert at(t, 2033, "removal_t") == pytest.approx(park)
+    assert at(t, 2033, "net_t") == pytest.approx(at(t, 2033, "scenario_t") - park)
     traces = {trace.name: trace for trace in result.figure_wedges("en").data}
-    assert traces["Green roof (removal)"].stackgroup == "removal"
+    assert traces["Pocket park (removal)"].stackgroup == "removal"
     assert traces["Green roof"].stackgroup == "avoided"
     assert "Net of removals" in [trace.name for trace in result.figure_trajectory("en").data]
-    roof = result.macc.set_index("measure_id").loc["roof"]
-    # (180,000 / 20 + 6,000) / (2.90556 + 1.074) CNY/t
-    assert roof["abatement_t_per_yr"] == pytest.approx(2.90556 + 1.074)
-    assert roof["cost_per_t_cny"] == pytest.approx(15000 / (2.90556 + 1.074))
+    macc = result.macc.set_index("measure_id")
+    # (180,000 / 20 + 6,000) / 2.90556 CNY/t; the park (50,000 / 20) / 0.1026667
+    assert macc.loc["roof", "abatement_t_per_yr"] == pytest.approx(2.90556)
+    assert macc.loc["roof", "cost_per_t_cny"] == pytest.approx(15000 / 2.90556)
+    assert macc.loc["park", "cost_per_t_cny"] == pytest.approx(2500 / park)
 
 
 def test_a_decline_rate_alone_and_no_grid_path(

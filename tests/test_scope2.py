@@ -14,9 +14,11 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import write_office_twin
 
+from carbon.audit import verify
 from carbon.cli import scope2_line
 from carbon.factors import FactorSet, load_factor_set
 from carbon.instruments import (
@@ -26,6 +28,7 @@ from carbon.instruments import (
     monthly_volumes,
 )
 from carbon.ledger import Ledger, build_ledger
+from carbon.pipeline import run
 from carbon.scope2 import (
     factor_sensitivity,
     market_method_note,
@@ -382,3 +385,60 @@ def test_cli_line_puts_location_first(ledger: Ledger) -> None:
     line = scope2_line(ledger, 2024, 0.630, load_instruments(ledger.twin))
     assert line.startswith("Scope 2 2024: location-based 0.6 t (headline); Shanghai 89号 view")
     assert "400 kWh zero-rated" in line and "+39.3 %" in line
+
+
+# ------------------------------------------------- the register feeds the ledger script
+ELEC = "meter_id,timestamp,value,unit\nM1,2024-01-10 00:00,1000,kWh\nM1,2024-02-10 00:00,500,kWh\n"
+
+
+def _script(folder: Path, extra_inputs: str = "") -> Path:
+    twin = write_office_twin(folder / "mini")
+    (twin / "instruments.toml").write_text(REGISTER, encoding="utf-8")
+    (folder / "elec.csv").write_text(ELEC, encoding="utf-8")
+    script = folder / "ledger.toml"
+    script.write_text(
+        '[ledger]\nstore = "store.duckdb"\nstart = 2024-01-01\nend = 2024-04-01\n'
+        'twin = "mini"\nprofile = "shanghai-2022"\nne_threshold = 0.0\n\n'
+        '[[input]]\nfile = "elec.csv"\n' + extra_inputs,
+        encoding="utf-8",
+    )
+    return script
+
+
+def _market(entries: pd.DataFrame) -> list[tuple[str, str]]:
+    e = entries[(entries.method == "market") & (entries.activity == "electricity.grid")]
+    return sorted((str(r.period_start)[:7], str(r.co2e_kg)) for r in e.itertuples())
+
+
+def test_the_site_register_feeds_the_market_view_of_a_ledger_script(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    # No certificate rows among the script's inputs: the register alone (its evidenced
+    # instruments) gives the same market-based entries as the hand-ingested activity rows.
+    result = run(_script(tmp_path), tmp_path / "out")
+    try:
+        assert _market(result.ledger.entries) == _market(ledger.entries)
+        assert result.snapshot.manifest["inputs"][-1]["file_name"].startswith("instruments-")
+        codes = {w.code for w in result.ledger.warnings}
+        assert "instruments.double_count" not in codes
+        assert verify(result.snapshot.path)  # the replay writes and ingests the same rows
+        # the same register gives the same batch, so a rebuild publishes the same id
+        again = run(_script(tmp_path), tmp_path / "out2")
+        assert again.snapshot.manifest["snapshot_id"] == result.snapshot.manifest["snapshot_id"]
+        again.ledger.store.close()
+    finally:
+        result.ledger.store.close()
+
+
+def test_certificate_rows_beside_the_register_are_a_double_count_warning(tmp_path: Path) -> None:
+    (tmp_path / "gec.csv").write_text(
+        "node_id,activity,period_start,period_end,amount,unit\n"
+        "o,electricity.green_certificate,2024-01-01,2024-02-01,400,kWh\n",
+        encoding="utf-8",
+    )
+    result = run(_script(tmp_path, '\n[[input]]\nfile = "gec.csv"\n'), tmp_path / "out")
+    try:
+        warning = next(w for w in result.ledger.warnings if w.code == "instruments.double_count")
+        assert "gec.csv" in warning.message
+    finally:
+        result.ledger.store.close()

@@ -55,33 +55,33 @@ def snapshot(store: Store) -> dict[str, object]:
 # --- schema versioning --------------------------------------------------------------------
 
 
-def test_new_file_gets_schema_v2(tmp_path: Path) -> None:
+def test_new_file_gets_schema_v3(tmp_path: Path) -> None:
     path = tmp_path / "new.duckdb"
     assert not path.exists()
     with Store(path) as store:
-        assert SCHEMA_VERSION == 2
-        assert store.schema_version == 2
+        assert SCHEMA_VERSION == 3
+        assert store.schema_version == 3
         assert store.path == path
         found = relations(store)
         # Later layers (the ledger) add tables of their own; these are the store's.
         assert {t for t, kind in found.items() if kind == "BASE TABLE"} >= TABLES
         assert {v for v, kind in found.items() if kind == "VIEW"} == VIEWS
         meta = store.con.execute("SELECT key, value FROM store_meta").fetchall()
-        assert meta == [("schema_version", "2")]
+        assert meta == [("schema_version", "3")]
         for table in TABLES - {"store_meta"}:
             assert store.con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)]
         # Before a twin is synced, naive timestamps are read in the default zone.
         assert store.timezone == "Asia/Shanghai"
-        assert repr(store) == f"Store({str(path)!r}, schema v2)"
+        assert repr(store) == f"Store({str(path)!r}, schema v3)"
     assert path.is_file()
 
 
 def test_memory_store_has_the_schema_too() -> None:
     with Store() as store:
         assert store.path is None
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         assert set(relations(store)) >= TABLES | VIEWS
-        assert repr(store) == "Store(':memory:', schema v2)"
+        assert repr(store) == "Store(':memory:', schema v3)"
 
 
 def test_reopening_a_current_file_changes_nothing(tmp_path: Path, twin: Twin) -> None:
@@ -94,14 +94,14 @@ def test_reopening_a_current_file_changes_nothing(tmp_path: Path, twin: Twin) ->
         before = snapshot(store)
     with Store(path) as store:
         assert snapshot(store) == before
-        assert store.schema_version == 2
+        assert store.schema_version == 3
     with Store(path) as store:
         # The reopened store is usable at once: DuckDB 2 refuses register() while a result is
         # unfinished, and the version check used to leave one (this sync raised before the
         # fix in store.py).
         assert store.sync_twin(twin) == 136
         assert snapshot(store) == before
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         assert store.sync_twin(twin) == 136
 
 
@@ -110,7 +110,7 @@ def test_newer_schema_refuses_to_open(tmp_path: Path) -> None:
     with Store(path) as store:
         store.con.execute("UPDATE store_meta SET value = '7' WHERE key = 'schema_version'")
     with pytest.raises(
-        StoreError, match=r"has schema v7, newer than this carbon-twin .*\(v2\)"
+        StoreError, match=r"has schema v7, newer than this carbon-twin .*\(v3\)"
     ) as refused:
         Store(path)
     assert "future.duckdb" in str(refused.value)
@@ -138,7 +138,7 @@ def test_read_only_open_of_a_current_file(tmp_path: Path, twin: Twin) -> None:
         before = snapshot(store)
     with Store(path, read_only=True) as ro:
         assert ro.read_only is True
-        assert ro.schema_version == 2
+        assert ro.schema_version == 3
         assert ro.con.execute("SELECT count(*) FROM meters").fetchall() == [(136,)]
         assert ro.timezone == "Asia/Shanghai"
         with pytest.raises(duckdb.Error, match="read-only"):
@@ -179,10 +179,10 @@ def test_read_only_open_of_a_missing_file_fails(tmp_path: Path) -> None:
 def test_read_only_open_of_an_unmigrated_file_fails(tmp_path: Path) -> None:
     path = tmp_path / "bare.duckdb"
     duckdb.connect(str(path)).close()  # a DuckDB file without our schema: version 0
-    with pytest.raises(StoreError, match=r"has schema v0 and needs v2; open it once read-write"):
+    with pytest.raises(StoreError, match=r"has schema v0 and needs v3; open it once read-write"):
         Store(path, read_only=True)
     with Store(path) as store:  # read-write migrates it
-        assert store.schema_version == 2
+        assert store.schema_version == 3
 
 
 # --- the twin -----------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_sync_twin_fills_nodes_and_meters(tmp_path: Path, twin: Twin) -> None:
         meta = dict(store.con.execute("SELECT key, value FROM store_meta").fetchall())
         assert len(meta.pop("twin_fingerprint")) == 64  # SHA-256 hex of what was written
         assert meta == {
-            "schema_version": "2",
+            "schema_version": "3",
             "timezone": "Asia/Shanghai",
             "twin": "shimen_erlu",
         }

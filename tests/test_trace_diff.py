@@ -7,7 +7,8 @@ a demo entry lacks (a superseded reading, a gap-filled hour, a closed period and
 adjustment, a store that is gone).
 
 Hand values: shanghai-2022 electricity 0.42 kgCO2e/kWh location-based; cn-mee-2023 for
-Shanghai in 2024: the 2022 provincial factor 0.5849 kgCO2e/kWh, carried forward; residual MSW
+Shanghai in 2024: the East China grid factor of 2023, 0.5500 kgCO2e/kWh, carried forward by the
+vintage rule (the newest vintage along CN-SH -> CN-EAST-GRID -> CN; docs/factors.md); residual MSW
 incinerated 715.3696 kg fossil CO2 + 0.0002 kg CH4 + 0.05 kg N2O per t = 728.6252 kgCO2e/t (AR5;
 factors/ipcc-2006-waste.toml); green-power certificates in MWh, 1 MWh = 1000 kWh.
 """
@@ -229,6 +230,21 @@ def test_trace_of_a_removal_shows_its_cited_parameters(demo: Demo) -> None:
     assert "Nowak" in params.loc["sequestration_rate", "source"]
 
 
+def test_trace_of_a_biogenic_memo_reads_its_incineration_rows(demo: Demo) -> None:
+    # The memo entry books the incinerated tonnes of its parent activity (GPC v1.1 Ch. 8):
+    # the trace finds those activity rows and reads exactly the booked amount.
+    eid = pick(
+        demo.entries,
+        kind="memo",
+        period_start=JAN,
+        activity="waste.msw.incineration.biogenic_co2",
+    )
+    t = trace(demo.snapshot.path, eid)
+    booked = Decimal(t.entry["amount"])
+    assert len(t.readings) >= 1 and t.totals["read"] == booked == t.totals["booked"]
+    assert t.deductions.empty and not t.notes
+
+
 # --- trace: superseded, estimated, closed, replayed (a store written here) -------------------
 
 
@@ -342,16 +358,18 @@ def test_diff_of_two_profiles_matches_entries_and_names_the_factor(demo: Demo) -
     assert set(location.entry_id) <= set(d.entries.entry_id_old)
     assert d.summary() == f"{counts['factor']} factor; {d.unchanged} unchanged"
     assert d.unchanged + counts["factor"] == len(e)
-    # By hand, Bohua Plaza in January: amount x (0.5849 - 0.42) kgCO2e/kWh.
+    # By hand, Bohua Plaza in January: amount x (0.5500 - 0.42) kgCO2e/kWh.
     row = d.entries.set_index("entry_id_old").loc[bohua(demo, "location")]
     assert (row.factor_id_old, row.factor_id_new) == ("sh-eeb-2022.electricity",
-                                                      "mee-nbs.2022.cn-sh")
+                                                      "mee-nbs.2023.cn-east-grid")
     assert row.entry_id_new != bohua(demo, "location")  # a new factor, a new entry id
     assert row.amount_old == row.amount_new
-    assert row.delta_t == pytest.approx(float(row.amount_old) * (0.5849 - 0.42) / 1000, abs=2e-6)
-    assert row.delta_pct == pytest.approx((0.5849 / 0.42 - 1) * 100, abs=1e-4)
+    assert row.delta_t == pytest.approx(float(row.amount_old) * (0.55 - 0.42) / 1000, abs=2e-6)
+    assert row.delta_pct == pytest.approx((0.55 / 0.42 - 1) * 100, abs=1e-4)
     assert row.t_new - row.t_old == pytest.approx(row.delta_t)
-    assert "sh-eeb-2022.electricity 0.420000000 -> mee-nbs.2022.cn-sh 0.584900000" in row.detail
+    assert "sh-eeb-2022.electricity 0.420000000 -> mee-nbs.2023.cn-east-grid 0.550000000" in (
+        row.detail
+    )
     # The largest change first; the explanations name the profile in the recipe.
     assert d.entries.delta_t.abs().is_monotonic_decreasing
     assert 'recipe ledger.profile: "shanghai-2022" -> "cn-mee-2023"' in d.explanations
@@ -420,7 +438,7 @@ def test_cli_diff_prints_causes_changes_and_explanations(demo: Demo, wide: CliRu
     assert f"{d.counts['factor']} factor; {d.unchanged} unchanged" in out
     assert "Entries by cause" in out and "Largest changes" in out
     assert 'recipe ledger.profile: "shanghai-2022" -> "cn-mee-2023"' in out
-    assert "mee-nbs.2022.cn-sh" in out
+    assert "mee-nbs.2023.cn-east-grid" in out
     missing = wide.invoke(app, ["ledger", "diff", str(demo.snapshot.path),
                                 str(demo.folder / "nope")])
     assert missing.exit_code == 2

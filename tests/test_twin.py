@@ -136,6 +136,8 @@ def test_geometry_covers_main_nodes_near_the_real_location(twin: Twin) -> None:
     for kind in ("block", "residential_area", "office_building", "street"):
         for n in kinds(twin, kind):
             assert n.id in features, n.id
+    context = [f for f in features.values() if "context" in f["properties"]]
+    assert {f["properties"]["context"] for f in context} == {"street", "water"}
 
     def coords(geom: dict) -> list:
         c = geom["coordinates"]
@@ -145,8 +147,9 @@ def test_geometry_covers_main_nodes_near_the_real_location(twin: Twin) -> None:
 
     for f in features.values():
         for lon, lat in coords(f["geometry"]):
-            # Shimen Erlu lies at about 31.24 N, 121.46 E (Jing'an, Shanghai).
-            assert 121.45 < lon < 121.47 and 31.23 < lat < 31.25
+            # Shimen Erlu spans about 121.448-121.463 E, 31.230-31.244 N (Jing'an, Shanghai;
+            # docs/research/site_geometry.md §2); streets are drawn ~200 m past its edge.
+            assert 121.446 < lon < 121.465 and 31.228 < lat < 31.247
 
 
 def test_content_hash_is_stable(twin: Twin) -> None:
@@ -281,6 +284,32 @@ BAD_CASES = {
              "geometry": {"type": "Point", "coordinates": [121.46, 31.24]}}]})},
         r"geometry\.geojson, entry 'nowhere', field 'properties\.id': feature #0 names unknown",
     ),
+    "geometry_context_kind": (
+        {"geometry_geojson": json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "rail", "context": "railway",
+                                               "name_zh": "铁路", "name_en": "Railway"},
+             "geometry": {"type": "LineString", "coordinates": [[121.46, 31.24],
+                                                                [121.47, 31.24]]}}]})},
+        r"entry 'rail', field 'properties': feature #0 has context 'railway'; expected one "
+        r"of street, water",
+    ),
+    "geometry_context_unnamed": (
+        {"geometry_geojson": json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "creek", "context": "water",
+                                               "name_zh": "苏州河"},
+             "geometry": {"type": "LineString", "coordinates": [[121.46, 31.24],
+                                                                [121.47, 31.24]]}}]})},
+        r"entry 'creek', field 'properties': feature #0 is a context feature \(water\) "
+        r"without name_en",
+    ),
+    "geometry_context_is_a_node": (
+        {"geometry_geojson": json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "b1", "context": "street",
+                                               "name_zh": "路", "name_en": "Road"},
+             "geometry": {"type": "LineString", "coordinates": [[121.46, 31.24],
+                                                                [121.47, 31.24]]}}]})},
+        r"entry 'b1', field 'properties': feature #0 is a context feature but names node 'b1'",
+    ),
     "asset_on_no_node": (
         {"assets_toml": '[[asset]]\nid = "lamps"\nnode = "ghost"\nkind = "light_fixtures"\n'
                         'name_zh = "灯"\nname_en = "lamps"\n'},
@@ -332,3 +361,102 @@ def test_the_boundary_statement_is_loaded_and_validated(tmp_path: Path) -> None:
     site.write_text(text.replace('gpc = ["II.2"]', 'gpc = ["II.9"]'), "utf-8")
     with pytest.raises(TwinError, match=r"unknown GPC sector, sub-sector or row 'II\.9'"):
         load_twin(folder)
+
+
+# --- validation at load: time zone, references, estimates (issue 14) ----------------------
+
+
+def test_misspelt_time_zone_is_refused_at_load(tmp_path: Path) -> None:
+    folder = write_twin(tmp_path / "tz", site_toml=SITE + 'timezone = "Asia/Shangai"\n')
+    with pytest.raises(TwinError, match=r"site\.toml, entry 'mini', field 'timezone': not an "
+                       r"IANA time zone \(such as 'Asia/Shanghai'\); did you mean "
+                       r"'Asia/Shanghai'\? \(got 'Asia/Shangai'\)"):
+        load_twin(folder)
+    folder = write_twin(tmp_path / "utc", site_toml=SITE + 'timezone = "UTC"\n')
+    assert load_twin(folder).site.timezone == "UTC"
+
+
+def test_check_timezone_without_close_names() -> None:
+    from carbon.twin import check_timezone
+
+    assert check_timezone("Europe/Paris") == "Europe/Paris"
+    with pytest.raises(ValueError, match=r"not an IANA time zone \(such as 'Asia/Shanghai'\)$"):
+        check_timezone("../../etc/passwd")
+
+
+FACTS = """
+[site.facts]
+residents = 100
+
+[site.fact_sources]
+residents = "s1"
+
+[[site.sources]]
+id = "s1"
+citation = "Test publisher, Test document (2024)"
+confidence = "medium"
+"""
+
+
+def test_fact_sources_name_a_fact_and_a_source(tmp_path: Path) -> None:
+    assert load_twin(write_twin(tmp_path / "ok", site_toml=SITE + FACTS)).site.facts == {
+        "residents": 100}
+    bad_source = SITE + FACTS.replace('residents = "s1"', 'residents = "s9"')
+    with pytest.raises(TwinError, match=r"site\.toml, entry 'mini', field "
+                       r"'fact_sources\.residents': unknown source 's9'; the \[\[site\.sources\]\] "
+                       r"ids are: s1"):
+        load_twin(write_twin(tmp_path / "src", site_toml=bad_source))
+    bad_fact = SITE + FACTS.replace('residents = "s1"', 'households = "s1"')
+    with pytest.raises(TwinError, match=r"field 'fact_sources\.households': a source for "
+                       r"'households', which is not in \[site\.facts\]"):
+        load_twin(write_twin(tmp_path / "fact", site_toml=bad_fact))
+
+
+def test_an_estimate_names_an_attribute_and_has_a_basis(tmp_path: Path) -> None:
+    nodes = NODES.replace("floors = 20 }", 'floors = 20 }\nestimated = { floor_area = "20 x '
+                          '600 m2 (assumption)" }')
+    assert load_twin(write_twin(tmp_path / "ok", nodes_toml=nodes)).node(
+        "office").is_estimated("floor_area")
+    with pytest.raises(TwinError, match=r"nodes\.toml, entry 'office', field 'estimated': "
+                       r"estimate basis for 'height', which is not an attribute here "
+                       r"\(attributes: floor_area, floors\)"):
+        load_twin(write_twin(tmp_path / "attr", nodes_toml=nodes.replace(
+            "estimated = { floor_area", "estimated = { height")))
+    with pytest.raises(TwinError, match=r"field 'estimated': the estimate of 'floor_area' needs "
+                       r"its basis"):
+        load_twin(write_twin(tmp_path / "basis", nodes_toml=nodes.replace(
+            '"20 x 600 m2 (assumption)"', '" "')))
+
+
+def test_meter_installation_date(tmp_path: Path) -> None:
+    ok = METERS + 'installed = "2021-03-01"\n'
+    assert load_twin(write_twin(tmp_path / "ok", meters_toml=ok)).meters["E-1"].installed == (
+        "2021-03-01")
+    with pytest.raises(TwinError, match=r"meters\.toml, entry 'E-1', field 'installed': "
+                       r"expected a date YYYY-MM-DD \(got '2021-3-1'\)"):
+        load_twin(write_twin(tmp_path / "bad", meters_toml=METERS + 'installed = "2021-3-1"\n'))
+
+
+def test_node_and_meter_ids(twin: Twin) -> None:
+    assert twin.node_ids()[0] == "shimen_erlu" and len(twin.node_ids()) == len(twin.nodes)
+    assert twin.node_ids("block") == ["suhewan", "central", "nanjing_west"]
+    assert twin.node_ids(under="hengfeng.hengfeng_estate")[0] == "hengfeng.hengfeng_estate"
+    assert set(twin.node_ids("building", under="hengfeng")) >= {
+        "hengfeng.hengfeng_estate.north_building"}
+    assert twin.meter_ids("kaidike") == ["E-KAIDIKE", "W-KAIDIKE", "G-KAIDIKE"]
+    assert twin.meter_ids("kaidike", measure="gas") == ["G-KAIDIKE"]
+    assert twin.meter_ids() == list(twin.meters)
+    assert len(twin.meter_ids(measure="electricity")) == 66
+    with pytest.raises(ValueError, match="unknown node kind 'tower'"):
+        twin.node_ids("tower")
+    with pytest.raises(KeyError, match="No node 'nowhere'"):
+        twin.meter_ids("nowhere")
+
+
+def test_a_folder_or_its_site_toml_loads(tmp_path: Path) -> None:
+    folder = write_twin(tmp_path / "mini")
+    assert load_twin(folder / "site.toml").name == "mini"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TwinError, match=r"empty/site\.toml: file not found: this folder is no "
+                       r"community twin"):
+        load_twin(tmp_path / "empty")

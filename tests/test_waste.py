@@ -20,7 +20,7 @@ import pytest
 
 from carbon.activities import ACTIVITIES
 from carbon.factors import factors_dir, list_profiles, load_factor_set
-from carbon.gpc import REFS, classify
+from carbon.gpc import REFS, classify, in_total
 from carbon.ledger import Ledger, build_ledger
 from carbon.store import Store
 from carbon.twin import Twin, load_twin
@@ -118,6 +118,7 @@ def test_waste_factors_are_computed_from_their_parameters() -> None:
     catalogue = {f.id: f for f in load_factor_set("shanghai-2022")}
     assert set(computed) == {
         "ipcc-2006.msw.incineration",
+        "ipcc-2006.msw.incineration.biogenic",
         "ipcc-2006.msw.biological",
         "ipcc-2006.wastewater.domestic",
     }
@@ -227,6 +228,29 @@ def test_incineration_through_the_ledger_to_the_gram(waste_ledger: Ledger) -> No
         kg(INC_N2O),  # 50.000
         kg(INC_CO2E),  # 728625.200
     )
+
+
+def test_biogenic_co2_is_a_memo_entry_in_no_total(waste_ledger: Ledger) -> None:
+    # Eq. 5.2 with (1 - FCF): 1000 t x 0.1838192 t C/t x 44/12 = 674003.733 kg biogenic CO2,
+    # booked beside the incineration entry as kind 'memo' (GPC v1.1 Ch. 8), in no total.
+    e = waste_ledger.entries
+    memo = _one(e, activity="waste.msw.incineration.biogenic_co2")
+    biogenic = kg(INCINERATED_T * 1000 * Decimal("0.1838192") * 44 / 12)
+    assert biogenic == Decimal("674003.733")
+    assert (memo.kind, memo.gpc_ref, memo.scope, memo.method) == ("memo", "III.3.2", 3, "n/a")
+    assert (memo.co2_kg, memo.co2e_kg) == (biogenic, biogenic)
+    assert memo.amount == INCINERATED_T
+    assert memo.factor_id == "ipcc-2006.msw.incineration.biogenic"
+    table = waste_ledger.gpc_table(year=2024).set_index("gpc_ref")
+    assert table.loc["III.3.2", "biogenic_co2_t"] == pytest.approx(674.003733)
+    assert table.loc["III.3.2", "co2e_t"] == pytest.approx(float(INC_CO2E) / 1000)
+    assert table.loc["III.2.2", "biogenic_co2_t"] == "NE"  # digestion: not estimated
+    totals = waste_ledger.totals(year=2024)
+    assert totals.biogenic_co2_t == pytest.approx(674.003733)
+    in_basic = e.gpc_ref.map(lambda r: in_total(r, "BASIC"))
+    basic = e[e.kind.isin(["emission", "adjustment"]) & in_basic]
+    assert totals.total("BASIC") == pytest.approx(float(basic.co2e_kg.astype(float).sum()) / 1000)
+    assert totals.total("BASIC") < 1000  # 731.7 t: the memo's 674 t would show
 
 
 def test_biological_treatment_through_the_ledger(waste_ledger: Ledger) -> None:

@@ -26,12 +26,13 @@ Models
 Removals are ``removal`` ledger entries in GPC V.2 (BASIC+), never netted against emissions
 (docs/research/gpc.md §1.4).
 
-Green walls remove nothing lasting. The wall default (2.3 kg CO2 / m2 / yr) is a vendor's
-figure for the CO2 plants take up in a year, not a net, lasting store: climbers and planter
-plants are pruned, replaced and decay within a few years, and no cited source gives a stock
-change of a living wall. IPCC 2006 Vol. 4 counts a removal only as a carbon-stock increase that
-persists (biomass, dead organic matter, soil). So vertical greening's uptake is estimated and
-shown but booked at 0 kg (:meth:`Greening.unclaimed`); its cooling saving is claimed as avoided.
+Green walls and green roofs remove nothing lasting. The wall default (2.3 kg CO2 / m2 / yr) is
+a vendor's figure for the CO2 plants take up in a year, and the roof value (1.79, Cai et al.
+2019) is likewise an annual plant uptake, not a net, lasting store: climbers, sedum and planter
+plants are pruned, replaced and decay within a few years, and neither source gives a stock
+change. IPCC 2006 Vol. 4 counts a removal only as a carbon-stock increase that persists
+(biomass, dead organic matter, soil). So the uptake of both is estimated and shown but booked
+at 0 kg (:meth:`Greening.unclaimed`); their cooling saving is claimed as avoided.
 Trees of green spaces keep their removal: Nowak et al. 2013 give a *net* sequestration rate
 (growth minus mortality and decay) per m2 of tree cover (docs/research/uncertainty.md §5).
 
@@ -232,12 +233,12 @@ class Greening(Intervention):
         return "low" if self.kind == "vertical_greening" else "medium"
 
     def unclaimed(self) -> dict[str, str]:
-        """A green wall's plant uptake: no lasting removal (module docstring)."""
-        if self.kind != "vertical_greening":
-            return {}
+        """Plant uptake of a green wall or roof: no lasting removal (module docstring)."""
+        what = "green-wall" if self.kind == "vertical_greening" else "green-roof"
         return {
-            "removal": "green-wall plant uptake is not a lasting carbon-stock change (no cited "
-            "net sequestration of living walls; IPCC 2006 Vol. 4 counts stock changes)"
+            "removal": f"{what} plant uptake is not a lasting carbon-stock change (the cited "
+            "rates are annual uptake, not net sequestration; IPCC 2006 Vol. 4 counts stock "
+            "changes)"
         }
 
     def _flows(self, p: Mapping[str, float], months: pd.DatetimeIndex) -> dict[str, np.ndarray]:
