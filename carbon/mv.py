@@ -128,6 +128,7 @@ __all__ = [
     "realisation_rate",
     "savings",
     "savings_uncertainty",
+    "usage_outliers",
     "verified_entries",
     "verify",
 ]
@@ -976,7 +977,7 @@ def check_sufficiency(
             )
         )
     present = use_b.dropna()
-    negative = present[present < 0]
+    negative, extreme, limit = usage_outliers(present)
     if len(negative):
         warnings.append(
             QualityWarning(
@@ -986,25 +987,45 @@ def check_sufficiency(
                 {"days": len(negative), "clause": "CalTRACK 2.0 §2.3.5"},
             )
         )
-    if len(present) >= 4:
-        q1, median, q3 = np.percentile(present, [25, 50, 75])
-        limit = median + 3.0 * (q3 - q1)
-        extreme = present[present > limit]
-        if len(extreme) and q3 > q1:
-            warnings.append(
-                QualityWarning(
-                    "mv.usage.extreme",
-                    f"{len(extreme)} baseline days exceed median + 3 IQR ({limit:,.1f}); review "
-                    "them as possible outliers",
-                    {
-                        "days": len(extreme),
-                        "limit": float(limit),
-                        "dates": [d.date().isoformat() for d in extreme.index[:10]],
-                        "clause": "CalTRACK 2.0 §2.3.6",
-                    },
-                )
+    if len(extreme) and limit is not None:
+        warnings.append(
+            QualityWarning(
+                "mv.usage.extreme",
+                f"{len(extreme)} baseline days exceed median + 3 IQR ({limit:,.1f}); review "
+                "them as possible outliers",
+                {
+                    "days": len(extreme),
+                    "limit": float(limit),
+                    "dates": [d.date().isoformat() for d in extreme.index[:10]],
+                    "clause": "CalTRACK 2.0 §2.3.6",
+                },
             )
+        )
     return warnings
+
+
+def usage_outliers(values: pd.Series) -> tuple[pd.Series, pd.Series, float | None]:
+    """The baseline values CalTRACK 2.0 asks to review: negative ones (§2.3.5, possible
+    unreported net metering) and those above median + 3 IQR (§2.3.6), the latter only with at
+    least four values and a non-zero IQR.
+
+    Parameters
+    ----------
+    values : daily usage [kWh / day] or usage per day of bills [kWh / day], NaN-free.
+
+    Returns
+    -------
+    (negative, extreme, limit) : the two selections of ``values`` and the limit [kWh / day]
+        (None when the IQR rule does not apply).
+    """
+    negative = values[values < 0]
+    if len(values) < 4:
+        return negative, values.iloc[:0], None
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    if not q3 > q1:
+        return negative, values.iloc[:0], None
+    limit = float(median + 3.0 * (q3 - q1))
+    return negative, values[values > limit], limit
 
 
 # --- fitting ---------------------------------------------------------------------------------

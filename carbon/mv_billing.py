@@ -104,6 +104,7 @@ from carbon.mv import (
     monthly_sums,
     nmbe,
     savings_uncertainty,
+    usage_outliers,
 )
 from carbon.warnings import QualityWarning
 
@@ -627,7 +628,8 @@ def _sufficiency(periods: pd.DataFrame, first: dt.date, last: dt.date) -> list[Q
             )
         )
     upd = used["usage_per_day_kwh"]
-    negative = used[upd < 0]
+    low, high, limit = usage_outliers(upd)
+    negative, extreme = used.loc[low.index], used.loc[high.index]
     if len(negative):
         warnings.append(
             QualityWarning(
@@ -637,23 +639,19 @@ def _sufficiency(periods: pd.DataFrame, first: dt.date, last: dt.date) -> list[Q
                 {"periods": _listing(negative), "clause": "CalTRACK 2.0 §2.3.5"},
             )
         )
-    if len(used) >= 4:
-        q1, median, q3 = np.percentile(upd, [25, 50, 75])
-        limit = median + 3.0 * (q3 - q1)
-        extreme = used[upd > limit]
-        if len(extreme) and q3 > q1:
-            warnings.append(
-                QualityWarning(
-                    "mv.usage.extreme",
-                    f"{len(extreme)} baseline bills use more per day than median + 3 IQR "
-                    f"({limit:,.2f} kWh/day); review them as possible outliers",
-                    {
-                        "periods": _listing(extreme),
-                        "limit": float(limit),
-                        "clause": "CalTRACK 2.0 §2.3.6",
-                    },
-                )
+    if len(extreme) and limit is not None:
+        warnings.append(
+            QualityWarning(
+                "mv.usage.extreme",
+                f"{len(extreme)} baseline bills use more per day than median + 3 IQR "
+                f"({limit:,.2f} kWh/day); review them as possible outliers",
+                {
+                    "periods": _listing(extreme),
+                    "limit": float(limit),
+                    "clause": "CalTRACK 2.0 §2.3.6",
+                },
             )
+        )
     return warnings
 
 
