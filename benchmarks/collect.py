@@ -21,6 +21,13 @@ Baselines measured in the same run:
 * **no group commit**: the same load against a collector with ``max_group=1`` (one transaction
   per message), to show what committing the queued messages together buys.
 
+* **publish** (``--modes group,publish``): the same load against a collector with the live
+  publisher (``carbon.live.Publisher``, ``--every`` seconds), compared with ``group`` in the
+  same run; and push-to-wall: per acknowledged push, the time from when it was due to the first
+  poll (every 0.2 s, as the wall) of ``LATEST``'s manifest whose push batch has read the push's
+  last row, and of ``today.json`` whose ``newest_reading`` reaches the end of its interval
+  (target: p95 <= 60 s). The pushed intervals end before now (``BASE`` is set from the clock).
+
 After the run the store is checked: every acknowledged reading is there once, nothing else;
 the collector's RSS is sampled every second (psutil) for the soak figure. Targets (issue 16):
 p95 push-to-acknowledge <= 200 ms; zero lost or duplicated readings; RSS flat (± 50 MB) over a
@@ -28,6 +35,7 @@ one-hour soak (``--soak 3600``; shorter runs extrapolate the measured slope, and
 
     python benchmarks/collect.py                          # 60 s + 10 s burst + 30 s, both modes
     python benchmarks/collect.py --soak 600 --modes group # a 10-minute soak at 11.1 pushes/s
+    python benchmarks/collect.py --modes group,publish    # the publisher's cost, push-to-wall
 """
 
 from __future__ import annotations
@@ -51,15 +59,31 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+"""The first interval pushed; main() moves it to a quarter-hour before now (readings must be in
+the past, and in the current year and day for the live snapshot and today.json)."""
 
 CHILD = """
 import sys
 from carbon.collect import Collector, load_gateways, serve
 from carbon.twin import load_twin
-store, twin, gateways, port, group = sys.argv[1:6]
+store, twin, gateways, port, group, publish, every = sys.argv[1:8]
 c = Collector(store, load_twin(twin), load_gateways(gateways), port=int(port),
               max_group=int(group))
-serve(c, lambda c: print("ready", flush=True))
+publisher = None
+if publish:
+    from carbon.factors import load_factor_set
+    from carbon.live import Publisher
+    publisher = Publisher(c, load_factor_set("shanghai-2022"), publish, every=float(every))
+
+def started(c):
+    if publisher is not None:
+        publisher.start()
+    print("ready", flush=True)
+
+serve(c, started)
+if publisher is not None:
+    runs = [(r.finished_at - r.started_at).total_seconds() for r in publisher.runs]
+    print("publisher", publisher.count, publisher.errors, *runs, flush=True)
 """
 
 
@@ -125,7 +149,9 @@ class Client:
         self.port = port
         self.local = threading.local()
 
-    def request(self, method: str, path: str, data: bytes | None, headers: dict[str, str]) -> int:
+    def request(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         for attempt in range(2):
             conn = getattr(self.local, "conn", None)
             if conn is None:
@@ -135,8 +161,7 @@ class Client:
             try:
                 conn.request(method, path, body=data, headers=headers)
                 response = conn.getresponse()
-                response.read()
-                return response.status
+                return response.status, response.read()
             except (OSError, http.client.HTTPException):
                 conn.close()
                 self.local.conn = None
@@ -145,12 +170,13 @@ class Client:
         raise AssertionError
 
 
-def start_collector(tmp: Path, mode: str, port: int) -> subprocess.Popen[str]:
+def start_collector(tmp: Path, mode: str, port: int, every: float) -> subprocess.Popen[str]:
     group = "1" if mode == "single" else "500"
     store = tmp / f"{mode}.duckdb"
+    publish = str(tmp / "snapshots") if mode == "publish" else ""
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(store), str(tmp / "twin"), str(tmp / "gateways.toml"),
-         str(port), group],
+         str(port), group, publish, str(every)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -183,7 +209,7 @@ def run_mode(
     """One collector process under the load schedule; latencies, RSS samples, store checks."""
     load_before = os.getloadavg()[0]
     port = free_port()
-    proc = start_collector(tmp, mode, port)
+    proc = start_collector(tmp, mode, port, args.every)
     child = psutil.Process(proc.pid)
     client = Client(port)
     gateways = sorted(tokens, key=lambda g: int(g[2:]))
@@ -228,6 +254,42 @@ def run_mode(
     errors: list[str] = []
     lock = threading.Lock()
     start = time.perf_counter() + 0.5
+    # push-to-wall: acknowledged pushes not yet seen in LATEST's manifest / today.json
+    to_snapshot: dict[str, list[tuple[int, float]]] = {}  # batch -> (last row, due)
+    to_today: list[tuple[dt.datetime, float]] = []  # (reading end, due)
+    wall_snapshot: list[float] = []
+    wall_today: list[float] = []
+    stop_watching = threading.Event()
+
+    def watch() -> None:
+        """Poll LATEST's manifest and today.json every 0.2 s (the wall polls likewise)."""
+        snaps = tmp / "snapshots"
+        while not stop_watching.wait(0.2):
+            now = time.perf_counter() - start
+            try:
+                name = (snaps / "LATEST").read_text("utf-8").strip()
+                manifest = json.loads((snaps / name / "manifest.json").read_text("utf-8"))
+                read = {i["batch_id"]: i["rows"]["read"] for i in manifest["inputs"]}
+            except (OSError, ValueError, KeyError):
+                read = {}
+            try:
+                today = json.loads((snaps / "today.json").read_text("utf-8"))
+                newest = dt.datetime.fromisoformat(today["newest_reading"])
+            except (OSError, ValueError, KeyError, TypeError):
+                newest = None
+            with lock:
+                for batch, pending in to_snapshot.items():
+                    n = read.get(batch, 0)
+                    if pending and pending[0][0] <= n:
+                        wall_snapshot.extend(now - due for last, due in pending if last <= n)
+                        pending[:] = [(last, due) for last, due in pending if last > n]
+                if newest is not None and to_today:
+                    wall_today.extend(now - due for end, due in to_today if end <= newest)
+                    to_today[:] = [(end, due) for end, due in to_today if end > newest]
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if mode == "publish":
+        watcher.start()
 
     def fire(k: int, due: float, phase: str) -> None:
         gateway = k % len(gateways)
@@ -245,7 +307,7 @@ def run_mode(
             time.sleep(delay)
         a = time.perf_counter()
         try:
-            status = client.request("POST", "/v1/readings", data, headers)
+            status, answer = client.request("POST", "/v1/readings", data, headers)
         except Exception as exc:  # counted, never hidden
             with lock:
                 errors.append(f"{key}: {exc}")
@@ -258,6 +320,12 @@ def run_mode(
             lat.setdefault(phase, []).append(b - (start + due))
             lat_sent.setdefault(phase, []).append(b - a)
             sent.setdefault(g, []).append((key, interval))
+            if mode == "publish":
+                reply = json.loads(answer)
+                last = reply["first_row"] + reply["read"] - 1
+                to_snapshot.setdefault(reply["batch_id"], []).append((last, due))
+                end = BASE + dt.timedelta(minutes=15 * (interval + 1))
+                to_today.append((end, due))
 
     cpu_before = sum(child.cpu_times()[:2])
     with cf.ThreadPoolExecutor(max_workers=args.workers) as pool:
@@ -266,10 +334,29 @@ def run_mode(
             f.result()
     elapsed = time.perf_counter() - start
     cpu = sum(child.cpu_times()[:2]) - cpu_before
+    unseen = (0, 0)
+    if mode == "publish":  # the last pushes: wait (at most 120 s) until the wall has them
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            with lock:
+                left = sum(len(v) for v in to_snapshot.values()), len(to_today)
+            if left == (0, 0):
+                break
+            time.sleep(0.2)
+        stop_watching.set()
+        watcher.join()
+        with lock:
+            unseen = sum(len(v) for v in to_snapshot.values()), len(to_today)
     stop_sampling.set()
     sampler.join()
     proc.terminate()
-    proc.wait(timeout=120)
+    out, _ = proc.communicate(timeout=300)
+    runs = [line.split()[1:] for line in out.splitlines() if line.startswith("publisher")]
+    publisher = (
+        {"runs": int(runs[0][0]), "errors": int(runs[0][1]),
+         "seconds": [float(x) for x in runs[0][2:]]}
+        if runs else None
+    )
     # The store: every acknowledged reading once, nothing else.
     from carbon.store import Store
 
@@ -308,6 +395,10 @@ def run_mode(
         "store_mb": size_mb,
         "load": (load_before, os.getloadavg()[0]),
         "cpu_s": cpu,
+        "wall_snapshot": wall_snapshot,
+        "wall_today": wall_today,
+        "unseen": unseen,
+        "publisher": publisher,
     }
 
 
@@ -376,6 +467,18 @@ def report(result: dict[str, Any]) -> None:
               f"end {values[-1]:.0f} MB; after the first third {min(settled):.0f}–"
               f"{max(settled):.0f} MB, slope {slope * 60:.2f} MB/min "
               f"(→ {slope * 3600:.0f} MB/h)")
+    if result["publisher"] is not None:
+        p = result["publisher"]
+        secs = p["seconds"] or [float("nan")]
+        print(f"  publisher: {p['runs']} runs (the last 100 timed: p50 "
+              f"{statistics.median(secs):.1f} s, max {max(secs):.1f} s), {p['errors']} errors")
+        for name, values in (("provisional snapshot (LATEST)", result["wall_snapshot"]),
+                             ("today.json newest_reading", result["wall_today"])):
+            print(f"  push-to-wall, {name}: n={len(values)}  p50 "
+                  f"{pct(values, .5):.1f} s  p95 {pct(values, .95):.1f} s  max "
+                  f"{max(values, default=float('nan')):.1f} s")
+        print(f"  pushes never seen: {result['unseen'][0]} in a snapshot, "
+              f"{result['unseen'][1]} in today.json")
     if result["errors"]:
         print("  first errors:", result["errors"][:5])
 
@@ -391,9 +494,22 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=30.0, help="seconds at the rate after")
     parser.add_argument("--soak", type=float, default=0.0, help="one phase of this many seconds")
     parser.add_argument("--workers", type=int, default=256, help="client threads")
-    parser.add_argument("--modes", default="group,single", help="group (default), single")
+    parser.add_argument(
+        "--modes",
+        default="group,single",
+        help="group (group commit), single (one transaction per message), publish (group "
+        "commit with the live publisher, carbon.live.Publisher, and push-to-wall times)",
+    )
+    parser.add_argument("--every", type=float, default=10.0, help="publisher throttle [s]")
     parser.add_argument("--rss-log", default="", help="also write 't [s],RSS [MB]' lines here")
     args = parser.parse_args()
+    global BASE
+    # the pushes' intervals end before now, in the current local day when the run is short
+    intervals = int(args.rate * (args.soak or (args.sustained + args.after))
+                    + args.rate * args.burst_factor * (0 if args.soak else args.burst))
+    intervals = intervals // max(1, args.meters // args.per_gateway) + 2
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    BASE = now - dt.timedelta(minutes=now.minute % 15 + 15 * intervals)
     with tempfile.TemporaryDirectory(prefix="carbon-bench-collect-") as name:
         tmp = Path(name)
         write_twin(tmp / "twin", args.meters)
@@ -406,6 +522,13 @@ def main() -> None:
         for mode in args.modes.split(","):
             results[mode] = run_mode(tmp, mode, tokens, args)
             report(results[mode])
+        if "group" in results and "publish" in results:
+            g, p = results["group"], results["publish"]
+            for phase in g["latency"]:
+                if phase in p["latency"]:
+                    a, b = pct(g["latency"][phase], .95), pct(p["latency"][phase], .95)
+                    print(f"  {phase}: p95 with the publisher {ms(b)} vs without {ms(a)}: "
+                          f"{b / a:.2f} ×")
         if "group" in results and "single" in results:
             g, s = results["group"], results["single"]
             for phase in g["latency"]:

@@ -64,7 +64,38 @@ with Store(store_path, threads=2) as store:
 print(json.dumps({"rows": n, "previous": str(snap.path), "day_rows": batch.accepted}))
 """
 
-FULL = r"""
+PHASES = r"""
+import functools, os, time
+# anything the work writes to stdout (a progress bar at this scale) goes to stderr: the last
+# stdout line must be the JSON result (restored by RESULT below)
+STDOUT = os.dup(1)
+os.dup2(2, 1)
+import carbon.ledger, carbon.snapshot
+PHASE = {}
+def timed(owner, name, label):
+    f = getattr(owner, name)
+    @functools.wraps(f)
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            PHASE[label] = PHASE.get(label, 0.0) + time.perf_counter() - t
+    setattr(owner, name, wrapper)
+# where the time goes: a few calls each, so the wrappers cost nothing measurable
+timed(carbon.ledger, "build_ledger", "build")
+timed(carbon.snapshot.Snapshot, "entries_arrow", "read previous entries")
+timed(carbon.ledger, "arrow_to_pandas", "entries to pandas")
+timed(carbon.ledger.Ledger, "publish", "publish")
+timed(carbon.ledger.Ledger, "inventories", "publish: GPC tables and totals")
+timed(carbon.snapshot, "write_entries", "publish: entries Parquet + CSV")
+timed(carbon.snapshot, "entries_table", "entries to Arrow")
+timed(carbon.snapshot, "factor_sensitivity", "publish: scope-2 views")
+timed(carbon.snapshot, "shanghai_scope2", "publish: scope-2 views")
+timed(carbon.snapshot, "_side_tables", "publish: other side tables")
+"""
+
+FULL = PHASES + r"""
 import sys, time, json
 import carbon
 from carbon.ledger import build_ledger
@@ -75,11 +106,13 @@ t = time.perf_counter()
 ledger = build_ledger(store, twin, factors, "2024-01-01", "2025-01-01")
 built = time.perf_counter() - t
 snap = ledger.publish(sys.argv[3], latest=False)
-print(json.dumps({"seconds": time.perf_counter() - t, "build_s": built,
-                  "entries": len(ledger.entries), "path": str(snap.path)}))
+result = {"seconds": time.perf_counter() - t, "build_s": built,
+          "entries": len(ledger.entries), "path": str(snap.path), "phases": PHASE}
+sys.stdout.flush(); os.dup2(STDOUT, 1)
+print(json.dumps(result))
 """
 
-INCREMENTAL = r"""
+INCREMENTAL = PHASES + r"""
 import sys, time, json
 import carbon
 from carbon.incremental import update
@@ -90,9 +123,11 @@ store = Store(sys.argv[1], threads=2, memory_limit="1536MB", read_only=True)
 previous = load_snapshot(sys.argv[4])
 t = time.perf_counter()
 u = update(store, twin, factors, "2024-01-01", "2025-01-01", sys.argv[3], previous=previous)
-print(json.dumps({"seconds": time.perf_counter() - t, "months": [str(m) for m in u.months],
-                  "reused": u.reused, "entries": len(u.ledger.entries),
-                  "path": str(u.snapshot.path)}))
+result = {"seconds": time.perf_counter() - t, "months": [str(m) for m in u.months],
+          "reused": u.reused, "entries": len(u.ledger.entries),
+          "path": str(u.snapshot.path), "phases": PHASE}
+sys.stdout.flush(); os.dup2(STDOUT, 1)
+print(json.dumps(result))
 """
 
 
@@ -123,6 +158,11 @@ def main() -> None:
     mid = runs[len(runs) // 2]
     print(json.dumps({"made": made, "runs": runs}, indent=1, default=str))
     ratios = [r["ratio"] for r in runs]
+    for kind in ("full", "incremental"):
+        phases = {k: sorted(r[kind]["phases"].get(k, 0.0) for r in runs)
+                  for k in runs[0][kind]["phases"]}
+        print(f"{kind}, median seconds by phase: " + "; ".join(
+            f"{k} {v[len(v) // 2]:.2f}" for k, v in phases.items()))
     print(
         f"{args.meters:,} meters, {made['rows']:,} hourly readings; one new day "
         f"({made['day_rows']:,} readings): incremental update {mid['incremental']['seconds']:.2f} s "

@@ -116,11 +116,18 @@ def factors_list(
 @friendly
 def factors_show(
     factor_id: Annotated[str, typer.Argument(help="Factor id, e.g. sh-eeb-2022.electricity.")],
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p",
+            help="Profile name or file (your own factors); the packaged catalogue if omitted.",
+        ),
+    ] = None,
 ) -> None:
     """Show one factor with its value, unit, source and confidence."""
-    from carbon.factors import load_catalogue
+    from carbon.factors import load_catalogue, load_factor_set
 
-    fs = load_catalogue()
+    fs = load_factor_set(profile) if profile else load_catalogue()
     f = fs.get(factor_id)
     table = Table(show_header=False, title=f.id, title_justify="left")
     table.add_column(style="bold")
@@ -141,7 +148,7 @@ def factors_show(
         ("confidence", f.confidence + (f" ({f.confidence_detail})" if f.confidence_detail else "")),
         ("proxy", "yes: stands in for a missing local value" if f.proxy else "no"),
         ("notes", f.notes or "-"),
-        ("file", f"factors/{f.file}"),
+        ("file", fs.paths.get(f.file or "", f"factors/{f.file}")),
     ]
     for k, v in rows:
         table.add_row(k, v)
@@ -650,23 +657,6 @@ def ledger_build(
     result.ledger.store.close()
 
 
-def scope2_line(ledger: Any, year: int, location_t: float, register: Any) -> str:
-    """One line beside the totals: scope 2 location-based (the headline), the Shanghai
-    沪环气候〔2023〕89号 view, and the grid electricity under 0.42 against MEE's provincial
-    factor (:mod:`carbon.scope2`)."""
-    from carbon.scope2 import factor_sensitivity, shanghai_scope2
-
-    view = shanghai_scope2(ledger.entries, register, year, location_scope2_t=location_t)
-    s = factor_sensitivity(ledger.entries, year)
-    return (
-        f"Scope 2 {year}: location-based {location_t:,.1f} t (headline); Shanghai 89号 view "
-        f"{view.shanghai_t:,.1f} t ({view.zero_rated_kwh:,.0f} kWh zero-rated). Grid "
-        f"electricity {s.grid_kwh:,.0f} kWh x {s.headline_kg_per_kwh} = {s.headline_t:,.1f} t "
-        f"({s.headline_factor_id}) vs x {s.alternative_kg_per_kwh} = {s.alternative_t:,.1f} t "
-        f"({s.alternative_factor_id}): {s.change_pct:+.1f} %."
-    )
-
-
 def print_ledger_summary(result: Any) -> None:
     """Totals by block and sector, the GPC table of each calendar year, the headline numbers
     of the year (:func:`carbon.summary.summarize`, the function behind the wall's tiles),
@@ -748,8 +738,11 @@ def summary_lines(s: Any) -> list[str]:
     d = s.scope2
     if d is not None and d.location_t is not None:
         line = (f"Scope 2 {y}: location-based {d.location_t:,.1f} t (headline), market-based "
-                f"{(d.market_t or 0.0):,.1f} t; Shanghai 89号 view {(d.shanghai_t or 0.0):,.1f} t "
-                f"({(d.zero_rated_kwh or 0.0):,.0f} kWh zero-rated).")
+                f"{(d.market_t or 0.0):,.1f} t")
+        if d.shanghai_t is not None:  # Shanghai's rule, only for a community in Shanghai
+            line += (f"; Shanghai 89号 view {d.shanghai_t:,.1f} t "
+                     f"({(d.zero_rated_kwh or 0.0):,.0f} kWh zero-rated)")
+        line += "."
         if d.grid_kwh is not None:
             line += (f" Grid electricity {d.grid_kwh:,.0f} kWh x {d.headline_kg_per_kwh} = "
                      f"{(d.headline_t or 0.0):,.1f} t ({d.headline_factor_id}) vs x "
@@ -1392,6 +1385,87 @@ def wall(
           trusted_proxy=trusted_proxy)
 
 
+# --------------------------------------------------------------------------- today
+@app.command("today")
+@friendly
+def today(
+    store: Annotated[Path, typer.Argument(help="The DuckDB store file (opened read-only).")],
+    twin: Annotated[str, typer.Option(help="Community name or folder.")] = "shimen_erlu",
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Factor profile.")] = (
+        "shanghai-2022"
+    ),
+    now: Annotated[str | None, typer.Option(
+        help="ISO time up to which today runs (default: the newest reading's end).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Also write today.json into this folder (the wall's snapshots folder).")] = None,
+    silent_after: Annotated[int, typer.Option(
+        help="Intervals without a reading after which a meter is silent.")] = 4,
+    history_weeks: Annotated[int, typer.Option(
+        help="Previous same weekdays that make the usual day.")] = 8,
+) -> None:
+    """Today so far against the usual day, by block; silent meters; the newest reading."""
+    from carbon.factors import load_factor_set
+    from carbon.store import Store
+    from carbon.today import TodayError, compute_today
+    from carbon.twin import load_twin
+
+    community, factors = load_twin(twin), load_factor_set(profile)
+    if not store.is_file():
+        raise TodayError(f"Store {store} does not exist (carbon today reads an existing store)")
+    with Store(store, read_only=True) as s:
+        result = compute_today(s, community, factors, now, silent_after=silent_after,
+                               history_weeks=history_weeks)
+    print_today(result)
+    if out is not None:
+        console.print(f"wrote {escape(str(result.write(out)))}")
+
+
+def print_today(t: Any) -> None:
+    """Print :class:`carbon.today.Today`: so far vs usual per node, silent meters, newest."""
+    flags = [f for f, on in (("historical", t.historical), ("SYNTHETIC", t.synthetic)) if on]
+    days = len(t.history_days)
+    title = (f"{t.twin} · today {t.day} up to {t.as_of:%H:%M} ({t.timezone})"
+             f"{' · ' + ', '.join(flags) if flags else ''} · usual = mean of {days} "
+             f"{t.day:%A}s (min..max) · {t.factor_set}")
+    table = Table(title=title, title_justify="left")
+    for col in ("node", "meters", "kWh so far", "usual kWh", "kg CO2e so far", "usual kg CO2e",
+                "band kg CO2e", "% of usual", "silent"):
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for r in t.nodes.itertuples():
+        pct = "—" if pd_isna(r.share_of_usual) else f"{r.share_of_usual:.0%}"
+        band = ("—" if pd_isna(r.usual_min_co2e_kg)
+                else f"{r.usual_min_co2e_kg:,.0f}..{r.usual_max_co2e_kg:,.0f}")
+        table.add_row(f"{r.name_zh} {r.node_id}", f"{r.reporting}/{r.meters}",
+                      f"{r.energy_kwh:,.0f}", _num0(r.usual_energy_kwh), f"{r.co2e_kg:,.0f}",
+                      _num0(r.usual_co2e_kg), band, pct, str(r.silent))
+    console.print(table)
+    if len(t.silent):
+        silent = Table(title=f"Silent meters ({len(t.silent)}): no reading for more than "
+                       f"{t.silent_after} intervals", title_justify="left",
+                       title_style="bold red")
+        for col in ("meter", "node", "last reading end", "intervals missed"):
+            silent.add_column(col)
+        for r in t.silent.itertuples():
+            silent.add_row(r.meter_id, r.node_id, f"{r.last_end:%Y-%m-%d %H:%M}",
+                           str(r.intervals_missed))
+        console.print(silent)
+    else:
+        console.print("Silent meters: none")
+    newest = f"{t.newest_reading:%Y-%m-%d %H:%M}" if t.newest_reading else "none"
+    console.print(f"Newest reading: {newest}")
+    for w in t.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(str(w))}", soft_wrap=True)
+
+
+def pd_isna(value: Any) -> bool:
+    """True for None and NaN."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _num0(value: Any) -> str:
+    return "—" if pd_isna(value) else f"{value:,.0f}"
+
+
 # --------------------------------------------------------------------------- collect
 @app.command("collect")
 @friendly
@@ -1418,11 +1492,22 @@ def collect(
     memory_limit: Annotated[
         str | None, typer.Option(help="DuckDB memory limit, e.g. 1GB.")
     ] = None,
+    publish: Annotated[
+        Path | None,
+        typer.Option(help="Snapshots folder: publish the live ledger and today.json there."),
+    ] = None,
+    factors: Annotated[
+        str, typer.Option(help="Factor profile for --publish (name or file).")
+    ] = "shanghai-2022",
+    every: Annotated[
+        float, typer.Option(help="With --publish: the least time between two runs [s].")
+    ] = 10.0,
 ) -> None:
     """Collect meter readings as they arrive: HTTP pushes, MQTT, a drop folder (docs/collect.md).
 
     Runs until Ctrl+C or SIGTERM, as the store's only writer: carbon ingest hands its files to
-    it while it runs.
+    it while it runs. With --publish, the current year's live ledger is published there after
+    commits (at most every --every seconds): a provisional snapshot and today.json.
     """
     from carbon.collect import CollectError, Collector, load_gateways, serve
     from carbon.twin import load_twin
@@ -1459,12 +1544,22 @@ def collect(
         )
     )
 
+    publisher = None
+    if publish is not None:
+        from carbon.factors import load_factor_set
+        from carbon.live import Publisher
+
+        publisher = Publisher(collector, load_factor_set(factors), publish, every=every)
+
     def started(c: Collector) -> None:
         drop_text = f", drop folder {escape(str(c.drop))}" if c.drop else ""
         mqtt_text = f", MQTT {broker[0]}:{broker[1]}" if broker else ""
+        publish_text = f", publishing to {escape(str(publish))}" if publish else ""
+        if publisher is not None:
+            publisher.start()
         console.print(
             f"[bold]Collector[/] on {escape(str(store))}: push API {c.url}{drop_text}{mqtt_text}"
-            "  (Ctrl+C to stop)",
+            f"{publish_text}  (Ctrl+C to stop)",
             soft_wrap=True,
         )
 

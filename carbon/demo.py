@@ -160,7 +160,8 @@ def build_demo(
     Writes ``out/synthetic/`` (seeded synthetic exports from a year before ``start``, with
     injected faults and true savings), ``out/ledger.toml`` (the ledger script),
     ``out/shimen_erlu.duckdb`` (the store) and ``out/snapshots/<id>/`` (the published
-    snapshot with interventions, named by ``out/snapshots/LATEST``).
+    snapshot with interventions, named by ``out/snapshots/LATEST``) and
+    ``out/snapshots/today.json`` (the last day of the data, :func:`carbon.today.publish_today`).
 
     Returns
     -------
@@ -201,4 +202,11 @@ def build_demo(
     name = community.name if packaged else os.path.relpath(community.folder, out.resolve())
     config = write_demo_config(out, synth.files, start=start, end=end, twin=str(name),
                                verify=tuple(true))
-    return run(config, out / "snapshots", progress=progress)
+    result = run(config, out / "snapshots", progress=progress)
+    # The wall's Today view: the last day of the data (historical and synthetic, and labelled
+    # so by carbon.today), so the demo shows it without a live collector.
+    from carbon.today import publish_today
+
+    ledger = result.ledger
+    publish_today(ledger.store, ledger.twin, ledger.factors, out / "snapshots")
+    return result

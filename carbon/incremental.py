@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from carbon.errors import CarbonError
 
@@ -219,10 +221,6 @@ def _runs(months: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
-def _month_of(column: pd.Series) -> pd.Series:
-    return pd.to_datetime(column).dt.to_period("M").dt.start_time.dt.date
-
-
 def update(
     store: Store,
     twin: Twin,
@@ -256,7 +254,8 @@ def update(
     IncrementalError
         When ``previous`` was built from another twin or factor set.
     """
-    from carbon.ledger import Ledger, build_ledger
+    from carbon.ledger import Ledger, arrow_to_pandas, build_ledger
+    from carbon.snapshot import ENTRY_SCHEMA, entries_table
 
     start_d, end_d = _as_date(start), _as_date(end)
     if previous is not None:
@@ -266,28 +265,37 @@ def update(
         if m.get("factor_set", {}).get("content_hash") != factors.content_hash:
             raise IncrementalError(f"{previous.id} was built with another factor set")
     months = changed_months(store, previous, start_d, end_d, twin.site.timezone)
-    parts, coverage, warnings = [], [], []
+    parts: list[pa.Table] = []
+    coverage, warnings = [], []
     for a, b in _runs(months):
         built = build_ledger(store, twin, factors, a, b, ne_threshold=ne_threshold)
-        parts.append(built.entries)
+        parts.append(entries_table(built.entries))
         coverage.append(built.coverage)
         warnings.extend(built.warnings)
     reused = 0
     if previous is not None:
-        old = previous.entries()
-        keep = old[
-            ~_month_of(old.period_start).isin(months)
-            & (_month_of(old.period_start) >= start_d)
-            & (_month_of(old.period_start) < end_d)
-        ]
-        reused = len(keep)
+        # the other months' entries as published, kept in Arrow (no Decimal per value)
+        old = previous.entries_arrow()
+        month = pc.floor_temporal(old["period_start"], unit="month")
+        keep = old.filter(
+            pc.and_(
+                pc.invert(pc.is_in(month, pa.array(months, pa.date32()))),
+                pc.and_(
+                    pc.greater_equal(month, pa.scalar(start_d, pa.date32())),
+                    pc.less(month, pa.scalar(end_d, pa.date32())),
+                ),
+            )
+        )
+        reused = keep.num_rows
         parts.insert(0, keep)
         cov = previous.table("coverage")
         cov_month = pd.to_datetime(cov.month).dt.date
         coverage.insert(
             0, cov[~cov_month.isin(months) & (cov_month >= start_d) & (cov_month < end_d)]
         )
-    entries = _concat(parts).sort_values("entry_id", kind="stable").reset_index(drop=True)
+    table = pa.concat_tables(parts) if parts else ENTRY_SCHEMA.empty_table()
+    table = table.take(pc.sort_indices(table, [("entry_id", "ascending")]))
+    entries = arrow_to_pandas(table)
     cov_all = _concat(coverage)
     if len(cov_all):
         cov_all["month"] = pd.to_datetime(cov_all["month"]).astype("datetime64[us]")
@@ -313,7 +321,7 @@ def update(
     meta: dict[str, Any] = {"status": status, "incremental": {"revalued": [str(m) for m in months]}}
     if status == PROVISIONAL:
         meta["open_from"] = str(closed_end if closed_end and closed_end > start_d else start_d)
-    snapshot = ledger.publish(out, meta=meta)
+    snapshot = ledger.publish(out, meta=meta, arrow=table)
     log.info(
         "incremental update %s: %d month(s) re-valued, %d entries reused",
         snapshot.id,

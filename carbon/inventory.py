@@ -62,7 +62,7 @@ IPCC, *2006 IPCC Guidelines for National Greenhouse Gas Inventories*, Vol. 1 Ch.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,14 +82,18 @@ __all__ = [
     "INVENTORY_COLUMNS",
     "MEMO_COLUMNS",
     "Intensity",
+    "Inventories",
     "InventoryContext",
     "InventoryError",
     "InventoryTotals",
     "check_no_negative",
     "combine_product",
     "combine_sum",
+    "entry_years",
+    "gpc_inventories",
     "gpc_inventory",
     "intensity",
+    "inventories",
     "inventory_totals",
     "inventory_years",
     "memo_items",
@@ -286,15 +290,29 @@ def _node_frame(nodes: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ selection
-def _years(period_start: pd.Series) -> pd.Series:
-    return pd.to_datetime(period_start).dt.year
+def _by_value(column: pd.Series, compute: Callable[[pd.Series], Any]) -> np.ndarray:
+    """``compute`` (an element-wise function of a Series) over the distinct values of a
+    column, spread back to its rows: a ledger's entries share few months, paths and notes, so
+    this does the work once per value instead of once per entry."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    values = np.asarray(compute(pd.Series(uniques, dtype=column.dtype)))
+    return values[codes]
+
+
+def entry_years(period_start: pd.Series) -> pd.Series:
+    """The calendar year of each entry's ``period_start`` (dates, timestamps or ISO text).
+
+    Converted once per distinct value: a ledger's entries share a few months.
+    """
+    years = _by_value(period_start, lambda u: pd.to_datetime(u).dt.year)
+    return pd.Series(years, index=period_start.index)
 
 
 def inventory_years(entries: pd.DataFrame) -> list[int]:
     """The calendar years the entries cover (by ``period_start``), ascending."""
     if len(entries) == 0:
         return []
-    return sorted(int(y) for y in _years(entries["period_start"]).unique())
+    return sorted(int(y) for y in entry_years(entries["period_start"]).unique())
 
 
 def _grams(column: pd.Series) -> np.ndarray:
@@ -315,24 +333,41 @@ def _flags(entries: pd.DataFrame) -> pd.Series:
 def _is_biogenic(entries: pd.DataFrame) -> pd.Series:
     memo = entries["kind"].eq("memo") if "kind" in entries else False
     activity = entries.get("activity", pd.Series("", index=entries.index)).fillna("").astype(str)
-    return memo | activity.str.endswith("." + _BIOGENIC) | _flags(entries).str.contains(
-        rf"\b{_BIOGENIC}\b", regex=True
-    )
+    flagged = _by_value(
+        _flags(entries), lambda u: u.str.contains(rf"\b{_BIOGENIC}\b", regex=True)
+    ).astype(bool)
+    ends = _by_value(activity, lambda u: u.str.endswith("." + _BIOGENIC)).astype(bool)
+    return memo | pd.Series(ends | flagged, index=entries.index)
 
 
 def _in_node(entries: pd.DataFrame, node_id: str, root: str) -> pd.Series:
     if node_id == root:
         return pd.Series(True, index=entries.index)
-    path = "/" + entries["node_path"].astype(str) + "/"
-    return path.str.contains(f"/{node_id}/", regex=False) | (entries["node_id"] == node_id)
+    below = _by_value(
+        entries["node_path"],
+        lambda u: ("/" + u.astype(str) + "/").str.contains(f"/{node_id}/", regex=False),
+    )
+    return pd.Series(below.astype(bool), index=entries.index) | (entries["node_id"] == node_id)
+
+
+def _check_method(method: str) -> None:
+    if method not in ("location", "market"):
+        raise InventoryError(f"method must be 'location' or 'market', not {method!r}")
+
+
+def _selected(entries: pd.DataFrame, year: int, method: str, node_id: str, root: str) -> np.ndarray:
+    """Which entries count in the inventory of one year, view and node [boolean mask]."""
+    _check_method(method)
+    mask = (
+        (entry_years(entries["period_start"]) == year)
+        & entries["kind"].isin((*_INVENTORY_KINDS, "memo"))
+        & entries["method"].isin([method, "n/a"])
+    ).to_numpy()
+    return mask & _in_node(entries, node_id, root).to_numpy()
 
 
 def _select(entries: pd.DataFrame, year: int, method: str, node_id: str, root: str) -> pd.DataFrame:
-    if method not in ("location", "market"):
-        raise InventoryError(f"method must be 'location' or 'market', not {method!r}")
-    e = entries[_years(entries["period_start"]) == year]
-    e = e[e["kind"].isin((*_INVENTORY_KINDS, "memo")) & e["method"].isin([method, "n/a"])]
-    return e[_in_node(e, node_id, root)]
+    return entries[_selected(entries, year, method, node_id, root)]
 
 
 def check_no_negative(entries: pd.DataFrame) -> None:
@@ -390,51 +425,241 @@ def combine_sum(parts: Iterable[tuple[float, float]]) -> float | None:
     return float(np.sqrt(sum((u * x) ** 2 for x, u in pairs)) / abs(total))
 
 
-def _row_uncertainty(sub: pd.DataFrame, grams: pd.Series) -> float | None:
-    """Approach 1 uncertainty of a row [%]: Eq. 3.1 per grade pair, Eq. 3.2 over the pairs.
-
-    An unknown grade counts as L."""
-
-    def grade(col: str) -> pd.Series:
-        if col not in sub:
-            return pd.Series("L", index=sub.index)
-        return sub[col].where(sub[col].isin(["H", "M", "L"]), "L").astype(str)
-
-    frame = pd.DataFrame(
-        {"a": grade("dq_activity"), "f": grade("dq_factor"), "g": grams.loc[sub.index]}
-    )
-    parts = [
-        (float(g), combine_product(ACTIVITY_UNCERTAINTY_PCT[a], FACTOR_UNCERTAINTY_PCT[f]))
-        for (a, f), g in frame.groupby(["a", "f"], sort=True)["g"].sum().items()
-    ]
-    u = combine_sum(parts)
-    return None if u is None else round(u, 6)
-
-
 # ------------------------------------------------------------------------------ the table
+_TABLE_COLUMNS = frozenset(
+    (
+        "period_start",
+        "kind",
+        "method",
+        "gpc_ref",
+        "node_id",
+        "node_path",
+        "activity",
+        "notes",
+        "co2e_kg",
+        "co2_kg",
+        "ch4_kg",
+        "n2o_kg",
+        "meters",
+        "completeness",
+        "dq_activity",
+        "dq_factor",
+    )
+)
+"""The entry columns the table reads."""
+_GRADES = ("H", "L", "M")
+"""GPC grades in sorted order: the (activity, factor) grade pairs of a row are combined in
+this order, as a sorted group-by of the two grades would list them."""
+_PAIR_PCT = [
+    combine_product(ACTIVITY_UNCERTAINTY_PCT[a], FACTOR_UNCERTAINTY_PCT[f])
+    for a in _GRADES
+    for f in _GRADES
+]
+
+
+def _grade_codes(entries: pd.DataFrame, column: str) -> np.ndarray:
+    """Index of each entry's grade in :data:`_GRADES`; an unknown grade counts as L."""
+    if column not in entries:
+        return np.full(len(entries), _GRADES.index("L"), dtype=np.int64)
+    known = {g: i for i, g in enumerate(_GRADES)}
+    return _by_value(
+        entries[column],
+        lambda u: [known.get(v, known["L"]) if isinstance(v, str) else known["L"] for v in u],
+    ).astype(np.int64)
+
+
+class _Prepared:
+    """The per-entry numbers the table needs, computed once for a frame of entries: a GPC
+    table of one (year, view, node) works on a positional subset of them, so the tables of
+    every year, node and view (:func:`gpc_inventories`) share the conversions (DECIMAL to
+    grams, dates to years, text tests) instead of redoing them per table.
+
+    Every figure is summed over a row's entries in their order in the frame, the order a
+    group-by of the frame keeps, so the table is the same whichever way it is built.
+    """
+
+    def __init__(self, entries: pd.DataFrame, rows: np.ndarray | None = None) -> None:
+        self.source = entries
+        self.positions = np.arange(len(entries)) if rows is None else rows
+        # only the columns the table reads, and only the rows asked for
+        e = entries[[c for c in entries.columns if c in _TABLE_COLUMNS]]
+        e = e if rows is None else e.iloc[rows]
+        self.year = entry_years(e["period_start"]).to_numpy()
+        self.emission = (e["kind"] == "emission").to_numpy()
+        self.biogenic = _is_biogenic(e).to_numpy()
+        self.method = e["method"]
+        codes, refs = pd.factorize(e["gpc_ref"])
+        self.ref_codes, self.refs = codes, [str(r) for r in refs]
+        self.path_codes, paths = pd.factorize(e["node_path"], use_na_sentinel=False)
+        self.paths = pd.Series(paths, dtype=e["node_path"].dtype)
+        self.node_codes, nodes = pd.factorize(e["node_id"])
+        self.nodes = {str(n): i for i, n in enumerate(nodes)}
+        self.grams = _grams(e["co2e_kg"])
+        self.gas = {g: _grams(e[f"{g}_kg"]) for g in _GASES if f"{g}_kg" in e}
+        self.co2_missing = e["co2_kg"].isna().to_numpy() if "co2_kg" in e else None
+        ones = pd.Series(1.0, index=e.index)
+        meters = e["meters"].astype("float64").clip(lower=1) if "meters" in e else ones
+        comp = e["completeness"].astype("float64") if "completeness" in e else ones
+        weighted = (comp * meters).to_numpy()
+        # pandas sums skip NaN: the same as adding 0
+        self.weighted = np.where(np.isnan(weighted), 0.0, weighted)
+        self.meters = np.where(np.isnan(meters.to_numpy()), 0.0, meters.to_numpy())
+        self.dq: tuple[tuple[np.ndarray, list[Any]], ...] | None = None
+        if "dq_activity" in e and "dq_factor" in e:
+            self.dq = tuple(
+                (c, list(u))
+                for c, u in (pd.factorize(e[col]) for col in ("dq_activity", "dq_factor"))
+            )
+        self.pair = _grade_codes(e, "dq_activity") * len(_GRADES) + _grade_codes(e, "dq_factor")
+
+    def in_node(self, node_id: str, root: str) -> np.ndarray:
+        """Entries of the node and below it (as :func:`_in_node`, once per distinct path)."""
+        if node_id == root:
+            return np.ones(len(self.year), dtype=bool)
+        below = ("/" + self.paths.astype(str) + "/").str.contains(f"/{node_id}/", regex=False)
+        own = self.node_codes == self.nodes.get(node_id, -2)
+        return np.asarray(below, dtype=bool)[self.path_codes] | own
+
+    def view(self, method: str) -> np.ndarray:
+        """Entries counted in a scope-2 view (its own and ``n/a``)."""
+        return self.method.isin([method, "n/a"]).to_numpy()
+
+    def _groups(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Positions by GPC row, each in frame order."""
+        codes = self.ref_codes[index]
+        order = np.argsort(codes, kind="stable")
+        codes, index = codes[order], index[order]
+        cuts = np.flatnonzero(np.diff(codes)) + 1
+        return {
+            self.refs[part_codes[0]]: part
+            for part_codes, part in zip(np.split(codes, cuts), np.split(index, cuts), strict=True)
+            if len(part) and part_codes[0] >= 0
+        }
+
+    def _uncertainty(self, sub: np.ndarray) -> float | None:
+        """Approach 1 uncertainty of a row [%]: Eq. 3.1 per grade pair, Eq. 3.2 over the pairs
+        (in sorted grade order). An unknown grade counts as L."""
+        pairs = self.pair[sub]
+        sums = np.zeros(len(_PAIR_PCT), dtype=np.int64)
+        np.add.at(sums, pairs, self.grams[sub])
+        present = np.bincount(pairs, minlength=len(_PAIR_PCT)) > 0
+        u = combine_sum((float(sums[p]), _PAIR_PCT[p]) for p in range(len(_PAIR_PCT)) if present[p])
+        return None if u is None else round(u, 6)
+
+    def _gas_cells(self, sub: np.ndarray) -> tuple[dict[str, Any], list[str]]:
+        """Per-gas tonnes of a reported row, ``NE`` where the gas was not estimated."""
+        emissions = sub[self.emission[sub]]
+        cells: dict[str, Any] = {}
+        missing: list[str] = []
+        co2e_only = self.co2_missing is None or bool(self.co2_missing[emissions].any())
+        for gas in _GASES:
+            grams = self.gas.get(gas)
+            if co2e_only or grams is None:
+                cells[f"{gas}_t"] = "NE"
+                missing.append(gas.upper())
+                continue
+            if gas != "co2" and not (grams[emissions] != 0).any():
+                cells[f"{gas}_t"] = "NE"
+                missing.append(gas.upper())
+                continue
+            cells[f"{gas}_t"] = int(grams[sub].sum()) / 1e6
+        return cells, missing
+
+    def _data_quality(self, parts: list[np.ndarray]) -> str | None:
+        if not parts or self.dq is None:
+            return None
+        index = np.concatenate(parts)
+        return "/".join(
+            _dq(values[c] for c in np.unique(codes[index]) if c >= 0) for codes, values in self.dq
+        )
+
+    def rows(
+        self,
+        index: np.ndarray,
+        ctx: InventoryContext,
+        year: int,
+        ne_threshold: float,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The rows of the table of the entries at ``index`` (positions, ascending: the
+        selection of one year, view and node) and, per reported row, its integer grams CO2e."""
+        if (self.emission[index] & (self.grams[index] < 0)).any():
+            # raises, naming the entries
+            check_no_negative(self.source.iloc[self.positions[index]])
+        bio = self.biogenic[index]
+        groups = self._groups(index[~bio])
+        bio_groups = self._groups(index[bio])
+        rows, reported = [], {}
+        for ref, row in REFS.items():
+            sub = groups.get(ref)
+            key, why = "", ""
+            completeness = None
+            total_g = 0
+            if sub is not None:
+                total_g = int(self.grams[sub].sum())
+                completeness = float(self.weighted[sub].sum() / self.meters[sub].sum())
+                if completeness < ne_threshold:
+                    key = "NE"
+                    why = (
+                        f"data coverage {completeness:.0%} is below the {ne_threshold:.0%} "
+                        "threshold; partial value not reported and not in any total"
+                    )
+                elif total_g < 0:
+                    raise InventoryError(
+                        f"GPC row {ref} of {year} sums to {total_g / 1000:,.3f} kg CO2e after "
+                        "adjustments: no inventory row may be negative"
+                    )
+            elif ref in ctx.notation_keys:
+                key, why = ctx.notation_keys[ref]
+            elif ref in ctx.metered_refs:
+                key, why = "NE", f"meters exist but no readings fall in {year}"
+            elif ref.startswith("I.") and ref.endswith(".3"):
+                key, why = "NE", "T&D losses are not estimated (no loss factor in the set)"
+            else:
+                key, why = "NE", f"no activity data for this row in {year}"
+            cells: dict[str, Any]
+            if key or sub is None:
+                cells = {f"{g}_t": key for g in _GASES}
+            else:
+                cells, missing = self._gas_cells(sub)
+                if missing:
+                    why = f"{', '.join(missing)} not estimated: the factor gives " + (
+                        "CO2e only" if len(missing) == 3 else "no value for them"
+                    )
+                reported[ref] = total_g
+            bsub = bio_groups.get(ref)
+            if bsub is not None:
+                bio_cell: Any = int(self.grams[bsub].sum()) / 1e6
+            elif row.sector == "III" and not key:
+                bio_cell = "NE"
+            else:
+                bio_cell = None
+            both = [s for s in (sub, bsub) if s is not None]
+            rows.append(
+                {
+                    "year": year,
+                    "gpc_ref": ref,
+                    "sector": row.sector,
+                    "subsector": row.subsector,
+                    "name_en": row.name_en,
+                    "name_zh": row.name_zh,
+                    "scope": row.scope,
+                    "level": row.level,
+                    "co2e_t": total_g / 1e6 if not key else None,
+                    **cells,
+                    "biogenic_co2_t": bio_cell,
+                    "notation_key": key or None,
+                    "explanation": why or None,
+                    "completeness": completeness,
+                    "data_quality": self._data_quality(both),
+                    "uncertainty_pct": None if key or sub is None else self._uncertainty(sub),
+                    "entries": int(sum(len(s) for s in both)),
+                }
+            )
+        return rows, reported
+
+
 def _dq(values: Iterable[Any]) -> str:
     return "".join(sorted({str(v) for v in values if isinstance(v, str) and v}))
-
-
-def _gas_cells(sub: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
-    """Per-gas tonnes of a reported row, ``NE`` where the gas was not estimated."""
-    emissions = sub[sub["kind"] == "emission"]
-    cells: dict[str, Any] = {}
-    missing: list[str] = []
-    co2e_only = "co2_kg" not in sub or emissions["co2_kg"].isna().any()
-    for gas in _GASES:
-        col = f"{gas}_kg"
-        if co2e_only or col not in sub:
-            cells[f"{gas}_t"] = "NE"
-            missing.append(gas.upper())
-            continue
-        grams = _grams(sub[col])
-        if gas != "co2" and not (_grams(emissions[col]) != 0).any():
-            cells[f"{gas}_t"] = "NE"
-            missing.append(gas.upper())
-            continue
-        cells[f"{gas}_t"] = int(grams.sum()) / 1e6
-    return cells, missing
 
 
 def _rows(
@@ -446,97 +671,8 @@ def _rows(
     ne_threshold: float,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The rows of the table and, per reported row, its integer grams CO2e."""
-    e = _select(entries, year, method, node_id, ctx.root)
-    check_no_negative(e)
-    bio = _is_biogenic(e)
-    biogenic, e = e[bio], e[~bio]
-    grams = pd.Series(_grams(e["co2e_kg"]), index=e.index)
-    groups = dict(tuple(e.groupby("gpc_ref", sort=False))) if len(e) else {}
-    bio_groups = dict(tuple(biogenic.groupby("gpc_ref", sort=False))) if len(biogenic) else {}
-    rows, reported = [], {}
-    for ref, row in REFS.items():
-        sub = groups.get(ref)
-        key, why = "", ""
-        completeness = None
-        total_g = 0
-        if sub is not None and len(sub):
-            total_g = int(grams.loc[sub.index].sum())
-            meters = (
-                sub["meters"].astype("float64").clip(lower=1)
-                if "meters" in sub
-                else pd.Series(1.0, index=sub.index)
-            )
-            comp = (
-                sub["completeness"].astype("float64")
-                if "completeness" in sub
-                else pd.Series(1.0, index=sub.index)
-            )
-            completeness = float((comp * meters).sum() / meters.sum())
-            if completeness < ne_threshold:
-                key = "NE"
-                why = (
-                    f"data coverage {completeness:.0%} is below the {ne_threshold:.0%} "
-                    "threshold; partial value not reported and not in any total"
-                )
-            elif total_g < 0:
-                raise InventoryError(
-                    f"GPC row {ref} of {year} sums to {total_g / 1000:,.3f} kg CO2e after "
-                    "adjustments: no inventory row may be negative"
-                )
-        elif ref in ctx.notation_keys:
-            key, why = ctx.notation_keys[ref]
-        elif ref in ctx.metered_refs:
-            key, why = "NE", f"meters exist but no readings fall in {year}"
-        elif ref.startswith("I.") and ref.endswith(".3"):
-            key, why = "NE", "T&D losses are not estimated (no loss factor in the set)"
-        else:
-            key, why = "NE", f"no activity data for this row in {year}"
-        cells: dict[str, Any]
-        if key:
-            cells = {f"{g}_t": key for g in _GASES}
-        else:
-            cells, missing = _gas_cells(sub)
-            if missing:
-                why = f"{', '.join(missing)} not estimated: the factor gives " + (
-                    "CO2e only" if len(missing) == 3 else "no value for them"
-                )
-            reported[ref] = total_g
-        bsub = bio_groups.get(ref)
-        if bsub is not None and len(bsub):
-            bio_cell: Any = int(_grams(bsub["co2e_kg"]).sum()) / 1e6
-        elif row.sector == "III" and not key:
-            bio_cell = "NE"
-        else:
-            bio_cell = None
-        both = [s for s in (sub, bsub) if s is not None and len(s)]
-        rows.append(
-            {
-                "year": year,
-                "gpc_ref": ref,
-                "sector": row.sector,
-                "subsector": row.subsector,
-                "name_en": row.name_en,
-                "name_zh": row.name_zh,
-                "scope": row.scope,
-                "level": row.level,
-                "co2e_t": total_g / 1e6 if not key else None,
-                **cells,
-                "biogenic_co2_t": bio_cell,
-                "notation_key": key or None,
-                "explanation": why or None,
-                "completeness": completeness,
-                "data_quality": (
-                    _dq(pd.concat([s["dq_activity"] for s in both if "dq_activity" in s]))
-                    + "/"
-                    + _dq(pd.concat([s["dq_factor"] for s in both if "dq_factor" in s]))
-                    if both and all("dq_activity" in s and "dq_factor" in s for s in both)
-                    else None
-                ),
-                "uncertainty_pct": None if key else _row_uncertainty(sub, grams),
-                "entries": int(sum(len(s) for s in both)),
-            }
-        )
-    return rows, reported
+    rows = np.flatnonzero(_selected(entries, year, method, node_id, ctx.root))
+    return _Prepared(entries, rows).rows(np.arange(len(rows)), ctx, year, ne_threshold)
 
 
 def _year_of(entries: pd.DataFrame, year: int | None) -> int:
@@ -592,6 +728,102 @@ def gpc_inventory(
     node = ctx.check_node(node_id)
     rows, _ = _rows(entries, ctx, _year_of(entries, year), method, node, ne_threshold)
     return pd.DataFrame(rows, columns=list(INVENTORY_COLUMNS))
+
+
+def gpc_inventories(
+    entries: pd.DataFrame,
+    twin_or_nodes: Twin | Snapshot | pd.DataFrame | InventoryContext,
+    years: Iterable[int] | None = None,
+    node_ids: Iterable[str] | None = None,
+    methods: Iterable[str] = ("location", "market"),
+    ne_threshold: float = 0.5,
+) -> pd.DataFrame:
+    """The GPC inventory tables of several years, nodes and scope-2 views, in one pass.
+
+    The same tables as :func:`gpc_inventory` called for each year, node and view in turn, but
+    the entries are converted (amounts to grams, dates to years, flags) once for all of them.
+
+    Parameters
+    ----------
+    entries : ledger entries (:data:`carbon.snapshot.ENTRY_COLUMNS`).
+    twin_or_nodes : as for :func:`gpc_inventory`.
+    years : calendar years; default every year the entries cover.
+    node_ids : nodes; default the whole community (the root).
+    methods : scope-2 views, ``location`` and/or ``market``.
+    ne_threshold : data coverage below which a row shows ``NE`` [dimensionless, 0..1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``node_id, method`` and :data:`INVENTORY_COLUMNS`; the tables one after the
+        other, by year, then node (in the order given), then view.
+
+    Raises
+    ------
+    InventoryError
+        As :func:`gpc_inventory`.
+    """
+    return inventories(entries, twin_or_nodes, years, node_ids, methods, ne_threshold).table
+
+
+@dataclass(frozen=True)
+class Inventories:
+    """GPC tables of several years, nodes and views, with their totals (:func:`inventories`).
+
+    Attributes
+    ----------
+    table : the tables, as :func:`gpc_inventories` gives them.
+    totals : (year, node_id, method) -> the totals of that table, as
+        :func:`inventory_totals` gives them.
+    """
+
+    table: pd.DataFrame
+    totals: dict[tuple[int, str, str], InventoryTotals]
+
+
+def inventories(
+    entries: pd.DataFrame,
+    twin_or_nodes: Twin | Snapshot | pd.DataFrame | InventoryContext,
+    years: Iterable[int] | None = None,
+    node_ids: Iterable[str] | None = None,
+    methods: Iterable[str] = ("location", "market"),
+    ne_threshold: float = 0.5,
+) -> Inventories:
+    """:func:`gpc_inventories` and the :func:`inventory_totals` of each of its tables, from
+    one pass over the entries (what a published snapshot records: the tables and the totals).
+
+    Parameters are those of :func:`gpc_inventories`.
+    """
+    ctx = InventoryContext.of(twin_or_nodes)
+    nodes = [ctx.check_node(n) for n in (node_ids or [ctx.root])]
+    views = list(methods)
+    for method in views:
+        _check_method(method)
+    wanted = inventory_years(entries) if years is None else [int(y) for y in years]
+    counted = (
+        entries["kind"].isin((*_INVENTORY_KINDS, "memo"))
+        & entries["method"].isin([*views, "n/a"])
+        & entry_years(entries["period_start"]).isin(wanted)
+    )
+    prepared = _Prepared(entries, np.flatnonzero(counted.to_numpy()))
+    in_view = {m: prepared.view(m) for m in views}
+    parts, totals = [], {}
+    for year in wanted:
+        in_year = prepared.year == year
+        for node in nodes:
+            selected = in_year & prepared.in_node(node, ctx.root)
+            for method in views:
+                rows, reported = prepared.rows(
+                    np.flatnonzero(selected & in_view[method]), ctx, year, ne_threshold
+                )
+                totals[year, node, method] = _totals(rows, reported, year, method, node)
+                table = pd.DataFrame(rows, columns=list(INVENTORY_COLUMNS))
+                table.insert(0, "method", method)
+                table.insert(0, "node_id", node)
+                parts.append(table)
+    if not parts:
+        return Inventories(pd.DataFrame(columns=["node_id", "method", *INVENTORY_COLUMNS]), {})
+    return Inventories(pd.concat(parts, ignore_index=True), totals)
 
 
 # ------------------------------------------------------------------------------ totals
@@ -747,7 +979,7 @@ def memo_items(entries: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
     """
     y = _year_of(entries, year)
     e = entries[
-        (_years(entries["period_start"]) == y) & entries["kind"].isin(["avoided", "removal"])
+        (entry_years(entries["period_start"]) == y) & entries["kind"].isin(["avoided", "removal"])
     ]
     e = e.assign(
         _g=_grams(e["co2e_kg"]),

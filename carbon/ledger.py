@@ -42,7 +42,14 @@ from carbon.activities import ACTIVITIES
 from carbon.engines import local_month_sql, local_time_sql, month_starts_sql, period_start_sql
 from carbon.errors import CarbonError
 from carbon.gpc import REFS, classify
-from carbon.inventory import InventoryContext, InventoryTotals, gpc_inventory, inventory_totals
+from carbon.inventory import (
+    Inventories,
+    InventoryContext,
+    InventoryTotals,
+    gpc_inventory,
+    inventories,
+    inventory_totals,
+)
 from carbon.snapshot import ENTRY_COLUMNS, Snapshot, publish_ledger
 from carbon.valuation import (
     FACTOR,
@@ -281,16 +288,21 @@ class Ledger:
             :meth:`gpc_table` rows (``year`` among them) with ``node_id`` and ``method`` in
             front.
         """
-        parts = []
+        return self.inventories().table
+
+    def inventories(self) -> Inventories:
+        """The tables of :meth:`gpc_tables` with the GPC totals of each
+        (:func:`carbon.inventory.inventories`: one pass over the entries), as a snapshot
+        publishes them."""
         twin = self.twin
-        for year in self.years():
-            for node_id in [twin.root.id, *(c.id for c in twin.children(twin.root.id))]:
-                for method in ("location", "market"):
-                    t = self.gpc_table(node_id, method, year)
-                    t.insert(0, "method", method)
-                    t.insert(0, "node_id", node_id)
-                    parts.append(t)
-        return pd.concat(parts, ignore_index=True)
+        return inventories(
+            self.entries,
+            self.inventory_context(),
+            self.years(),
+            [twin.root.id, *(c.id for c in twin.children(twin.root.id))],
+            ("location", "market"),
+            self.ne_threshold,
+        )
 
     def publish(
         self,
@@ -304,6 +316,7 @@ class Ledger:
         tables: dict[str, pd.DataFrame] | None = None,
         meta: dict[str, Any] | None = None,
         latest: bool = True,
+        arrow: pa.Table | None = None,
     ) -> Snapshot:
         """Publish an immutable snapshot folder (see :mod:`carbon.snapshot`).
 
@@ -322,6 +335,8 @@ class Ledger:
         located : batch id -> the file's absolute path (a hint in ``environment``).
         tables, meta : extra side tables and manifest facts.
         latest : point ``out/LATEST`` at the snapshot.
+        arrow : the entries as an Arrow table of :data:`carbon.snapshot.ENTRY_SCHEMA`, when
+            the caller has them (the same rows as :attr:`entries`): written as they are.
 
         The manifest's ``environment`` records the engine that ran the build. Engines give
         identical entries, so the snapshot id and every output file are the same whichever
@@ -341,6 +356,7 @@ class Ledger:
             provenance=provenance,
             environment=env,
             latest=latest,
+            arrow=arrow,
         )
         if close_through is not None:
             self.close(snapshot.id, close_through)

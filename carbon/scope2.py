@@ -34,11 +34,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from carbon.errors import CarbonError, FactorNotFoundError
 from carbon.factors import EmissionFactor, factors_dir, load_factor_file
 from carbon.instruments import Instrument, InstrumentRegister, monthly_volumes
+from carbon.inventory import entry_years
 
 if TYPE_CHECKING:
     from carbon.factors import FactorSet
@@ -48,6 +50,7 @@ __all__ = [
     "FactorSensitivity",
     "Scope2Error",
     "ShanghaiScope2",
+    "applies_in_shanghai",
     "factor_sensitivity",
     "grid_electricity",
     "market_method_note",
@@ -69,10 +72,26 @@ ALTERNATIVE_FACTOR = ("cn-mee-nbs-grid.toml", "mee-nbs.2022.cn-sh")
 _INVENTORY_KINDS = ("emission", "adjustment")
 _GRID = "electricity.grid"
 _GRAM = Decimal("0.001")
+_ZERO = Decimal(0)
+_NO_GRID = pd.DataFrame(columns=["node_id", "month", "amount_kwh", "co2e_kg"])
 
 
 class Scope2Error(CarbonError, ValueError):
     """A scope-2 view cannot be computed with these inputs."""
+
+
+def applies_in_shanghai(region: str | None) -> bool:
+    """Whether the Shanghai views apply to a community in ``region``: the 沪环气候〔2023〕89号
+    view of green power and the sensitivity of Shanghai's 0.42 kgCO2/kWh against MEE's
+    provincial factor are Shanghai's rules, so a snapshot and its summary carry them only for
+    ``CN-SH`` and the regions below it (``CN-SH-...``).
+
+    Examples
+    --------
+    >>> applies_in_shanghai("CN-SH"), applies_in_shanghai("CN-SH-JA"), applies_in_shanghai("US-CA")
+    (True, True, False)
+    """
+    return bool(region) and (region == "CN-SH" or str(region).startswith("CN-SH-"))
 
 
 def _decimal(value: Any) -> Decimal:
@@ -98,33 +117,45 @@ def grid_electricity(entries: pd.DataFrame, year: int, method: str = "location")
 
     Returns
     -------
-    DataFrame ``node_id, month, amount_kwh, co2e_kg`` (Decimal) of the ``emission`` and
-    ``adjustment`` entries of activity ``electricity.grid``.
+    DataFrame ``node_id, month, amount_kwh, co2e_kg`` (Decimal, exact sums) of the
+    ``emission`` and ``adjustment`` entries of activity ``electricity.grid``, sorted by node
+    and month.
     """
-    e = entries
-    years = pd.to_datetime(e["period_start"]).dt.year
-    e = e[
-        (years == int(year))
-        & e["kind"].isin(_INVENTORY_KINDS)
-        & (e["method"] == method)
-        & (e["activity"] == _GRID)
-        & (e["scope"].astype(int) == 2)
-    ]
+    e = _grid_entries(entries, year, method)
     cols = ["node_id", "month", "amount_kwh", "co2e_kg"]
     if e.empty:
         return pd.DataFrame(columns=cols)
     out: dict[tuple[str, dt.date], list[Decimal]] = {}
     for node, start, amount, co2e in zip(
-        e["node_id"],
-        pd.to_datetime(e["period_start"]).dt.date,
-        e["amount"],
-        e["co2e_kg"],
+        e["node_id"].astype(str).tolist(),
+        _dates(e["period_start"]),
+        e["amount"].tolist(),
+        e["co2e_kg"].tolist(),
         strict=True,
     ):
-        acc = out.setdefault((str(node), start), [Decimal(0), Decimal(0)])
+        acc = out.setdefault((node, start), [_ZERO, _ZERO])
         acc[0] += _decimal(amount)
         acc[1] += _decimal(co2e)
     return pd.DataFrame([(n, m, a, c) for (n, m), (a, c) in sorted(out.items())], columns=cols)
+
+
+def _grid_entries(entries: pd.DataFrame, year: int, method: str) -> pd.DataFrame:
+    """The scope-2 ``emission`` and ``adjustment`` entries of ``electricity.grid`` of one
+    calendar year and view."""
+    e = entries
+    return e[
+        (entry_years(e["period_start"]) == int(year))
+        & e["kind"].isin(_INVENTORY_KINDS)
+        & (e["method"] == method)
+        & (e["activity"] == _GRID)
+        & (e["scope"].astype(int) == 2)
+    ]
+
+
+def _dates(column: pd.Series) -> np.ndarray:
+    """``period_start`` values as :class:`datetime.date` objects, converted once per value."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray(pd.to_datetime(pd.Series(uniques, dtype=column.dtype)).dt.date)[codes]
 
 
 # ------------------------------------------------------------------ the Shanghai 89号 view
@@ -223,17 +254,16 @@ def shanghai_scope2(
     -------
     ShanghaiScope2
     """
-    grid = grid_electricity(entries, year, "location")
     if location_scope2_t is None:
         e = entries
-        years = pd.to_datetime(e["period_start"]).dt.year
+        years = entry_years(e["period_start"])
         sel = e[
             (years == int(year))
             & e["kind"].isin(_INVENTORY_KINDS)
             & (e["method"] == "location")
             & (e["scope"].astype(int) == 2)
         ]
-        location_scope2_t = _tonnes(sum((_decimal(v) for v in sel["co2e_kg"]), Decimal(0)))
+        location_scope2_t = _tonnes(sum((_decimal(v) for v in sel["co2e_kg"].tolist()), _ZERO))
     instruments = list(register or [])
     status = [shanghai_89_status(i) for i in instruments]
     table = pd.DataFrame(
@@ -255,6 +285,8 @@ def shanghai_scope2(
         if month.year == int(year):
             claimed[(node, month)] = claimed.get((node, month), Decimal(0)) + kwh
     zero_kwh, relief_kg = Decimal(0), Decimal(0)
+    # the node-months' grid electricity, only when green power is claimed in the year
+    grid = grid_electricity(entries, year, "location") if claimed else _NO_GRID
     for node, month, amount, co2e in grid.itertuples(index=False):
         green = claimed.get((node, month))
         if not green or amount <= 0:
@@ -396,8 +428,9 @@ def factor_sensitivity(
     h = headline or _packaged_factor(HEADLINE_FACTOR)
     a = alternative or _packaged_factor(ALTERNATIVE_FACTOR)
     hv, av = h.per_canonical("CO2"), a.per_canonical("CO2")
-    grid = grid_electricity(entries, year, "location")
-    kwh = sum(grid["amount_kwh"], Decimal(0))
+    # the sum of grid_electricity()'s amounts, without grouping them (the same exact sum)
+    amounts = _grid_entries(entries, year, "location")["amount"].tolist()
+    kwh = sum((_decimal(v) for v in amounts), _ZERO)
     ht, at = _gram(kwh * hv), _gram(kwh * av)
     return FactorSensitivity(
         year=int(year),

@@ -42,6 +42,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable
@@ -50,15 +51,25 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from carbon.errors import CarbonError
 from carbon.instruments import load_instruments
-from carbon.scope2 import factor_sensitivity, market_method_note, shanghai_scope2
+from carbon.scope2 import (
+    ShanghaiScope2,
+    applies_in_shanghai,
+    factor_sensitivity,
+    market_method_note,
+    shanghai_scope2,
+)
 
 if TYPE_CHECKING:
+    from carbon.instruments import InstrumentRegister
+    from carbon.inventory import InventoryTotals
     from carbon.ledger import Ledger
 
 __all__ = [
@@ -67,6 +78,7 @@ __all__ = [
     "FORMAT",
     "Snapshot",
     "SnapshotError",
+    "entries_csv",
     "entries_table",
     "latest_snapshot",
     "load_snapshot",
@@ -207,25 +219,125 @@ def _as_decimal(v: Any) -> Decimal | None:
     return v if isinstance(v, Decimal) else Decimal(str(v))
 
 
+def _entry_column(column: pd.Series, kind: pa.DataType) -> pa.Array:
+    """One entry column as Arrow of its schema type. DECIMAL columns of ``Decimal`` objects
+    convert as they are; floats and text go through ``Decimal(str(value))``."""
+    if pa.types.is_decimal(kind):
+        values = column.to_numpy(dtype=object)
+        try:
+            return _decimal_array(values, kind)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            column = column.map(_as_decimal)
+    elif pa.types.is_integer(kind):
+        column = column.astype("int64")
+    return pa.array(column, type=kind, from_pandas=True)
+
+
+def _decimal_array(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """``Decimal`` objects (or None / NaN) as an Arrow DECIMAL array.
+
+    A ledger's columns share objects (:func:`carbon.ledger.arrow_to_pandas` makes one object
+    per distinct value of a column with few, e.g. ``completeness`` or ``ch4_kg``): each
+    distinct object is converted once, as converting a ``Decimal`` is the slow part.
+    """
+    ids = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
+    distinct, first, index = np.unique(ids, return_index=True, return_inverse=True)
+    if len(distinct) * 2 > len(values):
+        return pa.array(values, type=kind, from_pandas=True)
+    return pa.array(values[first], type=kind, from_pandas=True).take(pa.array(index))
+
+
 def entries_table(entries: pd.DataFrame) -> pa.Table:
     """Entries as an Arrow table of :data:`ENTRY_SCHEMA`, without pandas metadata.
 
     The pandas metadata records in-memory dtypes (object or str for the same text) and the
     pandas version, so equal entries could otherwise give different bytes.
     """
-    frame = entries[list(ENTRY_COLUMNS)].copy()
-    for col in ("amount", "factor_co2e", "co2_kg", "ch4_kg", "n2o_kg", "co2e_kg", "completeness"):
-        frame[col] = frame[col].map(_as_decimal)
-    frame = frame.astype({"readings": "int64", "estimated": "int64", "meters": "int64"})
-    table = pa.Table.from_pandas(frame, schema=ENTRY_SCHEMA, preserve_index=False)
-    return table.replace_schema_metadata(None)
+    return pa.Table.from_arrays(
+        [_entry_column(entries[f.name], f.type) for f in ENTRY_SCHEMA], schema=ENTRY_SCHEMA
+    )
+
+
+_QUOTED = re.compile(r'[,"\n]')
+
+
+def _csv_field(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if _QUOTED.search(value) else value
+
+
+def entries_csv(table: pa.Table) -> bytes:
+    """The CSV text of an entries table, as ``table.to_pandas().to_csv(index=False,
+    lineterminator="\n")`` writes it, made in Arrow [UTF-8 bytes].
+
+    The same bytes: text as it is, or in double quotes (inner quotes doubled) when it holds a
+    comma, a quote or a newline (Python's ``csv.QUOTE_MINIMAL`` with this line terminator);
+    dates as ISO text; integers in decimal; DECIMAL as ``str(decimal.Decimal)``, which is
+    Arrow's decimal-to-text cast (scientific notation below 1e-6, e.g. ``0E-9``); missing
+    values empty. ``tests/test_snapshot.py`` compares the two on awkward values.
+
+    Raises
+    ------
+    SnapshotError
+        For a column of another type (the entry schema has none).
+    """
+    fields = []
+    for f, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_string(f.type):
+            text = column
+            if _has_special(column):
+                text = pc.if_else(
+                    pc.match_substring_regex(column, _QUOTED.pattern),
+                    pc.binary_join_element_wise(
+                        '"', pc.replace_substring(column, '"', '""'), '"', ""
+                    ),
+                    column,
+                )
+        elif (pa.types.is_integer(f.type) and column.null_count == 0) or (
+            pa.types.is_decimal(f.type) or pa.types.is_date32(f.type)
+        ):
+            text = pc.cast(column, pa.string())
+        else:
+            raise SnapshotError(f"entries_csv: column {f.name} of type {f.type} is not written")
+        fields.append(pc.fill_null(text, ""))
+    header = (",".join(_csv_field(name) for name in table.column_names) + "\n").encode()
+    if table.num_rows == 0:
+        return header
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "", "\n")
+    body = [_string_bytes(chunk) for chunk in lines.chunks]
+    return header + b"".join(body)
+
+
+def _has_special(column: pa.ChunkedArray) -> bool:
+    """Whether any value of a string column may hold a comma, a quote or a newline: one scan
+    of its bytes (each chunk's whole data buffer), so most columns skip quoting at once."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        text = b"" if data is None else data.to_pybytes()
+        if b"," in text or b'"' in text or b"\n" in text:
+            return True
+    return False
+
+
+def _string_bytes(array: pa.Array) -> bytes:
+    """The UTF-8 bytes of a string array's values, one after the other (no nulls)."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset :]
+    return array.buffers()[2].to_pybytes()[offsets[0] : offsets[len(array)]]
 
 
 def write_entries(
-    entries: pd.DataFrame, folder: Path, name: str = "entries", *, csv: bool = True
+    entries: pd.DataFrame | pa.Table, folder: Path, name: str = "entries", *, csv: bool = True
 ) -> None:
-    """Write ``<name>.parquet`` (and ``<name>.csv``) deterministically, sorted by entry id."""
-    table = entries_table(entries.sort_values("entry_id", kind="stable"))
+    """Write ``<name>.parquet`` (and ``<name>.csv``) deterministically, sorted by entry id.
+
+    ``entries`` is a frame of :data:`ENTRY_COLUMNS` or an Arrow table of :data:`ENTRY_SCHEMA`
+    (written as it is, sorted: the same bytes as the frame of its values).
+    """
+    if isinstance(entries, pa.Table):
+        if not entries.schema.equals(ENTRY_SCHEMA):
+            raise SnapshotError(f"entries to write have another schema: {entries.schema}")
+        table = entries.take(pc.sort_indices(entries, [("entry_id", "ascending")]))
+    else:
+        table = entries_table(entries.sort_values("entry_id", kind="stable"))
     pq.write_table(
         table,
         folder / f"{name}.parquet",
@@ -235,7 +347,7 @@ def write_entries(
         write_statistics=True,
     )
     if csv:
-        table.to_pandas().to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        (folder / f"{name}.csv").write_bytes(entries_csv(table))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -280,6 +392,11 @@ class Snapshot:
     def entries(self) -> pd.DataFrame:
         """The entries, amounts as Decimal."""
         return pq.read_table(self.path / "entries.parquet").to_pandas()
+
+    def entries_arrow(self) -> pa.Table:
+        """The entries as stored: an Arrow table of :data:`ENTRY_SCHEMA` (DECIMAL amounts as
+        DECIMAL), without making a Python object per value."""
+        return pq.read_table(self.path / "entries.parquet").cast(ENTRY_SCHEMA)
 
     def table(self, name: str) -> pd.DataFrame:
         """A side table by name (``gpc_table``, ``coverage``, ``rejects``, ``factors``,
@@ -524,9 +641,10 @@ def _git_commit() -> str | None:
 
 
 def _side_tables(ledger: Ledger, folder: Path) -> None:
-    """The side tables every ledger snapshot carries (see the module docstring)."""
+    """The side tables every ledger snapshot carries (see the module docstring) but
+    ``gpc_table.csv``, which :func:`publish_ledger` writes from the inventory it also takes
+    the manifest's totals from."""
     store, twin = ledger.store, ledger.twin
-    write_csv(ledger.gpc_tables(), folder / "gpc_table.csv")
     cov = ledger.coverage.copy()
     cov["completeness"] = cov.completeness.map(float)
     write_parquet(cov, folder / "coverage.parquet")
@@ -539,7 +657,7 @@ def _side_tables(ledger: Ledger, folder: Path) -> None:
         [ids],
     )
     write_csv(rejects, folder / "rejects.csv")
-    used = set(ledger.entries.factor_id) - {""}
+    used = set(ledger.entries["factor_id"].unique().tolist()) - {""}
     rows = [
         {
             "factor_id": f.id,
@@ -593,34 +711,38 @@ def _inputs(ledger: Ledger, provenance: dict[str, dict[str, Any]]) -> list[dict[
     return rows
 
 
-def _year_totals(ledger: Ledger) -> dict[str, dict[str, Any]]:
+def _year_totals(
+    ledger: Ledger,
+    totals: dict[tuple[int, str], InventoryTotals],
+    shanghai: dict[int, ShanghaiScope2],
+) -> dict[str, dict[str, Any]]:
     """GPC totals per calendar year and scope-2 view [t CO2e], with BASIC's completeness
     (:func:`carbon.inventory.inventory_totals`; a GPC inventory covers one calendar year)."""
     out: dict[str, dict[str, Any]] = {}
-    register = load_instruments(ledger.twin)
     for year in ledger.years():
         row: dict[str, Any] = {}
         for method in ("location", "market"):
-            t = ledger.totals(year, method)
+            t = totals[year, method]
             for name in ("BASIC", "BASIC+", "territorial", "scope2"):
                 row[f"{name}_{method}"] = round(t.total(name), 6)
             row[f"BASIC_complete_{method}"] = t.complete
             row[f"BASIC_incomplete_rows_{method}"] = t.incomplete_rows
             row[f"BASIC_uncertainty_pct_{method}"] = t.uncertainty_pct
         # the Shanghai view (沪环气候〔2023〕89号) beside the headline: carbon.scope2
-        row["scope2_shanghai"] = shanghai_scope2(
-            ledger.entries, register, year, location_scope2_t=row["scope2_location"]
-        ).shanghai_t
+        if year in shanghai:
+            row["scope2_shanghai"] = shanghai[year].shanghai_t
         out[str(year)] = dict(sorted(row.items()))
     return out
 
 
-def _scope2_views(ledger: Ledger) -> dict[str, Any]:
-    """Per calendar year: the Shanghai 89号 view, the market-based method note (residual mix,
-    geography, vintage, double-count risk) and the sensitivity of Shanghai's 0.42 against
-    MEE's provincial factor (:mod:`carbon.scope2`); with the instrument register's file and
+def _scope2_views(
+    ledger: Ledger, register: InstrumentRegister | None, shanghai: dict[int, ShanghaiScope2]
+) -> dict[str, Any]:
+    """Per calendar year: the market-based method note (residual mix, geography, vintage,
+    double-count risk) and, for a community in Shanghai (:func:`carbon.scope2.applies_in_shanghai`),
+    the Shanghai 89号 view and the sensitivity of Shanghai's 0.42 against MEE's provincial
+    factor (:mod:`carbon.scope2`); with the instrument register's file and
     hash (the register is not among the twin's hashed files)."""
-    register = load_instruments(ledger.twin)
     out: dict[str, Any] = {
         "headline": "location",
         "register": None
@@ -632,19 +754,16 @@ def _scope2_views(ledger: Ledger) -> dict[str, Any]:
         },
     }
     for year in ledger.years():
-        view = shanghai_scope2(
-            ledger.entries,
-            register,
-            year,
-            location_scope2_t=round(ledger.totals(year, "location").total("scope2"), 6),
+        note = market_method_note(ledger.factors, year, ledger.twin.site.region)
+        out[str(year)] = (
+            {
+                "shanghai_89": shanghai[year].as_dict(),
+                "market_method_note": note,
+                "factor_sensitivity": factor_sensitivity(ledger.entries, year).as_dict(),
+            }
+            if year in shanghai
+            else {"market_method_note": note}
         )
-        out[str(year)] = {
-            "shanghai_89": view.as_dict(),
-            "market_method_note": market_method_note(
-                ledger.factors, year, ledger.twin.site.region
-            ),
-            "factor_sensitivity": factor_sensitivity(ledger.entries, year).as_dict(),
-        }
     return out
 
 
@@ -669,6 +788,7 @@ def publish_ledger(
     environment: dict[str, Any] | None = None,
     latest: bool = True,
     code: dict[str, Any] | None = None,
+    arrow: pa.Table | None = None,
 ) -> Snapshot:
     """Publish a built ledger as a snapshot (entries, side tables, manifest).
 
@@ -684,6 +804,9 @@ def publish_ledger(
     latest : point ``out/LATEST`` at it.
     code : ``carbon_version`` and ``git_commit`` to record instead of the running code's (a
         verification rebuilds with the published ones, which it cannot recompute).
+    arrow : the ledger's entries as an Arrow table of :data:`ENTRY_SCHEMA` (the same rows as
+        ``ledger.entries``), when the caller has them (:func:`carbon.incremental.update`):
+        ``entries.parquet`` and ``.csv`` are written from it instead of from the frame.
 
     Returns
     -------
@@ -693,6 +816,26 @@ def publish_ledger(
 
     e = ledger.entries
     inputs = _inputs(ledger, provenance or {})
+    # the GPC totals of each year and view, and the Shanghai 89号 view of each year, once
+    inventory = ledger.inventories()
+    root = ledger.twin.root.id
+    totals = {
+        (year, method): inventory.totals[year, root, method]
+        for year in ledger.years()
+        for method in ("location", "market")
+    }
+    register = load_instruments(ledger.twin)
+    # Shanghai's views (沪环气候〔2023〕89号, the 0.42 sensitivity) only where they apply
+    shanghai = {
+        year: shanghai_scope2(
+            e,
+            register,
+            year,
+            location_scope2_t=round(totals[year, "location"].total("scope2"), 6),
+        )
+        for year in ledger.years()
+        if applies_in_shanghai(ledger.twin.site.region)
+    }
     # Through Arrow, not store.frame (.df()), which turns DECIMAL into float.
     closed = (
         ledger.store.con.sql(
@@ -703,7 +846,8 @@ def publish_ledger(
     )
 
     def write(folder: Path) -> None:
-        write_entries(e, folder)
+        write_entries(e if arrow is None else arrow, folder)
+        write_csv(inventory.table, folder / "gpc_table.csv")
         _side_tables(ledger, folder)
         for name, frame in sorted((tables or {}).items()):
             write_csv(frame, folder / f"{name}.csv")
@@ -748,8 +892,8 @@ def publish_ledger(
         "synthetic_inputs": any(i["provenance"].get("synthetic") for i in inputs),
         "closed_entries": "closed_entries.parquet" if len(closed) else None,
         "counts": {k: int(v) for k, v in e.kind.value_counts().sort_index().items()},
-        "totals_t": _year_totals(ledger),
-        "scope2": _scope2_views(ledger),
+        "totals_t": _year_totals(ledger, totals, shanghai),
+        "scope2": _scope2_views(ledger, register, shanghai),
         "boundary": _boundary(ledger),
         "warnings": [{"code": w.code, "message": w.message} for w in ledger.warnings],
         "environment": {

@@ -1803,7 +1803,31 @@ def generate(
 CITY_FOLDER = "city"
 """Folder of the merged city twin written by :func:`generate_city`."""
 
-_CELL_DEGREES = (0.012, 0.011)  # grid step of the copies' schematic geometry [deg lon, deg lat]
+_CELL_GAP = 0.1  # gap between copies, a share of the base geometry's extent [dimensionless]
+
+
+def _cell_degrees(geometry: dict[str, Any]) -> tuple[float, float]:
+    """The grid step of the copies' geometry [deg lon, deg lat]: the base geometry's extent
+    plus :data:`_CELL_GAP` of it, rounded up to 0.001 deg, so that copies never overlap."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c: Any) -> None:
+        if c and isinstance(c[0], (int, float)):
+            xs.append(float(c[0]))
+            ys.append(float(c[1]))
+        else:
+            for part in c:
+                walk(part)
+
+    for f in geometry.get("features", []):
+        if f.get("geometry"):
+            walk(f["geometry"]["coordinates"])
+    if not xs:
+        return (0.0, 0.0)
+    return tuple(  # type: ignore[return-value]
+        math.ceil((max(v) - min(v)) * (1 + _CELL_GAP) * 1000) / 1000 for v in (xs, ys)
+    )
 
 
 @dataclass(frozen=True)
@@ -1922,7 +1946,8 @@ def copy_twin(base: Twin, index: int, out: str | Path, *, grid: int = 1) -> Path
     Nodes and assets become ``c{index:03d}.<id>``, meters ``C{index:03d}-<id>``; names,
     attributes, estimates, regions and sources are kept; the site is renamed
     ``<base>_c{index:03d}`` and labelled a SYNTHETIC copy. The schematic geometry is shifted
-    to cell ``index - 1`` of a ``grid``-wide grid, :data:`_CELL_DEGREES` apart.
+    to cell ``index - 1`` of a ``grid``-wide grid, the base geometry's extent plus a gap apart
+    (:func:`_cell_degrees`).
 
     Returns
     -------
@@ -1971,7 +1996,8 @@ def copy_twin(base: Twin, index: int, out: str | Path, *, grid: int = 1) -> Path
         (folder / "assets.toml").write_text(header + _toml({"asset": assets}), encoding="utf-8")
     if base.geometry is not None:
         col, row = (index - 1) % max(grid, 1), (index - 1) // max(grid, 1)
-        shift = (col * _CELL_DEGREES[0], -row * _CELL_DEGREES[1])
+        step = _cell_degrees(base.geometry)
+        shift = (col * step[0], -row * step[1])
         features = [
             {
                 **f,

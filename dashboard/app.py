@@ -15,6 +15,7 @@ rather than :func:`build_app` directly.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
 import logging
@@ -43,6 +44,7 @@ from dash import (
 from dash._utils import to_json
 
 from carbon.dashboard import figures
+from carbon.dashboard import today as today_view
 from carbon.dashboard.data import (
     BREAKDOWNS,
     METHODS,
@@ -63,6 +65,7 @@ from carbon.dashboard.i18n import (
     plural,
     t,
 )
+from carbon.dashboard.map import MAP_SLOT
 
 __all__ = ["KPI_KEYS", "build_app", "layout"]
 
@@ -145,8 +148,12 @@ def _panel(pid: str, *children: Any, controls: Any = None, extra_class: str = ""
                     id=f"{pid}-panel", className=f"panel {extra_class}".strip())
 
 
-def _graph(gid: str) -> dcc.Graph:
-    return dcc.Graph(id=gid, config=GRAPH_CONFIG, className="graph",
+def _graph(gid: str, class_name: str = "graph") -> dcc.Graph:
+    """A figure slot of the page. Every figure is a fixed component of the layout whose
+    ``figure`` (and ``className``: ``off`` hides it) the callbacks update: a graph created
+    inside a panel's children is unmounted and mounted again on every update, and plotly then
+    draws it twice (the mount and a resize; benchmarks/RESULTS.md, wall click latency)."""
+    return dcc.Graph(id=gid, config=GRAPH_CONFIG, className=class_name,
                      figure=figures.empty_spec(""))
 
 
@@ -178,6 +185,7 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
             html.Div(id="carousel-state", className="carousel-state"),
             html.Button(id="carousel-btn", className="hbtn", n_clicks=0),
             html.Button(id="fullscreen-btn", className="hbtn", n_clicks=0),
+            html.Button(t("today_btn", lang), id="today-btn", className="hbtn", n_clicks=0),
             html.Button(id="lang-btn", className="hbtn lang", n_clicks=0),
         ], className="header-right"),
     ], className="header")
@@ -185,7 +193,9 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
     left = html.Div([
         _panel("ranking", html.Div(id="ranking-note", className="note"),
                _graph("ranking-graph"), extra_class="grow-48"),
-        _panel("quality", html.Div(id="quality-body", className="quality"),
+        _panel("quality", html.Div([html.Div(id="quality-head"),
+                                    _graph("quality-graph", "graph-small off"),
+                                    html.Div(id="quality-body")], className="quality"),
                extra_class="grow-52"),
     ], className="col")
     centre = html.Div([
@@ -197,7 +207,9 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
     ], className="col centre")
     right = html.Div([
         _panel("interventions", html.Div(id="interventions-note", className="note"),
-               html.Div(id="interventions-body", className="interventions"),
+               html.Div([html.Div(id="interventions-body", className="interventions-calm"),
+                         _graph("interventions-graph", "graph off"),
+                         _graph("macc-graph", "graph-half off")], className="interventions"),
                extra_class="grow-62"),
         _panel("suggest", html.Div(id="suggest-body", className="suggest"),
                extra_class="grow-38"),
@@ -214,6 +226,7 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="lang", data=lang),
         dcc.Store(id="sel", data=(initial or {}).get("sel.data")),
+        dcc.Store(id="shown", data=(initial or {}).get("shown.data")),
         dcc.Store(id="snap", data=(initial or {}).get("snap.data")),
         dcc.Store(id="prov", data=None),
         dcc.Store(id="carousel", data={"on": carousel, "i": 0, "at": None,
@@ -225,7 +238,8 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
         dcc.Interval(id="poll", interval=int(poll_seconds * 1000)),
         dcc.Interval(id="carousel-tick", interval=int(carousel_seconds * 1000)),
         html.Div(id="fullscreen-dummy", style={"display": "none"}),
-        html.Div([header, kpis, html.Div([left, centre, right], className="main"), overlay],
+        html.Div([header, kpis, html.Div([left, centre, right], className="main"),
+                  today_view.layout(lang), overlay],
                  id="screen", className="screen"),
     ], className="root")
     if initial:
@@ -234,12 +248,13 @@ def layout(*, lang: str, carousel: bool, carousel_seconds: int, poll_seconds: fl
 
 
 def _fill(component: Any, values: dict[str, Any]) -> None:
-    """Set ``id.property`` values on the components of a layout tree."""
+    """Set ``id.property`` values on the components of a layout tree (``no_update``: keep
+    the layout's own)."""
     cid = getattr(component, "id", None)
     if isinstance(cid, str):
         for key, value in values.items():
             target, _, prop = key.rpartition(".")
-            if target == cid:
+            if target == cid and value is not no_update:
                 setattr(component, prop, value)
     children = getattr(component, "children", None)
     if isinstance(children, list | tuple):
@@ -413,9 +428,10 @@ def scope2_children(snap: WallSnapshot, node: str, method: str, lang: str) -> li
     if d is None:
         out.append(html.Div(t("s2_root_only", lang), className="row muted"))
         return out
-    out.append(html.Div(t("s2_shanghai", lang, t=str(fmt_tonnes(d.shanghai_t, lang)),
-                          kwh=str(fmt_energy(d.zero_rated_kwh, lang)), rule=d.rule),
-                        className="row"))
+    if d.shanghai_t is not None:  # Shanghai's rule: only for a community in Shanghai
+        out.append(html.Div(t("s2_shanghai", lang, t=str(fmt_tonnes(d.shanghai_t, lang)),
+                              kwh=str(fmt_energy(d.zero_rated_kwh, lang)), rule=d.rule),
+                            className="row"))
     if d.grid_kwh is not None:
         out.append(html.Div(t(
             "s2_sensitivity", lang, kwh=str(fmt_energy(d.grid_kwh, lang)),
@@ -483,10 +499,14 @@ QUALITY_ROWS = 2
 """Rows of each data-quality list; the panel counts the rest ('另有 3 项')."""
 
 
-def quality_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
+def quality_children(snap: WallSnapshot, node: str, lang: str
+                     ) -> tuple[list[Any], dict[str, Any] | None, list[Any]]:
     """The data-quality panel: readings missing by month, meters with gaps, rejected rows,
     notation keys by sector and the ledger's warnings, all in the reader's language; a list
-    longer than the panel holds says how many more there are."""
+    longer than the panel holds says how many more there are.
+
+    Returns the line above the chart, the chart's figure (None when every month is complete:
+    the line says so) and the lists under it."""
     q = snap.quality(node)
     gap_frame, reject_frame = q["gaps"], q["rejects"]
     gaps: list[Any] = [html.Div([html.Span(r.meter_id, className="mono"),
@@ -515,19 +535,16 @@ def quality_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
     if len(q["warnings"]) > QUALITY_ROWS:
         warnings.append(html.Div(plural("dq_more", len(q["warnings"]) - QUALITY_ROWS, lang),
                                  className="row muted"))
-    spec = figures.completeness_spec(q["monthly"], lang)
-    if spec["data"]:
-        chart: list[Any] = [
-            html.Div(t("dq_missing_fig", lang), className="note"),
-            dcc.Graph(id="quality-graph", config=GRAPH_CONFIG, className="graph-small",
-                      figure=spec)]
+    spec: dict[str, Any] | None = figures.completeness_spec(q["monthly"], lang)
+    if spec and spec["data"]:
+        head: list[Any] = [html.Div(t("dq_missing_fig", lang), className="note")]
     else:  # all months complete (or none): one sentence says so
-        text = spec["layout"]["annotations"][0]["text"] if spec["layout"].get("annotations") \
-            else t("no_data", lang)
-        chart = [html.Div(("✓ " if q["monthly"] is not None and len(q["monthly"]) else "")
-                          + text, className="row down")]
-    return [
-        *chart,
+        text = spec["layout"]["annotations"][0]["text"] if spec and \
+            spec["layout"].get("annotations") else t("no_data", lang)
+        head = [html.Div(("✓ " if q["monthly"] is not None and len(q["monthly"]) else "")
+                         + text, className="row down")]
+        spec = None
+    return head, spec, [
         html.Div([
             html.Div([html.Div(t("dq_meters_gaps", lang), className="sub-title"),
                       *_rows(gaps, t("dq_none_gaps", lang)),
@@ -593,13 +610,18 @@ def suggest_children(snap: WallSnapshot, node: str, lang: str) -> list[Any]:
 
 
 def interventions_children(snap: WallSnapshot, node: str, lang: str,
-                           method: str = "location") -> tuple[Any, list[Any]]:
+                           method: str = "location"
+                           ) -> tuple[Any, list[Any], dict[str, Any] | None,
+                                      dict[str, Any] | None]:
     """Estimated vs verified per intervention, the realisation rate, and a MACC when
     scenarios exist; the reason when there is nothing.
 
     Totals, rate and per-intervention bars come from the node's
     :class:`carbon.summary.Summary` (its :class:`carbon.summary.Avoided`), the object the
-    avoided tile shows, so the panel and the tile agree at every node."""
+    avoided tile shows, so the panel and the tile agree at every node.
+
+    Returns the note, the calm lines said instead of the charts (empty when there are
+    charts), the interventions figure and the MACC figure (None when not shown)."""
     a = snap.summary(node, method).avoided
     macc = snap.macc_frame(node)
     rows = a.interventions
@@ -615,7 +637,7 @@ def interventions_children(snap: WallSnapshot, node: str, lang: str,
                                     className="calm")]
         if a.planned:
             calm.append(html.Div(t("av_planned", lang, n=a.planned), className="row muted"))
-        return "", calm
+        return "", calm, None, None
     period = (t("av_year", lang, year=a.year) if a.period == "year"
               else t("av_whole_period", lang))
     if a.realisation is not None:
@@ -631,13 +653,8 @@ def interventions_children(snap: WallSnapshot, node: str, lang: str,
         f"{t('verified', lang)} "
         f"{fmt_tonnes(a.verified_t, lang) if a.verified_t is not None else '—'}", ""])]
     note.extend(rate if isinstance(rate, list) else [rate])
-    body: list[Any] = [dcc.Graph(id="interventions-graph", config=GRAPH_CONFIG,
-                                 className="graph" if macc.empty else "graph-tall",
-                                 figure=figures.interventions_spec(shown, lang))]
-    if not macc.empty:
-        body.append(dcc.Graph(id="macc-graph", config=GRAPH_CONFIG, className="graph-half",
-                              figure=figures.macc_spec(macc, lang, title=t("macc", lang))))
-    return note, body
+    return (note, [], figures.interventions_spec(shown, lang),
+            None if macc.empty else figures.macc_spec(macc, lang, title=t("macc", lang)))
 
 
 PROVENANCE_PAGE = 8
@@ -769,6 +786,11 @@ STATIC_KEYS = ("title.children", "title.className", "lang-btn.children", "fullsc
                "method.options", "breakdown.options")
 KPI_OUTPUT_KEYS = tuple(f"kpi-{k}-{part}.children" for k in KPI_KEYS
                         for part in ("label", "value", "sub", "foot"))
+INTERVENTIONS_KEYS = ("interventions-note.children", "interventions-body.children",
+                      "interventions-graph.figure", "interventions-graph.className",
+                      "macc-graph.figure", "macc-graph.className")
+QUALITY_KEYS = ("quality-head.children", "quality-graph.figure", "quality-graph.className",
+                "quality-body.children")
 
 
 def render_static(snap: WallSnapshot | None, lang: str) -> dict[str, Any]:
@@ -864,14 +886,52 @@ def render_map(snap: WallSnapshot, node: str, metric: str, method: str, lang: st
     """The map and its breadcrumb."""
     spec = figures.map_spec(snap.map_data(node, method), metric, lang)
     crumbs: list[Any] = []
-    for i, nid in enumerate(snap.ancestors(node)):
+    path = snap.ancestors(node)
+    hint = t("map_hint", lang)
+    full = [name_of(snap.node(nid), lang) for nid in path]
+    for i, (nid, name, shown) in enumerate(zip(path, full, crumb_names(full, hint),
+                                               strict=True)):
         if i:
             crumbs.append(html.Span("›", className="crumb-sep"))
-        crumbs.append(html.Button(name_of(snap.node(nid), lang),
-                                  id={"type": "crumb", "node": nid}, n_clicks=0,
+        crumbs.append(html.Button(shown, id={"type": "crumb", "node": nid}, n_clicks=0,
+                                  title=name if shown != name else None,
                                   className="crumb current" if nid == node else "crumb"))
-    crumbs.append(html.Span(t("map_hint", lang), className="crumb-hint"))
+    crumbs.append(html.Span(hint, className="crumb-hint"))
     return {"map-graph.figure": spec, "crumbs.children": crumbs}
+
+
+CRUMB_PX, HINT_PX = 16, 13
+"""Font sizes of the breadcrumb and its hint [design px] (wall.css ``.crumb``,
+``.crumb-hint``)."""
+
+
+def crumb_names(names: list[str], hint: str) -> list[str]:
+    """The breadcrumb's names (root first, the selection last) shortened with "…" so that
+    they and the hint fit on one line of the map's slot: a second line would make the map
+    shorter than the slot its labels are laid out for. The selection keeps its name when it
+    can; the longest ancestors are shortened first (water-filling), each to at least about
+    three characters."""
+    slot_w = figures.SLOTS.get("map", MAP_SLOT)[0]
+    bold = 1.08  # the selection is bold: a little wider
+    sep = figures.text_width("›", CRUMB_PX) + 12  # the separator and its gaps
+    budget = (slot_w - figures.text_width(hint, HINT_PX) - 12 - 4 * len(names)
+              - sep * (len(names) - 1))
+    widths = [figures.text_width(n, CRUMB_PX) for n in names]
+    widths[-1] *= bold
+    if sum(widths) <= budget:
+        return list(names)
+    out = list(names)
+    last = min(widths[-1], budget * 0.6)
+    if last < widths[-1]:
+        out[-1] = figures.fit_text(names[-1], last / bold, CRUMB_PX)
+    left = budget - last
+    order = sorted(range(len(names) - 1), key=lambda i: widths[i])
+    for k, i in enumerate(order):
+        share = max(left / (len(order) - k), 3 * CRUMB_PX)
+        if widths[i] > share:
+            out[i] = figures.fit_text(names[i], share, CRUMB_PX)
+        left -= min(widths[i], share)
+    return out
 
 
 def render_trend(snap: WallSnapshot, node: str, method: str, by: str, lang: str
@@ -896,13 +956,21 @@ def render_ranking(snap: WallSnapshot, node: str, method: str, metric: str, lang
 def render_interventions(snap: WallSnapshot, node: str, method: str, lang: str
                          ) -> dict[str, Any]:
     """The interventions panel."""
-    note, body = interventions_children(snap, node, lang, method)
-    return {"interventions-note.children": note, "interventions-body.children": body}
+    note, calm, spec, macc = interventions_children(snap, node, lang, method)
+    return {"interventions-note.children": note, "interventions-body.children": calm,
+            "interventions-graph.figure": no_update if spec is None else spec,
+            "interventions-graph.className": ("graph off" if spec is None else
+                                              "graph" if macc is None else "graph-tall"),
+            "macc-graph.figure": no_update if macc is None else macc,
+            "macc-graph.className": "graph-half off" if macc is None else "graph-half"}
 
 
 def render_quality(snap: WallSnapshot, node: str, lang: str) -> dict[str, Any]:
     """The data-quality panel."""
-    return {"quality-body.children": quality_children(snap, node, lang)}
+    head, spec, rest = quality_children(snap, node, lang)
+    return {"quality-head.children": head, "quality-body.children": rest,
+            "quality-graph.figure": no_update if spec is None else spec,
+            "quality-graph.className": "graph-small off" if spec is None else "graph-small"}
 
 
 def render_suggest(snap: WallSnapshot, node: str, lang: str) -> dict[str, Any]:
@@ -931,6 +999,40 @@ class _Cache:
                 self._data.popitem(last=False)
         return value
 
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The value under ``key``, or None when it is not (or no longer) cached."""
+        with self._lock:
+            return self._data.get(key)
+
+
+def _digest(value: Any) -> str | None:
+    """A short fingerprint of an output's value as the browser receives it (None for
+    ``no_update``: nothing is sent)."""
+    if value is no_update:
+        return None
+    return hashlib.blake2b(to_json(value).encode(), digest_size=16).hexdigest()
+
+
+def _view_key(snap: WallSnapshot | None, node: str | None, method: str, metric: str, by: str,
+              lang: str) -> dict[str, Any] | None:
+    """What the panels show, as the page keeps it (the ``shown`` store)."""
+    if snap is None or node is None:
+        return None
+    return {"snap": snap.id, "node": node, "method": method, "metric": metric, "by": by,
+            "lang": lang}
+
+
+def _shown_view(shown: object, snap: WallSnapshot | None) -> dict[str, Any] | None:
+    """The page's ``shown`` store when it is well formed and of ``snap`` (never trusted
+    further: it only decides what need not be sent again)."""
+    if snap is None or not isinstance(shown, dict) or shown.get("snap") != snap.id:
+        return None
+    checks = {"node": snap.node_ids, "method": METHODS, "metric": METRICS, "by": BREAKDOWNS,
+              "lang": LANGS}
+    if any(shown.get(k) not in allowed for k, allowed in checks.items()):
+        return None
+    return shown
+
 
 def _out(keys: Iterable[str]) -> list[Output]:
     pairs = [k.rsplit(".", 1) for k in keys]
@@ -956,6 +1058,7 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
     default_lang = _choice(lang, LANGS)
     carousel_seconds = max(5, int(carousel_seconds))
     cache = _Cache()
+    fingerprints = _Cache(4096)
     options: dict[str, Any] = {"enable_mcp": False, "websocket_callbacks": False}  # Dash 4
     accepted = inspect.signature(Dash.__init__).parameters
     app = Dash(
@@ -970,6 +1073,14 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
     def cached(render: Callable[..., dict[str, Any]], snap: WallSnapshot, *args: Any
                ) -> dict[str, Any]:
         return cache.get((render.__name__, snap.id, *args), lambda: render(snap, *args))
+
+    def digests(render: Callable[..., dict[str, Any]], snap: WallSnapshot, *args: Any
+                ) -> dict[str, str | None]:
+        """:func:`_digest` of every output of a rendered panel (kept apart: small)."""
+        def build() -> dict[str, str | None]:
+            return {k: _digest(v) for k, v in cached(render, snap, *args).items()}
+
+        return fingerprints.get((render.__name__, snap.id, *args), build)
 
     def first_view() -> dict[str, Any]:
         """Every panel of the default view of the current snapshot, for the first page."""
@@ -987,15 +1098,21 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
                 values[f"{body}.children"] = _calm(default_lang, message)
             return values
         root, method, lang = snap.root, "location", default_lang
+
+        def panel(render: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+            digests(render, snap, *args)  # what the page shows, for the first callback
+            return cached(render, snap, *args)
+
         values.update(cached(render_static, snap, lang))
-        values.update(cached(render_kpis, snap, root, method, lang))
-        values.update(cached(render_map, snap, root, "emissions", method, lang))
-        values.update(cached(render_trend, snap, root, method, "sector", lang))
-        values.update(cached(render_ranking, snap, root, method, "emissions", lang))
-        values.update(cached(render_interventions, snap, root, method, lang))
-        values.update(cached(render_quality, snap, root, lang))
-        values.update(cached(render_suggest, snap, root, lang))
+        values.update(panel(render_kpis, root, method, lang))
+        values.update(panel(render_map, root, "emissions", method, lang))
+        values.update(panel(render_trend, root, method, "sector", lang))
+        values.update(panel(render_ranking, root, method, "emissions", lang))
+        values.update(panel(render_interventions, root, method, lang))
+        values.update(panel(render_quality, root, lang))
+        values.update(panel(render_suggest, root, lang))
         values["sel.data"] = root
+        values["shown.data"] = _view_key(snap, root, method, "emissions", "sector", lang)
         return values
 
     def serve_layout() -> html.Div:
@@ -1147,22 +1264,27 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
         (("ranking-graph.figure", "ranking-note.children"), render_ranking,
          lambda method, metric, by: (method, metric), frozenset({"method", "metric"}),
          figure_fallback(1)),
-        (("interventions-note.children", "interventions-body.children"),
-         render_interventions, lambda method, metric, by: (method,), frozenset({"method"}),
-         lambda lang, msg: ["", _calm(lang, msg)]),
-        (("quality-body.children",), render_quality, lambda method, metric, by: (),
-         frozenset(), lambda lang, msg: [_calm(lang, msg)]),
+        (INTERVENTIONS_KEYS, render_interventions, lambda method, metric, by: (method,),
+         frozenset({"method"}),
+         lambda lang, msg: ["", _calm(lang, msg), no_update, "graph off", no_update,
+                            "graph-half off"]),
+        (QUALITY_KEYS, render_quality, lambda method, metric, by: (), frozenset(),
+         lambda lang, msg: [[], no_update, "graph-small off", _calm(lang, msg)]),
         (("suggest-body.children",), render_suggest, lambda method, metric, by: (),
          frozenset(), lambda lang, msg: [_calm(lang, msg)]),
     ]
     panel_keys = [k for keys, *_ in panels for k in keys]
 
-    @app.callback(*_out(panel_keys), Input("snap", "data"), Input("sel", "data"),
-                  Input("method", "value"), Input("metric", "value"),
-                  Input("breakdown", "value"), Input("lang", "data"),
+    # The browser keeps the view it shows ("shown": snapshot, node, toggles, language), so a
+    # callback sends only the outputs that differ from it: on a drill-down about half of them
+    # (tile labels, unchanged figures) stay as they are, and the browser neither re-creates
+    # their components nor redraws their figures (benchmarks/RESULTS.md, wall click latency).
+    @app.callback(*_out(panel_keys), Output("shown", "data"), Input("snap", "data"),
+                  Input("sel", "data"), Input("method", "value"), Input("metric", "value"),
+                  Input("breakdown", "value"), Input("lang", "data"), State("shown", "data"),
                   prevent_initial_call=True)
-    def update_panels(snap_id: Any, sel: Any, method: Any, metric: Any, by: Any, lang: Any
-                      ) -> list[Any]:
+    def update_panels(snap_id: Any, sel: Any, method: Any, metric: Any, by: Any, lang: Any,
+                      shown: Any) -> list[Any]:
         lang = _choice(lang, LANGS)
         args = (_choice(method, METHODS), _choice(metric, METRICS), _choice(by, BREAKDOWNS))
         changed = {str(p).split(".")[0] for p in ctx.triggered_prop_ids}
@@ -1172,7 +1294,10 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
         except WallDataError as exc:
             log.warning("wall: panels: %s", exc)
             snap, message = None, _calm_message(exc, lang)
+        before = _shown_view(shown, snap)
         out: list[Any] = []
+        whole = snap is not None  # every panel shows its rendered view (none fell back)
+        node = snap.valid_node(sel) if snap is not None else None
         for keys, render, prepare, depends, fallback in panels:
             if not (everything or changed & depends):
                 out.extend([no_update] * len(keys))
@@ -1181,12 +1306,22 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
                 out.extend(fallback(lang, message))
                 continue
             try:
-                values = cached(render, snap, snap.valid_node(sel), *prepare(*args), lang)
-                out.extend(values[k] for k in keys)
+                wanted = (node, *prepare(*args), lang)
+                values = cached(render, snap, *wanted)
+                old = None
+                if before is not None:
+                    had = (before["node"], *prepare(before["method"], before["metric"],
+                                                    before["by"]), before["lang"])
+                    old = fingerprints.peek((render.__name__, snap.id, *had))
+                new = digests(render, snap, *wanted)
+                out.extend(no_update if old is not None and new[k] is not None
+                           and old.get(k) == new[k] else values[k] for k in keys)
             except Exception as exc:  # one panel fails; the others still draw
                 log.error("wall: panel %s failed: %s: %s", render.__name__,
                           type(exc).__name__, exc)
                 out.extend(fallback(lang, _calm_message(exc, lang)))
+                whole = False
+        out.append(_view_key(snap, node, *args, lang) if whole else None)
         return out
 
     # ---------------------------------------------------------------- provenance
@@ -1280,4 +1415,5 @@ def build_app(source: SnapshotSource, *, lang: str = "zh", carousel: bool = Fals
         """,
         Output("fullscreen-dummy", "children"), Input("fullscreen-btn", "n_clicks"),
     )
+    today_view.register(app, source)  # the 今日 / Today view (carbon.dashboard.today)
     return app

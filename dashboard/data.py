@@ -37,7 +37,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -700,13 +700,9 @@ class WallSnapshot:
         return out
 
     def map_focus(self, node_id: str) -> str:
-        """The node whose children the map draws: the selection if it has children with
-        geometry, else its parent."""
-        node_id = self.valid_node(node_id)
-        if any(c in self.geometry for c in self.children(node_id)):
-            return node_id
-        parent = self.parent_of.get(node_id, "")
-        return parent if parent else node_id
+        """The node whose children the map draws (:func:`map_focus_of`)."""
+        return map_focus_of(self.valid_node(node_id), self.children, self.parent_of,
+                            self.geometry)
 
     def map_data(self, node_id: str, method: str = "location") -> MapData:
         """What the map draws for a selection (see :class:`MapData`)."""
@@ -1084,6 +1080,37 @@ def _meter_map(path: Path, listed: set[str]) -> pd.DataFrame:
     if "activity" not in frame:
         frame["activity"] = ""
     return frame[["meter_id", "node_id", "activity"]]
+
+
+def map_focus_of(node_id: str, children: Callable[[str], Sequence[str]],
+                 parent_of: Mapping[str, str], drawn: Container[str]) -> str:
+    """The node whose children the map draws when ``node_id`` is selected.
+
+    The selection when it has children with geometry, else its parent; then a level with a
+    single drawn child is skipped downwards (a subdistrict of one block shows the block's
+    residential areas, not one shape filling the map), and a level that would still show a
+    single shape is replaced by its parent, where the selection is seen among its siblings.
+
+    Parameters
+    ----------
+    node_id : the selected node (valid).
+    children : a node's children, in the twin's order.
+    parent_of : a node's parent (``""`` for the root).
+    drawn : the nodes with geometry.
+    """
+    def drawn_children(node: str) -> list[str]:
+        return [c for c in children(node) if c in drawn]
+
+    focus = node_id if drawn_children(node_id) else (parent_of.get(node_id, "") or node_id)
+    seen = {focus}
+    while len(kids := drawn_children(focus)) == 1 and drawn_children(kids[0]) \
+            and kids[0] not in seen:
+        focus = kids[0]
+        seen.add(focus)
+    parent = parent_of.get(focus, "")
+    if len(drawn_children(focus)) == 1 and parent and len(drawn_children(parent)) > 1:
+        focus = parent
+    return focus
 
 
 def load_snapshot(path: str | Path, *, verify: bool = True) -> WallSnapshot:

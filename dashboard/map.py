@@ -44,6 +44,7 @@ from carbon.dashboard.figures import (
     _layout,
     empty_spec,
     fit_text,
+    number_ticks,
     text_width,
 )
 from carbon.dashboard.i18n import fmt_number, is_placeholder, name_of, t
@@ -450,21 +451,27 @@ def map_spec(data: MapData, metric: str = "emissions", lang: str = "zh") -> Spec
         label_style.append("italic" if unknown else "normal")
 
     def place(i: int, size: float) -> bool:
-        """Label an area inside it; a building or a facility beside it."""
+        """Label an area inside it (smaller if need be), else just beside it, else inside
+        it shortened with "…" (the full name is on hover); a building or a facility beside
+        it."""
         row, rings, gtype, _ = drawn[i]
         text = short_name(row, lang)
         area = row.get("kind") in AREA_KINDS
         if area and gtype not in ("Polygon", "MultiPolygon"):
             return False
-        for s in (size, TYPE.small, TYPE.small - 2) if area else (size,):
-            w, h = text_width(text, s), s * LINE_EM
-            spot = (_area_spot(rings, view, w, h, labels) if area
-                    else _beside_spot(rings, view, w, h, labels))
+        small = TYPE.small - 2
+        tries = ([(text, s, _area_spot) for s in (size, TYPE.small, small)]
+                 + [(text, small, _beside_spot)]
+                 + [(fit_text(text, w, small), small, _area_spot) for w in (60, 40)]
+                 if area else [(text, size, _beside_spot)])
+        for shown, s, where in tries:
+            w, h = text_width(shown, s), s * LINE_EM
+            spot = where(rings, view, w, h, labels)
             if spot is not None:
                 x, y, box = spot
                 labels.take(box)
                 label_x[i], label_y[i] = x, y
-                label_text[i] = text
+                label_text[i] = shown
                 label_size[i] = s
                 return True
         return False
@@ -500,16 +507,19 @@ def map_spec(data: MapData, metric: str = "emissions", lang: str = "zh") -> Spec
                                     "style": label_style, "shadow": HALO},
                        "marker": {"size": 16, "opacity": 0.0, "color": ACCENT}})
         if any(v is not None for v in values):
+            top = hi if hi > lo else lo + 1
             traces.append({
                 "type": "scatter", "x": [label_x[0]], "y": [label_y[0]], "mode": "markers",
                 "hoverinfo": "skip", "showlegend": False,
                 "marker": {"size": 0.1, "opacity": 0, "color": [lo], "cmin": lo,
-                           "cmax": hi if hi > lo else lo + 1, "colorscale": SCALE,
-                           "showscale": True,
+                           "cmax": top, "colorscale": SCALE, "showscale": True,
                            "colorbar": {"title": {"text": unit, "side": "right",
                                                   "font": {"size": TYPE.small, "color": MUTED}},
                                         "thickness": 12, "len": 0.8, "x": 1.0,
                                         "xanchor": "left", "xpad": 4,
+                                        # 1.5万, 2万 (or 15,000) as on every other axis, never
+                                        # plotly's SI "20k"
+                                        **number_ticks(lo, top, lang, count=4),
                                         "tickfont": {"size": TYPE.small, "color": MUTED},
                                         "outlinewidth": 0}}})
     x_range, y_range = view.ranges

@@ -119,6 +119,16 @@ def test_factors_show() -> None:
         assert text in out
 
 
+def test_factors_show_from_a_user_profile() -> None:
+    profile = Path(__file__).parents[1] / "examples" / "us_city" / "profile.toml"
+    out = run("factors", "show", "egrid-2022.camx", "--profile", str(profile)).stdout
+    assert out.splitlines()[0].strip() == "egrid-2022.camx"
+    assert "US-EGRID-CAMX" in out and "egrid-2022-camx.toml" in out
+    # Not in the packaged catalogue: without the profile it is unknown.
+    assert "No factor with id 'egrid-2022.camx'" in error_line(
+        run("factors", "show", "egrid-2022.camx", code=2))
+
+
 def test_factors_show_unknown_id() -> None:
     line = error_line(run("factors", "show", "nope.x", code=2))
     assert "No factor with id 'nope.x'" in line

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -236,3 +237,147 @@ def test_a_gateway_with_a_fast_clock_gets_its_future_readings_quarantined(
         assert quarantined == len(future)
         raw = json.loads(s.con.execute("SELECT raw FROM rejects LIMIT 1").fetchall()[0][0])
         assert raw["meter_id"] == "M00"
+
+
+def health(port: int) -> dict[str, object]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/v1/health")
+        return dict(json.loads(conn.getresponse().read()))
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()),
+    reason="needs the Mosquitto broker (Debian package mosquitto; make test installs it)",
+)
+def test_kill_9_during_mqtt_pushes_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """The same as over HTTP, with a gateway that publishes to a real Mosquitto broker: it
+    sends each message again (same key) until a reply comes; the broker keeps the collector's
+    unacknowledged messages (persistent session) and delivers them again after each restart."""
+    import paho.mqtt.client as mqtt
+    from collect_helpers import start_mosquitto
+
+    broker, mqtt_port = start_mosquitto(tmp_path)
+    twin_dir = write_meter_twin(tmp_path / "twin", {m: ("interval", "15min") for m in METERS})
+    gateways = write_gateways(tmp_path / "gateways.toml", {"gw1": ["M*"]})
+    store, drop, log = tmp_path / "s.duckdb", tmp_path / "drop", tmp_path / "collector.log"
+    port = free_port()
+    args = [
+        str(store),
+        "--twin",
+        str(twin_dir),
+        "--gateways",
+        str(gateways),
+        "--drop",
+        str(drop),
+        "--mqtt",
+        f"127.0.0.1:{mqtt_port}",
+    ]
+    rng = random.Random(17)
+    replies: dict[str, list[dict[str, object]]] = {}
+    got = threading.Condition()
+    gw = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gw1-faults")
+
+    def on_message(client: object, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        reply = json.loads(msg.payload)
+        with got:
+            replies.setdefault(str(reply.get("idempotency_key")), []).append(reply)
+            got.notify_all()
+
+    gw.on_message = on_message
+    gw.connect("127.0.0.1", mqtt_port)
+    gw.subscribe("carbon/gw1/replies", qos=1)
+    gw.loop_start()
+    proc = start(args, port, log)
+    n_messages = 60
+    sends: list[int] = []
+    done = threading.Event()
+    try:
+        deadline = time.monotonic() + 30
+        while not health(port)["mqtt_connected"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the collector's subscription, made once: its session keeps it
+
+        def gateway() -> None:
+            for i in range(n_messages):
+                payload = {"idempotency_key": f"m{i}", "token": TOKENS["gw1"], **message(i)}
+                while True:  # send, and send again with the same key until a reply comes
+                    gw.publish("carbon/gw1/readings", json.dumps(payload), qos=1)
+                    sends.append(i)
+                    with got:
+                        if got.wait_for(lambda: f"m{i}" in replies, timeout=1):  # noqa: B023
+                            break
+            done.set()
+
+        thread = threading.Thread(target=gateway)
+        thread.start()
+        kills, files = 0, []
+        while not done.is_set() and kills < 3:
+            time.sleep(rng.uniform(0.3, 1.5))
+            if done.is_set():
+                break
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            name = f"export_{kills}.csv"  # dropped while the collector is down
+            day = BASE - dt.timedelta(days=kills)
+            (drop / f"{name}.part").write_text(
+                "meter_id,timestamp,value\n"
+                + "".join(f"{m},{day:%Y-%m-%d %H:%M},1.0\n" for m in METERS[:5]),
+                "utf-8",
+            )
+            os.replace(drop / f"{name}.part", drop / name)
+            files.append(name)
+            proc = start(args, port, log)
+        thread.join(timeout=300)
+        assert done.is_set(), "the gateway did not get every message acknowledged"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+            any(drop.glob("export_*.csv")) or health(port)["queue"]
+        ):
+            time.sleep(0.1)
+        time.sleep(1.0)  # copies the broker still delivers are answered as replays
+    finally:
+        gw.loop_stop()
+        gw.disconnect()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        broker.kill()
+        broker.wait()
+    assert kills == 3, "the seeded kills must fall during the pushes"
+    assert len(sends) > n_messages, "some messages met a killed collector and were sent again"
+    first = {k: v[0] for k, v in replies.items()}
+    assert all(r["status"] == 200 for v in replies.values() for r in v)
+    # every copy after the first reply is the stored reply, replayed
+    assert all(r["replayed"] for v in replies.values() for r in v[1:])
+    with Store(store) as s:
+
+        def one(sql: str) -> object:
+            return s.con.execute(sql).fetchall()[0][0]
+
+        assert one("SELECT count(*) FROM readings WHERE batch_id LIKE 'p\\_%' ESCAPE '\\'") == (
+            n_messages * len(METERS)
+        )
+        assert (
+            one(
+                "SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY meter_id, ts_start "
+                "HAVING count(*) > 1)"
+            )
+            == 0
+        )
+        stored = s.con.execute(
+            "SELECT message_key, channel, rows_read, rows_accepted, first_row FROM messages"
+        ).fetchall()
+        assert len(stored) == n_messages
+        assert {k: (c, r, a, f) for k, c, r, a, f in stored} == {
+            k: ("mqtt", v["read"], v["accepted"], v["first_row"]) for k, v in first.items()
+        }
+        assert one("SELECT count(*) FROM readings WHERE batch_id LIKE 'b\\_%' ESCAPE '\\'") == (
+            5 * len(files)
+        )
+    print(f"{kills} kills, {n_messages} messages, {len(sends)} sends, {len(files)} files")

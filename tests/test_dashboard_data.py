@@ -160,6 +160,54 @@ def test_map_focus_and_items(snap: data.WallSnapshot) -> None:
     assert office.intensity_kg_m2 == pytest.approx(office.co2e_t * 1000 / office.floor_area_m2)
 
 
+def test_map_skips_a_level_with_a_single_child(tmp_path: Path) -> None:
+    """A subdistrict of one block (Changfeng Xincun's spreadsheet has no blocks sheet) shows
+    the block's areas at the top, not one shape filling the map (issue 15)."""
+    write_synthetic_snapshot(tmp_path, sites=12, years=1, blocks=1)
+    one = load_snapshot(tmp_path)
+    (block,) = one.children(one.root)
+    top = one.map_data(one.root)
+    assert top.focus == block and len(top.items) > 1
+    assert set(top.items.node_id) == {c for c in one.children(block) if c in one.geometry}
+    assert one.map_data(block).focus == block  # the block itself: the same map
+    area = next(n for n in top.items.node_id if len([
+        c for c in one.children(n) if c in one.geometry]) > 1)
+    assert one.map_data(area).focus == area  # an area with places drills down as before
+    street = f"{block}.street"  # a leaf is shown among its siblings
+    assert one.map_data(street).focus == block
+
+
+def test_changfeng_map_focus_is_never_one_shape(tmp_path: Path) -> None:
+    from carbon.site import init_site
+    from carbon.twin import load_twin
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "onboarding"
+    twin = load_twin(init_site(tmp_path / "changfeng_xincun", example / "changfeng_xincun"))
+    frame = twin.to_frame()
+    parent = dict(zip(frame["id"], frame["parent"].fillna(""), strict=True))
+    kids: dict[str, list[str]] = {}
+    for node, up in parent.items():
+        if up:
+            kids.setdefault(up, []).append(node)
+    drawn = {f["properties"]["id"] for f in twin.geometry["features"]}
+
+    def focus(node: str) -> str:
+        return data.map_focus_of(node, lambda n: kids.get(n, []), parent, drawn)
+
+    root = twin.root.id
+    assert [c for c in kids[root] if c in drawn] == ["whole_subdistrict"]  # one block
+    assert focus(root) == "whole_subdistrict"
+    kinds = dict(zip(frame["id"], frame["kind"], strict=True))
+    shown = [c for c in kids["whole_subdistrict"] if c in drawn]
+    assert sum(kinds[c] == "residential_area" for c in shown) == 27  # its areas, and more
+    # 曹家村 holds one compound: selected, it is shown among the other 26 areas
+    assert [c for c in kids["caojiacun"] if c in drawn] == ["caojiacun.caojiaxiang"]
+    assert focus("caojiacun") == "whole_subdistrict"
+    assert focus("caojiacun.caojiaxiang") == "whole_subdistrict"
+    for node in parent:  # no selection draws a single shape
+        assert len([c for c in kids.get(focus(node), []) if c in drawn]) > 1, node
+
+
 def test_ranking(snap: data.WallSnapshot) -> None:
     r = snap.ranking("synth", limit=5)
     assert len(r) == 5 and r.co2e_t.is_monotonic_decreasing

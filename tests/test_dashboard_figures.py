@@ -82,6 +82,24 @@ def test_map_is_drawn_without_tiles(map_data: MapData) -> None:
     assert layout["yaxis"]["scaleanchor"] == "x"
 
 
+def test_map_colour_bar_counts_in_wan_not_k(map_data: MapData) -> None:
+    """The colour bar is ticked like every other axis: 1.5万 / 15,000, never plotly's 20k
+    (issue 15; figures.number_ticks)."""
+    big = MapData(map_data.selected, map_data.focus,
+                  map_data.items.assign(co2e_t=[12_000.0, 26_000.0, 15_000.0, np.nan]),
+                  map_data.features, map_data.root)
+    for lang, wanted in (("zh", ["1.5万", "2万", "2.5万"]), ("en", ["15,000", "20,000",
+                                                                   "25,000"])):
+        spec = figures.map_spec(big, "emissions", lang)
+        (bar,) = [tr["marker"]["colorbar"] for tr in spec["data"]
+                  if tr.get("marker", {}).get("showscale")]
+        assert bar["tickmode"] == "array"
+        assert bar["ticktext"] == wanted
+        assert bar["tickvals"] == [15_000.0, 20_000.0, 25_000.0]  # 12,000..26,000 in 5,000s
+        assert not any(text.endswith("k") for text in bar["ticktext"])
+        go.Figure(spec)  # plotly accepts it
+
+
 def test_map_without_geometry_is_calm() -> None:
     empty = MapData("x", "x", pd.DataFrame(columns=["node_id", "co2e_t", "intensity_kg_m2",
                                                     "geometry_type"]), {}, "x")

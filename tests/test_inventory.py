@@ -502,3 +502,72 @@ def test_synthetic_activity_data_are_graded_l() -> None:
     # all synthetic -> L; synthetic + its gap fill -> L; mixed with real data -> kept; none -> kept
     assert graded.dq_activity.tolist() == ["L", "L", "H", "H"]
     assert e.dq_activity.tolist() == ["H"] * 4  # a copy, the input is untouched
+
+
+# ------------------------------------------------------------------------------ one pass
+def _mixed_entries() -> pd.DataFrame:
+    """Two years, two nodes, both views and n/a, memo and biogenic entries, a missing
+    completeness, an unknown grade, a CO2e-only factor and an adjustment."""
+    rows = []
+    for year in (2023, 2024):
+        for m in (1, 6):
+            month = f"{year}-{m:02d}"
+            rows += [
+                entry("I.2.2", "420.000", month, method="location"),
+                entry("I.2.2", "609.600", month, method="market"),
+                entry("I.1.2", "84.000", month, node="ra.c", method="location"),
+                entry("I.1.2", "121.920", month, node="ra.c", method="market"),
+                entry("I.1.1", "30.500", month, node="ra.c", ch4="0.002", activity="gas"),
+                entry("III.1.2", "12.000", month, node="o", co2=None, activity="waste"),
+                entry("III.1.2", "5.000", month, kind="memo", activity="waste.biogenic_co2"),
+            ]
+    odd = entry("I.2.1", "7.000", "2024-06", completeness="1", activity="lpg")
+    odd.update(completeness=None, dq_activity="X")
+    adjustment = entry("I.2.2", "-20.000", "2024-01", kind="adjustment", method="location")
+    return frame(*rows, odd, entry("I.2.1", "3.000", "2024-06", activity="lpg2"), adjustment)
+
+
+def test_inventories_in_one_pass_equal_the_tables_one_by_one() -> None:
+    from carbon.inventory import gpc_inventories, inventories
+
+    e = _mixed_entries()
+    nodes = ["mini", "b1", "ra", "o"]
+    one_pass = inventories(e, CTX, [2023, 2024], nodes)
+    parts = []
+    for year in (2023, 2024):
+        for node in nodes:
+            for method in ("location", "market"):
+                t = gpc_inventory(e, CTX, year, method, node)
+                t.insert(0, "method", method)
+                t.insert(0, "node_id", node)
+                parts.append(t)
+                totals = inventory_totals(e, CTX, year, method, node)
+                assert one_pass.totals[year, node, method] == totals
+    by_one = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(one_pass.table, by_one)
+    assert one_pass.table.to_csv(index=False) == by_one.to_csv(index=False)
+    pd.testing.assert_frame_equal(gpc_inventories(e, CTX, [2023, 2024], nodes), by_one)
+    # the default: every year of the entries, the root only
+    assert set(gpc_inventories(e, CTX).node_id) == {"mini"}
+
+
+def test_a_missing_completeness_counts_zero_and_an_unknown_grade_counts_l() -> None:
+    # I.2.1 of 2024: 7 kg with no completeness (counts 0) and grade X/M, 3 kg complete at H/M.
+    # completeness (0 x 1 + 1 x 1) / 2 = 0.5, not below the 0.5 threshold: reported, 10 kg.
+    # Eq. 3.1: X counts as L: L/M sqrt(30^2 + 10^2) = 31.6228 %; H/M sqrt(5^2 + 10^2) = 11.1803 %
+    # Eq. 3.2: sqrt((7 x 31.6228)^2 + (3 x 11.1803)^2) / 10 = sqrt(49000 + 1125) / 10
+    row = gpc_inventory(_mixed_entries(), CTX, 2024).set_index("gpc_ref").loc["I.2.1"]
+    assert row["completeness"] == 0.5 and row["co2e_t"] == pytest.approx(0.010, abs=1e-12)
+    assert row["uncertainty_pct"] == pytest.approx(50_125**0.5 / 10, abs=1e-6)
+    assert row["data_quality"] == "HX/M"
+
+
+def test_entry_years_of_dates_text_and_timestamps() -> None:
+    from carbon.inventory import entry_years
+
+    dates = pd.Series([dt.date(2023, 12, 1), dt.date(2024, 1, 1), dt.date(2023, 12, 1)])
+    assert entry_years(dates).tolist() == [2023, 2024, 2023]
+    assert entry_years(pd.Series(["2024-03-01", "2022-01-01"])).tolist() == [2024, 2022]
+    stamps = pd.Series(pd.to_datetime(["2025-07-01", "2024-02-01"]), index=[7, 3])
+    years = entry_years(stamps)
+    assert years.tolist() == [2025, 2024] and years.index.tolist() == [7, 3]

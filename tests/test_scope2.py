@@ -19,7 +19,7 @@ import pytest
 from helpers import write_office_twin
 
 from carbon.audit import verify
-from carbon.cli import scope2_line
+from carbon.cli import summary_lines
 from carbon.factors import FactorSet, load_factor_set
 from carbon.instruments import (
     InstrumentFileError,
@@ -31,6 +31,7 @@ from carbon.ledger import Ledger, build_ledger
 from carbon.pipeline import run
 from carbon.scope2 import (
     factor_sensitivity,
+    grid_electricity,
     market_method_note,
     shanghai_89_status,
     shanghai_scope2,
@@ -366,6 +367,33 @@ def test_sensitivity_of_042_against_mee_shanghai(ledger: Ledger) -> None:
     assert s.gap_pct == -28.19
 
 
+def test_grid_electricity_sums_exactly_per_node_and_month(ledger: Ledger) -> None:
+    # 1000 kWh x 0.42 = 420 kg in January, 500 kWh x 0.42 = 210 kg in February; an adjustment
+    # of +0.1 kWh / +0.042 kg to January adds exactly (Decimal sums), also from float amounts.
+    e = ledger.entries
+    grid_rows = e[(e.method == "location") & (e.activity == "electricity.grid")]
+    jan = grid_rows.sort_values("period_start").iloc[[0]]
+    extra = jan.assign(
+        entry_id="Eadj", kind="adjustment", amount=Decimal("0.100000"), co2e_kg=Decimal("0.042")
+    )
+    entries = pd.concat([ledger.entries, extra], ignore_index=True)
+    grid = grid_electricity(entries, 2024)
+    assert grid.to_dict("list") == {
+        "node_id": ["o", "o"],
+        "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+        "amount_kwh": [Decimal("1000.100000"), Decimal("500.000000")],
+        "co2e_kg": [Decimal("420.042"), Decimal("210.000")],
+    }
+    assert [str(v) for v in grid.amount_kwh] == ["1000.100000", "500.000000"]
+    floats = entries.astype({"amount": "float64", "co2e_kg": "float64"})
+    assert grid_electricity(floats, 2024).amount_kwh.tolist() == [
+        Decimal("1000.1"),
+        Decimal("500.0"),
+    ]
+    assert grid_electricity(entries, 2023).empty
+    assert factor_sensitivity(entries, 2024).grid_kwh == 1500.1
+
+
 def test_manifest_carries_the_views(ledger: Ledger, tmp_path: Path) -> None:
     snapshot = ledger.publish(tmp_path / "snaps")
     m = snapshot.manifest
@@ -381,10 +409,39 @@ def test_manifest_carries_the_views(ledger: Ledger, tmp_path: Path) -> None:
     assert year["market_method_note"]["residual_factor_id"] is not None
 
 
-def test_cli_line_puts_location_first(ledger: Ledger) -> None:
-    line = scope2_line(ledger, 2024, 0.630, load_instruments(ledger.twin))
-    assert line.startswith("Scope 2 2024: location-based 0.6 t (headline); Shanghai 89号 view")
-    assert "400 kWh zero-rated" in line and "+39.3 %" in line
+def test_cli_line_puts_location_first(ledger: Ledger, tmp_path: Path) -> None:
+    from carbon.summary import summarize
+
+    snapshot = ledger.publish(tmp_path / "snaps")
+    (line,) = [x for x in summary_lines(summarize(snapshot, year=2024)) if "Scope 2" in x]
+    assert line.startswith("Scope 2 2024: location-based 0.6 t (headline), market-based")
+    assert "Shanghai 89号 view 0.5 t (400 kWh zero-rated)" in line and "+39.3 %" in line
+
+
+def test_no_shanghai_views_outside_shanghai(tmp_path: Path) -> None:
+    """Shanghai's 89号 view and its 0.42 sensitivity are Shanghai's rules: a community in
+    Beijing gets neither in its manifest, its summary or the CLI's lines."""
+    folder = write_office_twin(tmp_path / "mini")
+    site_toml = folder / "site.toml"
+    site_toml.write_text(site_toml.read_text(encoding="utf-8").replace("CN-SH", "CN-BJ"),
+                         encoding="utf-8")
+    (tmp_path / "elec.csv").write_text(ELEC, encoding="utf-8")
+    twin = load_twin(folder)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.sync_twin(twin)
+        store.ingest(tmp_path / "elec.csv")
+        built = build_ledger(store, twin, load_factor_set("cn-mee-2023"), "2024-01-01",
+                             "2024-04-01", ne_threshold=0.0)
+        snapshot = built.publish(tmp_path / "snaps")
+    m = snapshot.manifest
+    assert "scope2_shanghai" not in m["totals_t"]["2024"]
+    assert set(m["scope2"]["2024"]) == {"market_method_note"}
+    from carbon.summary import summarize
+
+    lines = summary_lines(summarize(snapshot, year=2024))
+    (line,) = [x for x in lines if "Scope 2" in x]
+    assert line.startswith("Scope 2 2024: location-based") and "89号" not in line
+    assert not any("0.42" in x or "89号" in x for x in lines)
 
 
 # ------------------------------------------------- the register feeds the ledger script

@@ -417,7 +417,26 @@ def test_a_city_of_copies_on_both_engines(spark: Any, tmp_path: Path, twin: Twin
         return feature["geometry"]["coordinates"][0][0]
 
     (x0, y0), (x1, y1) = corner(twin, "shimen_erlu"), corner(second, "c002.shimen_erlu")
-    assert (round(x1 - x0, 6), round(y1 - y0, 6)) == (0.012, 0.0)  # the next cell east
+    # The next cell east: the base outline's extent (0.01602 deg lon) + 10 %, rounded up.
+    assert (round(x1 - x0, 6), round(y1 - y0, 6)) == (0.018, 0.0)
+
+    def box(t: Twin) -> tuple[float, float, float, float]:
+        assert t.geometry is not None
+        pts: list[list[float]] = []
+
+        def walk(c: list) -> None:
+            if isinstance(c[0], float | int):
+                pts.append(c)
+            else:
+                for part in c:
+                    walk(part)
+
+        for f in t.geometry["features"]:
+            walk(f["geometry"]["coordinates"])
+        return (min(p[0] for p in pts), min(p[1] for p in pts),
+                max(p[0] for p in pts), max(p[1] for p in pts))
+
+    assert box(twin)[2] < box(second)[0]  # the copies' outlines do not overlap
     # The merged city: each copy's subdistrict is a block of one root.
     merged = load_twin(city.city)
     assert [n.id for n in merged.children("city")] == ["c001.shimen_erlu", "c002.shimen_erlu"]

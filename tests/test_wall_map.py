@@ -221,6 +221,27 @@ def foci(wall: WallSnapshot) -> list[str]:
     return sorted({wall.map_focus(n) for n in wall.node_ids})
 
 
+def test_breadcrumb_keeps_to_one_line() -> None:
+    """The map's labels are laid out for its slot; a breadcrumb on two lines would make the
+    map shorter than that, so long names are shortened (in full on hover)."""
+    from carbon.dashboard.app import crumb_names
+    from carbon.dashboard.figures import text_width
+    from carbon.dashboard.map import MAP_SLOT
+
+    hint = "click an area to drill down"
+    names = ["Synthetic city (4 copies of Shimen Erlu Subdistrict)",
+             "Shimen Erlu Subdistrict (synthetic copy 001)", "Siwenli Residential Area"]
+    shown = crumb_names(names, hint)
+    assert shown[-1] == names[-1]  # the selection keeps its name
+    assert all(s.endswith("…") and n.startswith(s[:-1]) for s, n in zip(shown[:-1], names,
+                                                                         strict=False))
+    used = sum(text_width(x, 16) + 4 for x in shown) + 2 * (text_width("›", 16) + 12) + \
+        text_width(hint, 13) + 12
+    assert used <= MAP_SLOT[0]
+    short = ["石门二路街道", "苏河湾街区"]
+    assert crumb_names(short, "点击区域下钻") == short  # what fits is left alone
+
+
 def label_trace(spec: dict[str, Any]) -> dict[str, Any]:
     (trace,) = [t for t in spec["data"] if t.get("mode") == "markers+text"]
     return trace
@@ -235,8 +256,9 @@ def test_the_snapshot_carries_the_streets_and_the_creek(wall: WallSnapshot) -> N
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_area_is_labelled_at_every_focus(wall: WallSnapshot, lang: str) -> None:
-    # root, blocks, residential areas, and the one compound drawn with a building inside
-    assert len(foci(wall)) == 1 + 3 + 11 + 1
+    # root, blocks and residential areas; the one compound with a single building inside is
+    # shown among its neighbours, not as one shape (data.map_focus_of)
+    assert len(foci(wall)) == 1 + 3 + 11
     for focus in foci(wall):
         data = wall.map_data(focus)
         spec = map_spec(data, "emissions", lang)
@@ -325,10 +347,16 @@ def _show(driver: Any, node: str) -> dict[str, Any]:
         assert time.monotonic() < deadline, "the map never appeared"
         time.sleep(0.2)
     last: Any = None
+    again = time.monotonic() + 8
     while time.monotonic() < deadline:
         got = driver.execute_script(MAP_TEXTS)
         if got["focus"] == node and got["texts"] and got == last:  # drawn and settled
             return dict(got)
+        if got["focus"] != node and time.monotonic() > again:
+            # under heavy load a click emitted while the page was still switching language
+            # was seen to be lost (about 1 run in 3 at load 8-10); an operator clicks again
+            driver.execute_script(click, node)
+            again = time.monotonic() + 8
         last = got
         time.sleep(0.1)
     raise AssertionError(f"the map did not redraw for {node}")
@@ -360,14 +388,16 @@ def test_map_texts_fit_at_1366_and_read_at_4k(demo: Any, wall: WallSnapshot) -> 
         with wall_server(demo.snapshot.path.parent) as url:
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
                 "width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
-            driver.get(url)
-            for focus in [wall.root, *[f for f in foci(wall) if f != wall.root], wall.root]:
-                got = _show(driver, focus)
-                x0, y0, x1, y1 = got["box"]
-                assert not _overlaps(got["texts"]), (focus, _overlaps(got["texts"]))
-                outside = [t["text"] for t in got["texts"] if t["x0"] < x0 - 1
-                           or t["x1"] > x1 + 1 or t["y0"] < y0 - 1 or t["y1"] > y1 + 1]
-                assert not outside, (focus, outside)
+            for lang in ("zh", "en"):  # English names are longer: every level in both
+                driver.get(f"{url}?lang={lang}")
+                for focus in [wall.root, *[f for f in foci(wall) if f != wall.root],
+                              wall.root]:
+                    got = _show(driver, focus)
+                    x0, y0, x1, y1 = got["box"]
+                    assert not _overlaps(got["texts"]), (lang, focus, _overlaps(got["texts"]))
+                    outside = [t["text"] for t in got["texts"] if t["x0"] < x0 - 1
+                               or t["x1"] > x1 + 1 or t["y0"] < y0 - 1 or t["y1"] > y1 + 1]
+                    assert not outside, (lang, focus, outside)
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
                 "width": 3840, "height": 2160, "deviceScaleFactor": 1, "mobile": False})
             driver.get(url)

@@ -143,7 +143,7 @@ def _settled(d: Any) -> dict[str, Any]:
     while time.monotonic() < deadline:
         ready = d.execute_script(
             "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"
-            " && !!document.querySelector('#interventions-body .js-plotly-plot, "
+            " && !!document.querySelector('#interventions-graph:not(.off) .main-svg, "
             "#interventions-body .calm') && !!document.querySelector('#ranking-graph .bars')"
             " && (document.getElementById('kpi-emissions-value').textContent || '').trim()"
             " !== ''")

@@ -30,7 +30,8 @@ reply sends the same message again with the same key: if it was committed, the r
 stored one (``"replayed": true``) and nothing is written twice; the same key with another body
 is refused (HTTP 409). Keys are remembered for :data:`KEY_WINDOW` (24 h; their hashes in
 memory, 8 bytes each); a retry later than that is a new message, whose rows meet the stored
-ones and are rejected as ``already_stored``: a reading is never stored twice either way.
+ones and are rejected as ``already_stored``: a reading is never stored twice either way. The
+rows of ``messages`` are kept for :data:`MESSAGE_RETENTION` (2 days), then deleted.
 
 Messages waiting in the queue are committed together (one transaction, one pass of the rules;
 :func:`carbon.ingest.ingest_messages`), with the outcome of committing them one by one: this
@@ -88,7 +89,7 @@ message naming the collector (:func:`held_by`).
 """
 
 from carbon.collect.api import ROUTES
-from carbon.collect.collector import KEY_WINDOW, MAX_BODY_BYTES, Collector, serve
+from carbon.collect.collector import KEY_WINDOW, MAX_BODY_BYTES, MESSAGE_RETENTION, Collector, serve
 from carbon.collect.gateways import Gateway, GatewayFileError, load_gateways, token_sha256
 from carbon.collect.lock import CollectorInfo, held_by, lock_path, running_collector
 from carbon.collect.messages import (
@@ -104,6 +105,7 @@ from carbon.collect.messages import (
 __all__ = [
     "KEY_WINDOW",
     "MAX_BODY_BYTES",
+    "MESSAGE_RETENTION",
     "ROUTES",
     "CollectError",
     "Collector",

@@ -55,12 +55,19 @@ from carbon.store import Store
 if TYPE_CHECKING:
     from carbon.twin import Twin
 
-__all__ = ["KEY_WINDOW", "MAX_BODY_BYTES", "Collector", "serve"]
+__all__ = ["KEY_WINDOW", "MAX_BODY_BYTES", "MESSAGE_RETENTION", "Collector", "serve"]
 
 log = logging.getLogger("carbon.collect")
 
 KEY_WINDOW = dt.timedelta(hours=24)
 """How long an idempotency key is remembered (a retry later than this is a new message)."""
+MESSAGE_RETENTION = dt.timedelta(days=2)
+"""How long a row of ``messages`` is kept (ASSUMPTION, basis: replies are replayed from it for
+:data:`KEY_WINDOW` plus an hour's margin, so it must be kept at least 25 h; the second day keeps
+yesterday's whole trail of each gateway's messages for an operator who looks into a gateway's
+complaint the next working day). Older rows are deleted hourly; the readings, their batch rows
+(counts, chained SHA-256) and the rejected rows with their raw text stay."""
+_PRUNE_EVERY = dt.timedelta(hours=1)
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """The largest push body taken by default [bytes] (a larger one gets HTTP 413)."""
 
@@ -139,6 +146,12 @@ class _FileJob:
 
 
 @dataclass
+class _Call:
+    fn: Callable[[], Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+@dataclass
 class _BatchState:
     batch_id: str
     gateway_id: str
@@ -171,6 +184,8 @@ class Collector:
     poll_seconds : how often the drop folder is looked at [s].
     reply_timeout : how long a push waits for its commit before HTTP 503 [s].
     key_window : how long idempotency keys are remembered.
+    message_retention : how long rows of ``messages`` are kept (at least ``key_window`` + 1 h;
+        default :data:`MESSAGE_RETENTION`).
     tls : ``(certfile, keyfile)`` to serve HTTPS.
     memory_limit : DuckDB's memory limit, e.g. ``"1GB"``.
     clock : the present [timezone-aware] (for tests); default: the system clock.
@@ -199,10 +214,18 @@ class Collector:
         poll_seconds: float = 1.0,
         reply_timeout: float = 30.0,
         key_window: dt.timedelta = KEY_WINDOW,
+        message_retention: dt.timedelta = MESSAGE_RETENTION,
         tls: tuple[str | Path, str | Path] | None = None,
         memory_limit: str | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        if message_retention < key_window + dt.timedelta(hours=1):
+            raise CollectError(
+                f"message_retention {message_retention} is shorter than the key window "
+                f"{key_window} + 1 h: a retry could not get its stored reply"
+            )
+        self.message_retention = message_retention
+        self._pruned_at: dt.datetime | None = None
         self.store_path = Path(store).resolve()
         self.twin = twin
         self.gateways = dict(gateways or {})
@@ -219,10 +242,11 @@ class Collector:
         self.memory_limit = memory_limit
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.admin_token = secrets.token_hex(32)
-        self._queue: queue.Queue[_Push | _FileJob | None] = queue.Queue(maxsize=max_queue)
+        self._queue: queue.Queue[_Push | _FileJob | _Call | None] = queue.Queue(maxsize=max_queue)
         self._keys = _KeyWindow(key_window)
         self._batches: dict[tuple[str, dt.date], _BatchState] = {}
         self._callbacks: list[Callable[[Commit], None]] = []
+        self._stop_callbacks: list[Callable[[], None]] = []
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -237,6 +261,7 @@ class Collector:
             "readings_accepted": 0,
             "rows_rejected": 0,
             "replayed": 0,
+            "messages_pruned": 0,
             "files": 0,
             "commits": 0,
             "last_commit_at": None,
@@ -268,6 +293,11 @@ class Collector:
         """
         self._callbacks.append(callback)
 
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` in :meth:`stop`, once the writer has committed what was queued
+        and before the store is closed (e.g. to finish a publisher's run that reads it)."""
+        self._stop_callbacks.append(callback)
+
     def start(self) -> None:
         """Open the store, sync the twin and start the writer, HTTP, MQTT and drop folder.
 
@@ -288,6 +318,7 @@ class Collector:
             self.store.sync_twin(self.twin)
             self._tz = self.store.timezone
             self._load_state()
+            self.prune_messages()
             self._record_unrecorded_batches()
             self._server = start_server(self)
         except BaseException:
@@ -345,6 +376,11 @@ class Collector:
         self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=60)
+        for callback in self._stop_callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("on_stop callback %r failed", callback)
         if self.store is not None:
             self.store.close()
         with contextlib.suppress(FileNotFoundError):
@@ -472,7 +508,18 @@ class Collector:
         self._put(job, block=True)
         return job.future
 
-    def _put(self, job: _Push | _FileJob, block: bool = False) -> None:
+    def in_writer(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn()`` in the writer thread, between two commits; the future holds its result.
+
+        For what must use :attr:`store`'s connection, which belongs to the writer thread: e.g.
+        making a read connection with ``store.con.cursor()`` for another thread. The collector
+        must be started.
+        """
+        job = _Call(fn)
+        self._put(job, block=True)
+        return job.future
+
+    def _put(self, job: _Push | _FileJob | _Call, block: bool = False) -> None:
         if self._stopping.is_set():
             raise MessageError(503, "the collector is stopping; send it again later")
         try:
@@ -484,11 +531,11 @@ class Collector:
 
     # ------------------------------------------------------------------ the writer thread
     def _writer(self) -> None:
-        pending: _Push | _FileJob | None = None
+        pending: _Push | _FileJob | _Call | None = None
         closing = False
         while True:
             if pending is not None:
-                job: _Push | _FileJob | None = pending
+                job: _Push | _FileJob | _Call | None = pending
             elif closing:  # stop() was called: write what is still queued, then end
                 try:
                     job = self._queue.get_nowait()
@@ -503,6 +550,12 @@ class Collector:
             if isinstance(job, _FileJob):
                 self._run_file_job(job)
                 continue
+            if isinstance(job, _Call):
+                try:
+                    job.future.set_result(job.fn())
+                except Exception as exc:
+                    job.future.set_exception(exc)
+                continue
             group = [job]
             while len(group) < self.max_group:
                 try:
@@ -512,7 +565,7 @@ class Collector:
                 if nxt is None:
                     closing = True
                     continue
-                if isinstance(nxt, _FileJob):
+                if isinstance(nxt, (_FileJob, _Call)):
                     pending = nxt
                     break
                 group.append(nxt)
@@ -539,6 +592,12 @@ class Collector:
                 job.future.set_exception(reply)
             else:
                 job.future.set_result(reply)
+        now = self.clock()
+        if self._pruned_at is None or now - self._pruned_at >= _PRUNE_EVERY:
+            try:  # after the replies: housekeeping never delays nor fails a push
+                self.prune_messages(now)
+            except Exception:
+                log.exception("pruning messages failed")
 
     def _commit_group(self, jobs: list[_Push]) -> list[Reply | Exception]:
         assert self.store is not None
@@ -827,6 +886,24 @@ class Collector:
                     "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
                 ).fetchall()[0][0]
                 s["duckdb_memory_mb"] = round(int(used) / 2**20, 1)
+
+    def prune_messages(self, now: dt.datetime | None = None) -> int:
+        """Delete the rows of ``messages`` committed before ``now - message_retention``.
+
+        Runs at start and then at most hourly after a commit, in the writer thread (call it
+        there, e.g. through :meth:`in_writer`). Returns the number of rows deleted.
+        """
+        assert self.store is not None
+        now = now or self.clock()
+        cutoff = now - self.message_retention
+        ((n,),) = self.store.con.execute(
+            "DELETE FROM messages WHERE committed_at < ?", [cutoff]
+        ).fetchall()
+        self._pruned_at = now
+        self.stats["messages_pruned"] += int(n)
+        if n:
+            log.info("pruned %d messages committed before %s", n, iso(cutoff))
+        return int(n)
 
     def _notify(self, commit: Commit) -> None:
         for callback in self._callbacks:
