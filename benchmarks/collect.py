@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -223,7 +224,13 @@ def run_mode(
         while not stop_sampling.is_set():
             rss.append((time.perf_counter() - t0, child.memory_info().rss / 2**20))
             if log is not None:
-                log.write(f"{rss[-1][0]:.1f},{rss[-1][1]:.1f}\n")
+                # DuckDB's own account (buffer pool, temp tables) beside the RSS, every 10 s
+                duck = ""
+                if int(rss[-1][0]) % 10 == 0:
+                    with contextlib.suppress(Exception):
+                        _, body = client.request("GET", "/v1/health", None, {})
+                        duck = f",{json.loads(body).get('duckdb_memory_mb')}"
+                log.write(f"{rss[-1][0]:.1f},{rss[-1][1]:.1f}{duck}\n")
                 log.flush()
             stop_sampling.wait(1.0)
         if log is not None:
@@ -501,7 +508,7 @@ def main() -> None:
         "commit with the live publisher, carbon.live.Publisher, and push-to-wall times)",
     )
     parser.add_argument("--every", type=float, default=10.0, help="publisher throttle [s]")
-    parser.add_argument("--rss-log", default="", help="also write 't [s],RSS [MB]' lines here")
+    parser.add_argument("--rss-log", default="", help="also write 't [s],RSS [MB][,DuckDB MB]' lines here")
     args = parser.parse_args()
     global BASE
     # the pushes' intervals end before now, in the current local day when the run is short
