@@ -793,6 +793,14 @@ QUALITY_KEYS = ("quality-head.children", "quality-graph.figure", "quality-graph.
                 "quality-body.children")
 
 
+def _title_class(title: str) -> str:
+    """The header title's size class: ``long`` past 24 characters, ``longer`` (smaller, two
+    lines at most) when it would be wider than about 56 half-width characters (a CJK character
+    counts two), as a synthetic city's name is."""
+    width = sum(2 if ord(c) > 0x2E7F else 1 for c in title)
+    return "title longer" if width > 56 else "title long" if len(title) > 24 else "title"
+
+
 def render_static(snap: WallSnapshot | None, lang: str) -> dict[str, Any]:
     """Titles, buttons and toggle labels."""
     site = name_of(snap.node(snap.root), lang) if snap is not None else "carbon-twin"
@@ -802,7 +810,7 @@ def render_static(snap: WallSnapshot | None, lang: str) -> dict[str, Any]:
 
     title = t("title", lang, site=site)
     values = [
-        title, "title long" if len(title) > 24 else "title", t("lang_button", lang),
+        title, _title_class(title), t("lang_button", lang),
         t("fullscreen", lang),  # its icon is drawn by wall.css
         t("close", lang), t("p_map", lang), t("p_trend", lang), t("p_ranking", lang),
         t("p_interventions", lang), t("p_quality", lang), t("p_suggest", lang),

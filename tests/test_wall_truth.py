@@ -414,3 +414,15 @@ def test_a_snapshot_without_nodes_cannot_be_summarised(demo: Any) -> None:
     bare = Snapshot(snap.path, {**snap.manifest, "outputs": outputs})
     with pytest.raises(SummaryError, match=r"lists no nodes\.csv; a summary needs the twin's"):
         SummaryData.of(bare)
+
+
+def test_header_title_size_class() -> None:
+    """A long title gets a smaller type; one wider than ~56 half-width characters (a CJK
+    character counts two), as a synthetic city's name, wraps in a smaller type still."""
+    from carbon.dashboard.app import _title_class
+
+    assert _title_class("石门二路街道 · 碳排放监测大屏") == "title"
+    assert _title_class("Shimen Erlu Subdistrict · Carbon Wall") == "title long"
+    assert _title_class("合成城市(4 个石门二路街道副本) · 碳排放监测大屏") == "title long"
+    assert (_title_class("Synthetic city (4 copies of Shimen Erlu Subdistrict) · Carbon Wall")
+            == "title longer")
