@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from carbon.snapshot import ENTRY_SCHEMA, write_snapshot
 
-__all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "FACTORS", "write_synthetic_snapshot"]
+__all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "FACTORS", "chrome", "write_synthetic_snapshot"]
 
 CHROMIUM = "/usr/bin/chromium"
 """Debian's Chromium (packages ``chromium`` and ``chromium-driver``) for browser tests."""
@@ -38,6 +38,30 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-component-update", "--disable-sync", "--no-first-run",
                   "--hide-scrollbars", "--window-size=1920,1080")
 """Headless, offline Chromium flags (docs/research/stack.md §4)."""
+
+
+def chrome(width: int | None = 1920, height: int = 1080, *, console_log: bool = False) -> Any:
+    """A headless Chromium (selenium ``webdriver.Chrome``) for browser tests and screenshots.
+
+    Parameters
+    ----------
+    width, height : the page's size [CSS px] (device metrics override, scale 1); ``None``
+        leaves the window's size.
+    console_log : keep the browser's console messages (``driver.get_log("browser")``).
+    """
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options)
+    if width is not None:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    return driver
 
 FACTORS = {
     # factor_id: (activity, method, kg CO2e per unit, unit, series, confidence)

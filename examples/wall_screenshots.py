@@ -7,6 +7,10 @@ to the window, so the three Chinese pictures differ only in resolution.
 
     python examples/wall_screenshots.py demo/snapshots            # make demo builds it
     python examples/wall_screenshots.py demo/snapshots --out docs/wall
+    python examples/wall_screenshots.py demo/snapshots --view today   # the 今日 / Today view
+
+The Today view needs ``today.json`` in the snapshots folder (``carbon demo`` writes one for the
+last day of its data; ``carbon today STORE --out FOLDER`` another).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS
+from carbon.dashboard.testing import chrome
 
 SHOTS = (("zh", 3840, 2160), ("zh", 1920, 1080), ("zh", 1366, 768), ("en", 1920, 1080))
 """(language, width, height) of each picture [px]."""
@@ -27,29 +31,34 @@ SHOTS = (("zh", 3840, 2160), ("zh", 1920, 1080), ("zh", 1366, 768), ("en", 1920,
 SERVE = ("import sys; from carbon.dashboard.server import serve; "
          "serve(sys.argv[1], port=int(sys.argv[2]), threads=4)")
 
-READY = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"
-         " && !!document.querySelector('#ranking-graph .bars')"
-         " && (document.getElementById('kpi-emissions-value').textContent || '').trim() !== ''")
+_IDLE = "document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"
+READY = {
+    "months": ("return " + _IDLE + " && !!document.querySelector('#ranking-graph .bars')"
+               " && (document.getElementById('kpi-emissions-value').textContent || '').trim()"
+               " !== ''"),
+    "today": ("const g = document.querySelector('#today-curve .js-plotly-plot');"
+              "return " + _IDLE + " && !!(g && g.data && g.data.length)"
+              " && (document.getElementById('td-newest-value').textContent || '').trim() !== ''"),
+}
+"""What the page shows once drawn, per view (JavaScript returning a boolean)."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("snapshots", type=Path, help="a snapshots folder (with LATEST)")
     parser.add_argument("--out", type=Path, default=Path("docs/wall"), help="output folder")
+    parser.add_argument("--view", choices=("months", "today"), default="months",
+                        help="the monthly screen (wall_*.png) or the Today view (today_*.png)")
     args = parser.parse_args()
-    from selenium import webdriver
-
+    ready = READY[args.view]
+    query, prefix = ("view=today&", "today") if args.view == "today" else ("", "wall")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     server = subprocess.Popen([sys.executable, "-c", SERVE, str(args.snapshots), str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options)
+    driver = chrome(None)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -65,12 +74,12 @@ def main() -> None:
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                    {"width": width, "height": height, "deviceScaleFactor": 1,
                                     "mobile": False})
-            driver.get(f"{url}?lang={lang}")
+            driver.get(f"{url}?{query}lang={lang}")
             deadline = time.monotonic() + 30
-            while not driver.execute_script(READY) and time.monotonic() < deadline:
+            while not driver.execute_script(ready) and time.monotonic() < deadline:
                 time.sleep(0.3)
             time.sleep(1.5)  # let plotly finish its transitions
-            path = args.out / f"wall_{lang}_{width}x{height}.png"
+            path = args.out / f"{prefix}_{lang}_{width}x{height}.png"
             driver.save_screenshot(str(path))
             print(path)
     finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from carbon.dashboard.data import load_snapshot
-from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
+from carbon.dashboard.testing import CHROMIUM, chrome, write_synthetic_snapshot
 
 try:
     from selenium import webdriver
@@ -95,14 +95,7 @@ def url(snapshots: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(options=options)
-    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                      {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+    d = chrome(console_log=True)
     yield d
     d.quit()
 

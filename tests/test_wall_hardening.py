@@ -36,7 +36,7 @@ from carbon.dashboard.server import (
     AuthThrottle,
     create_app,
 )
-from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
+from carbon.dashboard.testing import CHROMIUM, chrome, write_synthetic_snapshot
 from carbon.snapshot import latest_name
 
 SERVE = ("import logging, sys; logging.basicConfig(level=logging.WARNING, "
@@ -330,18 +330,11 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_BROWSER, reason=f"needs {CHROMIUM} and chromedriver")
 def test_a_dead_server_greys_the_screen_and_recovers(snapshots: Path, tmp_path: Path) -> None:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options)
+    driver = chrome()
     port = free_port()
     log = tmp_path / "server.log"
     proc = start(snapshots, port, log)
     try:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": 1920, "height": 1080, "deviceScaleFactor": 1,
-                                "mobile": False})
         driver.get(f"http://127.0.0.1:{port}/")
         wait_for(lambda: driver.find_element(By.ID, "kpi-emissions-value").text.strip()
                  not in ("", "—"), 30, "the page")

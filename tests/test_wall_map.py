@@ -30,7 +30,7 @@ from carbon.dashboard.data import MapData, WallSnapshot, load_snapshot
 from carbon.dashboard.figures import TYPE
 from carbon.dashboard.i18n import is_placeholder
 from carbon.dashboard.map import map_figure, map_spec, short_name
-from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS
+from carbon.dashboard.testing import CHROMIUM, chrome
 from carbon.twin import Twin, load_twin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -379,15 +379,9 @@ def _overlaps(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def test_map_texts_fit_at_1366_and_read_at_4k(demo: Any, wall: WallSnapshot) -> None:
     from test_wall_browser import wall_server
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options)
+    driver = chrome(1366, 768)
     try:
         with wall_server(demo.snapshot.path.parent) as url:
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-                "width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
             for lang in ("zh", "en"):  # English names are longer: every level in both
                 driver.get(f"{url}?lang={lang}")
                 for focus in [wall.root, *[f for f in foci(wall) if f != wall.root],

@@ -21,7 +21,7 @@ from test_today import NOW, _readings, _twin
 from test_wall_browser import HAVE_BROWSER, wait_for, wall_server
 
 from carbon.dashboard import today as view
-from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
+from carbon.dashboard.testing import CHROMIUM, chrome, write_synthetic_snapshot
 from carbon.factors import load_factor_set
 from carbon.store import Store
 from carbon.today import FILE_NAME, Today, compute_today
@@ -126,16 +126,7 @@ def url(snapshots: Path) -> Iterator[str]:
 def driver() -> Iterator[Any]:
     if not HAVE_BROWSER:
         pytest.skip("no browser")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(options=options)
-    d.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False},
-    )
+    d = chrome(console_log=True)
     yield d
     d.quit()
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from carbon.dashboard import figures
-from carbon.dashboard.testing import CHROMIUM, CHROMIUM_FLAGS, write_synthetic_snapshot
+from carbon.dashboard.testing import CHROMIUM, chrome, write_synthetic_snapshot
 
 try:
     from selenium import webdriver
@@ -117,11 +117,7 @@ return out;
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    d = webdriver.Chrome(options=options)
+    d = chrome(None)
     yield d
     d.quit()
 
