@@ -51,6 +51,7 @@ from carbon.dashboard.i18n import (
     fmt_number,
     fmt_percent,
     fmt_tonnes,
+    is_placeholder,
     name_of,
     t,
 )
@@ -459,7 +460,12 @@ def block_rows(today: Today, selected: str, lang: str) -> list[Any]:
                 [
                     html.Div(
                         [
-                            html.Span(name_of(r, lang), className="td-name"),
+                            html.Span(
+                                name_of(r, lang),
+                                className="td-name placeholder"
+                                if is_placeholder(r, lang)
+                                else "td-name",
+                            ),
                             html.Span(
                                 [
                                     html.Span(_tonnes(co2e, lang), className="td-value"),

@@ -65,6 +65,13 @@ def test_tiles_and_lists(figures: dict[str, Today]) -> None:
     assert "selected" in rows[1].className and "td-root" in rows[0].className
     silent = view.silent_rows(ten, "zh")
     assert silent[0].children[0].children == "E5"
+    # a stand-in name is shown muted, as in the monthly panels
+    name = rows[2].children[0].children[0]
+    assert name.className == "td-name"
+    nodes = ten.nodes.assign(name_zh=["小社区", "一号街区", "二号街区(名称未知)"])
+    muted = view.block_rows(dataclasses.replace(ten, nodes=nodes), "b1", "zh")
+    assert muted[2].children[0].children[0].className == "td-name placeholder"
+    assert muted[1].children[0].children[0].className == "td-name"
     assert silent[0].children[1].children == "二号楼 · 最后读数 08:00 · 已缺 8 个时段"
 
 
