@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,16 @@ def push_until_acknowledged(
         time.sleep(0.05)
 
 
+def _pushed_once(one: Callable[[str], object], n_messages: int) -> None:
+    """Every pushed reading (batches ``p_…``) is in the store, and no interval twice."""
+    assert one("SELECT count(*) FROM readings WHERE batch_id LIKE 'p\\_%' ESCAPE '\\'") == (
+        n_messages * len(METERS)
+    )
+    duplicated = ("SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY meter_id, ts_start "
+                  "HAVING count(*) > 1)")
+    assert one(duplicated) == 0
+
+
 @pytest.mark.slow
 def test_kill_9_during_pushes_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     twin_dir = write_meter_twin(tmp_path / "twin", {m: ("interval", "15min") for m in METERS})
@@ -155,16 +166,7 @@ def test_kill_9_during_pushes_loses_and_duplicates_nothing(tmp_path: Path) -> No
             return s.con.execute(sql).fetchall()[0][0]
 
         # Every acknowledged reading, exactly once.
-        assert one("SELECT count(*) FROM readings WHERE batch_id LIKE 'p\\_%' ESCAPE '\\'") == (
-            n_messages * len(METERS)
-        )
-        assert (
-            one(
-                "SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY meter_id, ts_start "
-                "HAVING count(*) > 1)"
-            )
-            == 0
-        )
+        _pushed_once(one, n_messages)
         expected = {
             (m, BASE + dt.timedelta(minutes=15 * i), round(k + i / 100, 2))
             for i in range(n_messages)
@@ -360,16 +362,7 @@ def test_kill_9_during_mqtt_pushes_loses_and_duplicates_nothing(tmp_path: Path) 
         def one(sql: str) -> object:
             return s.con.execute(sql).fetchall()[0][0]
 
-        assert one("SELECT count(*) FROM readings WHERE batch_id LIKE 'p\\_%' ESCAPE '\\'") == (
-            n_messages * len(METERS)
-        )
-        assert (
-            one(
-                "SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY meter_id, ts_start "
-                "HAVING count(*) > 1)"
-            )
-            == 0
-        )
+        _pushed_once(one, n_messages)
         stored = s.con.execute(
             "SELECT message_key, channel, rows_read, rows_accepted, first_row FROM messages"
         ).fetchall()
