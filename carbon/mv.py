@@ -127,6 +127,7 @@ __all__ = [
     "nmbe",
     "realisation_rate",
     "savings",
+    "savings_result",
     "savings_uncertainty",
     "usage_outliers",
     "verified_entries",
@@ -1771,6 +1772,98 @@ class SavingsResult:
         )
 
 
+
+def savings_result(
+    model: Any,
+    daily: pd.DataFrame,
+    first: dt.date,
+    last: dt.date,
+    *,
+    observed_kwh: float,
+    predicted_kwh: float,
+    n_baseline: int,
+    n_reporting: int,
+    reporting_days: int,
+    confidence: float,
+    warnings: list[QualityWarning],
+    missing: QualityWarning | None = None,
+    uncertainty: dict[str, Any] | None = None,
+    g14_extra: dict[str, Any] | None = None,
+    **extra: Any,
+) -> SavingsResult:
+    """The savings of a reporting period from its totals: ASHRAE Guideline 14 uncertainty at
+    ``confidence`` and at 68 % (the FSU test), the G14 checks, and the warnings in their
+    order: ``warnings`` (the model's and the inputs'), a reporting period overlapping the
+    baseline (CalTRACK 2.0 §1.4.2-1.4.4), ``missing``, then the G14 ones. The daily and the
+    billing method (:mod:`carbon.mv_billing`) both end here.
+
+    Parameters
+    ----------
+    model : the baseline model (``cvrmse``, ``n_parameters``, ``autocorrelation``,
+        ``warnings``, ``baseline_start``, ``baseline_end``).
+    daily : ``observed_kwh, predicted_kwh, avoided_kwh`` per reporting day [kWh].
+    first, last : the reporting period [first, last) [local dates].
+    observed_kwh, predicted_kwh : the counted totals [kWh].
+    n_baseline, n_reporting : baseline and reporting observations (days or bills).
+    reporting_days : days counted in the savings.
+    confidence : two-sided confidence of ``uncertainty_kwh`` [dimensionless].
+    warnings : the warnings so far (a new list is returned in the result).
+    missing : the warning for reporting days left out, if any.
+    uncertainty : further keywords of :func:`savings_uncertainty` (e.g. the monthly
+        coefficients for bills).
+    g14_extra : fields added to the result's ``g14`` record.
+    extra : further fields of :class:`SavingsResult` (e.g. ``periods``).
+    """
+    avoided = predicted_kwh - observed_kwh
+    common: dict[str, Any] = {
+        "cvrmse": model.cvrmse,
+        "predicted_total": predicted_kwh,
+        "n_baseline": n_baseline,
+        "n_parameters": model.n_parameters,
+        "n_reporting": n_reporting,
+        "autocorrelation": model.autocorrelation,
+        **(uncertainty or {}),
+    }
+    half = savings_uncertainty(**common, confidence=confidence)
+    half_68 = savings_uncertainty(**common, confidence=G14_FSU_CONFIDENCE)
+    fsu = half / abs(avoided) if avoided else math.inf
+    fsu_68 = half_68 / abs(avoided) if avoided else math.inf
+    g14, g14_warnings = g14_checks(model.cvrmse, fsu_68, calendar_months(first, last))
+    g14.update(g14_extra or {})
+    warnings = list(warnings)
+    if first < model.baseline_end and last > model.baseline_start:
+        warnings.append(
+            QualityWarning(
+                "mv.reporting.overlaps_baseline",
+                f"reporting period {first}..{last} overlaps the baseline "
+                f"{model.baseline_start}..{model.baseline_end}",
+                {"clause": "CalTRACK 2.0 §1.4.2-1.4.4"},
+            )
+        )
+    if missing is not None:
+        warnings.append(missing)
+    warnings += g14_warnings
+    return SavingsResult(
+        model=model,
+        daily=daily,
+        monthly=monthly_sums(daily),
+        reporting_start=first,
+        reporting_end=last,
+        observed_kwh=observed_kwh,
+        predicted_kwh=predicted_kwh,
+        avoided_kwh=avoided,
+        savings_fraction=avoided / predicted_kwh if predicted_kwh else math.nan,
+        reporting_days=reporting_days,
+        confidence=confidence,
+        uncertainty_kwh=half,
+        fsu=fsu,
+        fsu_68=fsu_68,
+        g14=g14,
+        warnings=warnings,
+        **extra,
+    )
+
+
 def savings(
     model: BaselineModel,
     usage_reporting: pd.Series,
@@ -1835,62 +1928,22 @@ def savings(
     m = int(valid.sum())
     if m == 0:
         raise MvError(f"no reporting day in {first}..{last} has both usage and temperature")
-    monthly = monthly_sums(daily)
-
-    observed_total = float(daily["observed_kwh"].sum())
-    predicted_total = float(daily["predicted_kwh"].sum())
-    avoided_total = predicted_total - observed_total
-    common: dict[str, Any] = {
-        "cvrmse": model.cvrmse,
-        "predicted_total": predicted_total,
-        "n_baseline": model.n_days,
-        "n_parameters": model.n_parameters,
-        "n_reporting": m,
-        "autocorrelation": model.autocorrelation,
-    }
-    half = savings_uncertainty(**common, confidence=confidence)
-    half_68 = savings_uncertainty(**common, confidence=G14_FSU_CONFIDENCE)
-    fsu = half / abs(avoided_total) if avoided_total else math.inf
-    fsu_68 = half_68 / abs(avoided_total) if avoided_total else math.inf
-    g14, g14_warnings = g14_checks(model.cvrmse, fsu_68, calendar_months(first, last))
     warnings = list(model.warnings)
     warnings += [w for w in attached_warnings(temperature_reporting) if w not in warnings]
-    if first < model.baseline_end and last > model.baseline_start:
-        warnings.append(
-            QualityWarning(
-                "mv.reporting.overlaps_baseline",
-                f"reporting period {first}..{last} overlaps the baseline "
-                f"{model.baseline_start}..{model.baseline_end}",
-                {"clause": "CalTRACK 2.0 §1.4.2-1.4.4"},
-            )
-        )
+    missing = None
     if m < len(days):
-        warnings.append(
-            QualityWarning(
-                "mv.reporting.missing",
-                f"{len(days) - m} of {len(days)} reporting days lack usage or temperature and "
-                "are left out of the savings",
-                {"days": len(days) - m, "clause": "CalTRACK 2.0 §3.5.3.1, §3.5.4.1"},
-            )
+        missing = QualityWarning(
+            "mv.reporting.missing",
+            f"{len(days) - m} of {len(days)} reporting days lack usage or temperature and "
+            "are left out of the savings",
+            {"days": len(days) - m, "clause": "CalTRACK 2.0 §3.5.3.1, §3.5.4.1"},
         )
-    warnings += g14_warnings
-    return SavingsResult(
-        model=model,
-        daily=daily,
-        monthly=monthly,
-        reporting_start=first,
-        reporting_end=last,
-        observed_kwh=observed_total,
-        predicted_kwh=predicted_total,
-        avoided_kwh=avoided_total,
-        savings_fraction=avoided_total / predicted_total if predicted_total else math.nan,
-        reporting_days=m,
-        confidence=confidence,
-        uncertainty_kwh=half,
-        fsu=fsu,
-        fsu_68=fsu_68,
-        g14=g14,
-        warnings=warnings,
+    return savings_result(
+        model, daily, first, last,
+        observed_kwh=float(daily["observed_kwh"].sum()),
+        predicted_kwh=float(daily["predicted_kwh"].sum()),
+        n_baseline=model.n_days, n_reporting=m, reporting_days=m,
+        confidence=confidence, warnings=warnings, missing=missing,
     )
 
 

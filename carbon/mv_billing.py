@@ -82,7 +82,6 @@ import pandas as pd
 from carbon.mv import (
     BASELINE_DAYS,
     DEFAULT_BALANCE_POINTS,
-    G14_FSU_CONFIDENCE,
     MAX_MISSING_FRACTION,
     MIN_DEGREE_DAYS_PER_YEAR,
     SERIOUS_CODES,
@@ -99,11 +98,9 @@ from carbon.mv import (
     balance_point_grid,
     calendar_months,
     cvrmse,
-    g14_checks,
     grid_search,
-    monthly_sums,
     nmbe,
-    savings_uncertainty,
+    savings_result,
     usage_outliers,
 )
 from carbon.warnings import QualityWarning
@@ -1075,68 +1072,30 @@ def billing_savings(
     if counted.empty:
         raise MvError(f"no reporting bill in {first}..{last} has a prediction")
 
-    observed_total = float(counted["observed_kwh"].sum())
-    predicted_total = float(counted["predicted_kwh"].sum())
-    avoided_total = predicted_total - observed_total
     m = len(counted)
-    months = calendar_months(counted["start"].min(), counted["end"].max())
-    common: dict[str, Any] = {
-        "cvrmse": model.cvrmse,
-        "predicted_total": predicted_total,
-        "n_baseline": model.n_periods,
-        "n_parameters": model.n_parameters,
-        "n_reporting": m,
-        "autocorrelation": model.autocorrelation,
-        "reporting_months": months,
-        "coefficients": SUN_BALTAZAR_MONTHLY,
-    }
-    half = savings_uncertainty(**common, confidence=confidence)
-    half_68 = savings_uncertainty(**common, confidence=G14_FSU_CONFIDENCE)
-    fsu = half / abs(avoided_total) if avoided_total else math.inf
-    fsu_68 = half_68 / abs(avoided_total) if avoided_total else math.inf
-    g14, g14_warnings = g14_checks(model.cvrmse, fsu_68, calendar_months(first, last))
-    g14.update({"n_baseline_periods": model.n_periods, "n_reporting_periods": m})
-
     warnings = list(model.warnings)
     warnings += [w for w in attached_warnings(temperature_reporting) if w not in warnings]
     warnings += clean_warnings
-    if first < model.baseline_end and last > model.baseline_start:
-        warnings.append(
-            QualityWarning(
-                "mv.reporting.overlaps_baseline",
-                f"reporting period {first}..{last} overlaps the baseline "
-                f"{model.baseline_start}..{model.baseline_end}",
-                {"clause": "CalTRACK 2.0 §1.4.2-1.4.4"},
-            )
-        )
     uncovered = len(days) - int(counted["days"].sum())
+    missing = None
     if uncovered:
-        warnings.append(
-            QualityWarning(
-                "mv.reporting.missing",
-                f"{uncovered} of {len(days)} reporting days are not in a counted bill and are "
-                "left out of the savings",
-                {"days": uncovered, "clause": "CalTRACK 2.0 §3.5.2-3.5.5"},
-            )
+        missing = QualityWarning(
+            "mv.reporting.missing",
+            f"{uncovered} of {len(days)} reporting days are not in a counted bill and are "
+            "left out of the savings",
+            {"days": uncovered, "clause": "CalTRACK 2.0 §3.5.2-3.5.5"},
         )
-    warnings += g14_warnings
-    return SavingsResult(
-        model=model,
-        daily=daily,
-        monthly=monthly_sums(daily),
-        reporting_start=first,
-        reporting_end=last,
-        observed_kwh=observed_total,
-        predicted_kwh=predicted_total,
-        avoided_kwh=avoided_total,
-        savings_fraction=avoided_total / predicted_total if predicted_total else math.nan,
-        reporting_days=int(counted["days"].sum()),
-        confidence=confidence,
-        uncertainty_kwh=half,
-        fsu=fsu,
-        fsu_68=fsu_68,
-        g14=g14,
-        warnings=warnings,
+    return savings_result(
+        model, daily, first, last,
+        observed_kwh=float(counted["observed_kwh"].sum()),
+        predicted_kwh=float(counted["predicted_kwh"].sum()),
+        n_baseline=model.n_periods, n_reporting=m, reporting_days=int(counted["days"].sum()),
+        confidence=confidence, warnings=warnings, missing=missing,
+        uncertainty={
+            "reporting_months": calendar_months(counted["start"].min(), counted["end"].max()),
+            "coefficients": SUN_BALTAZAR_MONTHLY,
+        },
+        g14_extra={"n_baseline_periods": model.n_periods, "n_reporting_periods": m},
         periods=periods.reset_index(drop=True),
     )
 
