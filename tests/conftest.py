@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def pytest_setup_options():  # dash.testing hook: the options of dash_duo / dash_br browsers
     """Headless Debian Chromium for Dash's ``dash_duo`` / ``dash_br`` fixtures."""
@@ -14,3 +16,12 @@ def pytest_setup_options():  # dash.testing hook: the options of dash_duo / dash
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     return options
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps at 80 columns off a terminal; 200 keeps table cells and errors whole."""
+    from carbon import cli
+
+    monkeypatch.setattr(cli.console, "width", 200)
+    monkeypatch.setattr(cli.err_console, "width", 200)

@@ -1,6 +1,23 @@
-"""Test data shared by several test modules."""
+"""Test data and helpers shared by several test modules."""
 
 from pathlib import Path
+
+from click.testing import Result
+from typer.testing import CliRunner
+
+
+def run_cli(*args: str | Path, code: int = 0) -> Result:
+    """``carbon *args`` in-process (typer's CliRunner); checks the exit status, and that
+    nothing crashed and no stack trace was printed."""
+    from carbon import cli
+
+    result = CliRunner().invoke(cli.app, [str(a) for a in args], env={"COLUMNS": "200"})
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{result.exception!r}\n{result.output}"
+    )
+    assert "Traceback" not in result.output
+    return result
 
 MID_FACTORS = """series = "test-mid-month"
 [source]

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from helpers import write_office_twin
-from typer.testing import CliRunner
+from helpers import run_cli, write_office_twin
 
 from carbon import cli
 from carbon.twin import sites_dir
@@ -34,22 +33,8 @@ GROUPS = tuple(g.name for g in cli.app.registered_groups if g.name)
 COMMANDS = (*(c.name or c.callback.__name__ for c in cli.app.registered_commands), *GROUPS)
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich wraps at 80 columns off a terminal; 200 keeps table cells and errors whole."""
-    monkeypatch.setattr(cli.console, "width", 200)
-    monkeypatch.setattr(cli.err_console, "width", 200)
-
-
-def run(*args: str | Path, code: int = 0) -> Result:
-    """Invoke ``carbon *args`` in-process; check the exit status and that nothing crashed."""
-    result = CliRunner().invoke(cli.app, [str(a) for a in args], env={"COLUMNS": "200"})
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{result.exception!r}\n{result.output}"
-    )
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("wide_console")
+run = run_cli
 
 
 def error_line(result: Result) -> str:

@@ -20,10 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from helpers import run_cli
 
-from carbon import cli
 from carbon.site import SiteSourceError, check_site, init_site, read_sheets
 from carbon.twin import Twin, load_twin
 
@@ -32,21 +30,8 @@ EXAMPLE = ROOT / "examples" / "onboarding"
 WALK = ROOT / "docs" / "onboarding.md"
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich wraps at 80 columns off a terminal; 200 keeps table cells and errors whole."""
-    monkeypatch.setattr(cli.console, "width", 200)
-    monkeypatch.setattr(cli.err_console, "width", 200)
-
-
-def run(*args: str | Path, code: int = 0) -> Result:
-    """``carbon *args`` in-process; the exit status, and no stack trace."""
-    result = CliRunner().invoke(cli.app, [str(a) for a in args], env={"COLUMNS": "200"})
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{result.exception!r}\n{result.output}")
-    assert "Traceback" not in result.output
-    return result
+pytestmark = pytest.mark.usefixtures("wide_console")
+run = run_cli
 
 
 # ------------------------------------------------------------------------------ a small sheet
